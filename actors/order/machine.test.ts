@@ -1,0 +1,165 @@
+import { describe, expect, test } from "bun:test";
+import type { SagaEvent } from "./machine";
+import { applyEvent, startSaga, type Step } from "./saga";
+
+const orderId = "0190f000-0000-7000-8000-000000000001";
+const userId = "0190f000-0000-7000-8000-0000000000aa";
+const itemA = "0190f000-0000-7000-8000-00000000000a";
+const itemB = "0190f000-0000-7000-8000-00000000000b";
+const product = "0190f000-0000-7000-8000-0000000000f0";
+
+function start(paymentMethod: "card_ok" | "card_declined" | "card_no_answer" = "card_ok") {
+  return startSaga({
+    orderId,
+    userId,
+    items: [
+      { itemId: itemA, productId: product, quantity: 2, price: 1000 },
+      { itemId: itemB, productId: product, quantity: 1, price: 500 },
+    ],
+    total: 2500,
+    discount: 0,
+    paymentMethod,
+    at: 0,
+    paymentDeadlineMs: 30_000,
+  });
+}
+
+type Ev = Omit<SagaEvent, "at"> & { at?: number };
+function run(step: Step, ...events: Ev[]): Step {
+  return events.reduce((s, e) => applyEvent(s.snapshot, { at: 1, ...e } as SagaEvent), step);
+}
+const types = (s: Step) => s.commands.map((c) => c.type);
+
+const reserved: Ev = { type: "inventory.evt.reserved", data: { orderId } };
+const approved: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2500 } };
+const declined: Ev = { type: "payments.evt.declined", data: { orderId } };
+const released = (...itemIds: string[]): Ev => ({ type: "inventory.evt.released", data: { orderId, itemIds } });
+const refunded = (amount: number, key: string): Ev => ({ type: "payments.evt.refunded", data: { orderId, amount, key } });
+const cancel = (itemId?: string): Ev => ({ type: "orders.cmd.cancel", data: { orderId, ...(itemId ? { itemId } : {}) } });
+
+describe("order saga", () => {
+  test("happy path: reserve, charge, confirm", () => {
+    const s0 = start();
+    expect(s0.state).toBe("reservingStock");
+    expect(types(s0)).toEqual(["inventory.cmd.reserve"]);
+    const s1 = run(s0, reserved);
+    expect(s1.state).toBe("charging");
+    expect(s1.commands).toEqual([
+      { type: "payments.cmd.charge", data: { orderId, amount: 2500, method: "card_ok" } },
+    ]);
+    expect(s1.context.deadlineAt).toBe(30_001);
+    const s2 = run(s1, approved);
+    expect(s2.state).toBe("confirmed");
+    expect(s2.context.status).toBe("CONFIRMED");
+    expect(types(s2)).toEqual(["orders.evt.confirmed"]);
+  });
+
+  test("out of stock: cancelled at once, nothing to compensate", () => {
+    const s = run(start(), { type: "inventory.evt.rejected", data: { orderId, reason: "OUT_OF_STOCK" } });
+    expect(s.state).toBe("cancelled");
+    expect(s.context.reason).toBe("OUT_OF_STOCK");
+    expect(types(s)).toEqual(["orders.evt.cancelled"]);
+  });
+
+  test("declined: stock released, then cancelled", () => {
+    const s1 = run(start("card_declined"), reserved, declined);
+    expect(s1.state).toBe("compensating");
+    expect(s1.commands).toEqual([
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } },
+    ]);
+    expect(s1.context.status).toBe("PENDING");
+    const s2 = run(s1, released(itemB, itemA));
+    expect(s2.state).toBe("cancelled");
+    expect(s2.context).toMatchObject({ status: "CANCELLED", reason: "PAYMENT_DECLINED" });
+  });
+
+  test("timeout only once the deadline has passed", () => {
+    const charging = run(start("card_no_answer"), reserved);
+    const early = applyEvent(charging.snapshot, { type: "order.timeout", data: { orderId }, at: 29_000 });
+    expect(early.handled).toBe(false);
+    expect(early.state).toBe("charging");
+    const late = applyEvent(charging.snapshot, { type: "order.timeout", data: { orderId }, at: 30_001 });
+    expect(late.state).toBe("compensating");
+    expect(run(late, released(itemA, itemB)).context.reason).toBe("PAYMENT_TIMEOUT");
+  });
+
+  test("a payment approved after the timeout is refunded", () => {
+    const timedOut = run(
+      start("card_no_answer"),
+      reserved,
+      { type: "order.timeout", data: { orderId }, at: 40_000 },
+      released(itemA, itemB),
+    );
+    expect(timedOut.state).toBe("cancelled");
+    const late = run(timedOut, approved);
+    expect(late.commands).toEqual([
+      { type: "payments.cmd.refund", data: { orderId, amount: 2500, key: `late:${orderId}` } },
+    ]);
+  });
+
+  test("user cancel after confirmation: stock back and full refund, both awaited", () => {
+    const s1 = run(start(), reserved, approved, cancel());
+    expect(s1.state).toBe("compensating");
+    expect(s1.context.status).toBe("CONFIRMED");
+    expect(types(s1).sort()).toEqual(["inventory.cmd.release", "payments.cmd.refund"]);
+    const s2 = run(s1, refunded(2500, `order:${orderId}`));
+    expect(s2.state).toBe("compensating");
+    const s3 = run(s2, released(itemA, itemB));
+    expect(s3.state).toBe("cancelled");
+    expect(s3.context.reason).toBe("CANCELLED_BY_USER");
+  });
+
+  test("partial cancel refunds one item and keeps the order confirmed", () => {
+    const s1 = run(start(), reserved, approved, cancel(itemB));
+    expect(s1.state).toBe("confirmed");
+    expect(s1.commands).toEqual([
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemB] } },
+      { type: "payments.cmd.refund", data: { orderId, amount: 500, key: `item:${itemB}` } },
+    ]);
+    expect(run(s1, cancel(itemB)).handled).toBe(false);
+    // cancelling the last active item cancels the order, refunding only what is left
+    const s2 = run(s1, cancel(itemA));
+    expect(s2.state).toBe("compensating");
+    expect(s2.commands).toEqual([
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA] } },
+      { type: "payments.cmd.refund", data: { orderId, amount: 2000, key: `order:${orderId}` } },
+    ]);
+    // the earlier item refund answering late does not end the compensation
+    const s3 = run(s2, refunded(500, `item:${itemB}`), released(itemB));
+    expect(s3.state).toBe("compensating");
+    expect(run(s3, refunded(2000, `order:${orderId}`), released(itemA)).state).toBe("cancelled");
+  });
+
+  test("cancel while stock is being reserved waits for the reservation, then releases it", () => {
+    const s1 = run(start(), cancel());
+    expect(s1.state).toBe("reservingStock");
+    const s2 = run(s1, reserved);
+    expect(s2.state).toBe("compensating");
+    expect(types(s2)).toEqual(["inventory.cmd.release"]);
+    expect(run(s2, released(itemA, itemB)).context.reason).toBe("CANCELLED_BY_USER");
+  });
+
+  test("cancel while charging: compensates, and a late approval is refunded", () => {
+    const s1 = run(start(), reserved, cancel());
+    expect(s1.state).toBe("compensating");
+    const s2 = run(s1, approved);
+    expect(s2.commands).toEqual([
+      { type: "payments.cmd.refund", data: { orderId, amount: 2500, key: `late:${orderId}` } },
+    ]);
+  });
+
+  test("stray events are reported as unhandled and change nothing", () => {
+    const s0 = start();
+    const s1 = run(s0, approved);
+    expect(s1.handled).toBe(false);
+    expect(s1.snapshot).toEqual(s0.snapshot);
+    const done = run(s0, reserved, approved);
+    expect(run(done, declined).handled).toBe(false);
+  });
+
+  test("snapshots survive a JSON round trip", () => {
+    const s1 = run(start(), reserved);
+    const restored = JSON.parse(JSON.stringify(s1.snapshot));
+    expect(applyEvent(restored, { ...approved, at: 2 } as SagaEvent).state).toBe("confirmed");
+  });
+});

@@ -1,0 +1,211 @@
+// The order saga: pure, it only decides. Commands leave as emitted events whose type is their subject;
+// the worker persists the snapshot and turns each emitted command into an outbox row.
+import { assign, emit, enqueueActions, setup } from "xstate";
+import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } from "../../nats";
+
+export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number };
+export type OrderStatus = "PENDING" | "CONFIRMED" | "CANCELLED";
+
+export type SagaContext = {
+  orderId: string;
+  userId: string;
+  items: (LineItem & { cancelled?: boolean })[];
+  total: number;
+  discount: number;
+  couponId?: string;
+  paymentMethod: PaymentMethod;
+  paymentDeadlineMs: number;
+  deadlineAt?: number;
+  stockReserved: boolean;
+  charged: number;
+  refunded: number;
+  /** Keys of compensations sent and not yet answered. */
+  awaiting: string[];
+  cancelRequested: boolean;
+  status: OrderStatus;
+  reason?: CancelReason;
+};
+
+/** Every event carries the time the worker saw it, so deadlines stay plain data. */
+export type SagaEvent = (Message | { type: "order.timeout"; data: { orderId: string } }) & { at: number };
+export type Command = { [S in Subject]: { type: S; data: Data<S> } }[Subject];
+
+const active = (c: SagaContext) => c.items.filter((i) => !i.cancelled);
+const amountOf = (items: LineItem[]) => items.reduce((s, i) => s + i.price * i.quantity, 0);
+const cancelledItem = (e: SagaEvent) => (e.type === "orders.cmd.cancel" ? e.data.itemId : undefined);
+const refundKey = (c: SagaContext) => `order:${c.orderId}`;
+const releaseKey = (itemIds: string[]) => `release:${[...itemIds].sort().join(",")}`;
+
+export const orderSaga = setup({
+  types: { context: {} as SagaContext, input: {} as SagaInput, events: {} as SagaEvent, emitted: {} as Command },
+  guards: {
+    cancelRequested: ({ context }) => context.cancelRequested,
+    pastDeadline: ({ context, event }) => context.deadlineAt !== undefined && event.at >= context.deadlineAt,
+    /** A cancel of the whole order, or of its last active item. */
+    cancelsAll: ({ context, event }) => {
+      const itemId = cancelledItem(event);
+      return !itemId || active(context).every((i) => i.itemId === itemId);
+    },
+    cancelsOneItem: ({ context, event }) => active(context).some((i) => i.itemId === cancelledItem(event)),
+    settled: ({ context }) => context.awaiting.length === 0,
+  },
+  actions: {
+    reserveStock: emit(({ context }) => ({
+      type: "inventory.cmd.reserve" as const,
+      data: { orderId: context.orderId, items: context.items },
+    })),
+    charge: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.assign({ deadlineAt: event.at + context.paymentDeadlineMs });
+      enqueue.emit({
+        type: "payments.cmd.charge",
+        data: { orderId: context.orderId, amount: context.total, method: context.paymentMethod },
+      });
+    }),
+    confirm: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ status: "CONFIRMED", deadlineAt: undefined });
+      enqueue.emit({
+        type: "orders.evt.confirmed",
+        data: { orderId: context.orderId, userId: context.userId, total: context.total },
+      });
+    }),
+    requestCancel: assign({ cancelRequested: true }),
+    fail: assign({ reason: (_, reason: CancelReason) => reason }),
+    /** Every compensation for a step that was done: stock back, refund of what was charged. */
+    compensate: enqueueActions(({ context, enqueue }) => {
+      const items = active(context);
+      const refund = context.charged - context.refunded;
+      const awaiting: string[] = [];
+      if (context.stockReserved && items.length) {
+        awaiting.push(releaseKey(items.map((i) => i.itemId)));
+        enqueue.emit({
+          type: "inventory.cmd.release",
+          data: { orderId: context.orderId, itemIds: items.map((i) => i.itemId) },
+        });
+      }
+      if (refund > 0) {
+        awaiting.push(refundKey(context));
+        enqueue.emit({
+          type: "payments.cmd.refund",
+          data: { orderId: context.orderId, amount: refund, key: refundKey(context) },
+        });
+      }
+      enqueue.assign({ awaiting, deadlineAt: undefined, refunded: context.refunded + Math.max(refund, 0) });
+    }),
+    /** Partial cancel: that item's stock back and its amount refunded; the order stays confirmed. */
+    cancelItem: enqueueActions(({ context, event, enqueue }) => {
+      const item = active(context).find((i) => i.itemId === cancelledItem(event));
+      if (!item) return;
+      const refund = Math.min(amountOf([item]), context.charged - context.refunded);
+      enqueue.emit({ type: "inventory.cmd.release", data: { orderId: context.orderId, itemIds: [item.itemId] } });
+      if (refund > 0)
+        enqueue.emit({
+          type: "payments.cmd.refund",
+          data: { orderId: context.orderId, amount: refund, key: `item:${item.itemId}` },
+        });
+      enqueue.assign({
+        items: context.items.map((i) => (i.itemId === item.itemId ? { ...i, cancelled: true } : i)),
+        refunded: context.refunded + refund,
+      });
+    }),
+    /** A payment approved after the order was given up: give the money back. */
+    refundLateCharge: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "payments.evt.approved") return;
+      enqueue.emit({
+        type: "payments.cmd.refund",
+        data: { orderId: context.orderId, amount: event.data.amount, key: `late:${context.orderId}` },
+      });
+    }),
+    cancelled: enqueueActions(({ context, enqueue }) => {
+      const reason = context.reason ?? "CANCELLED_BY_USER";
+      enqueue.assign({ status: "CANCELLED", reason });
+      enqueue.emit({
+        type: "orders.evt.cancelled",
+        data: { orderId: context.orderId, userId: context.userId, reason },
+      });
+    }),
+  },
+}).createMachine({
+  id: "order",
+  context: ({ input }) => ({
+    orderId: input.orderId,
+    userId: input.userId,
+    items: input.items,
+    total: input.total,
+    discount: input.discount,
+    couponId: input.couponId,
+    paymentMethod: input.paymentMethod,
+    paymentDeadlineMs: input.paymentDeadlineMs,
+    stockReserved: false,
+    charged: 0,
+    refunded: 0,
+    awaiting: [],
+    cancelRequested: false,
+    status: "PENDING",
+  }),
+  initial: "reservingStock",
+  states: {
+    reservingStock: {
+      entry: "reserveStock",
+      on: {
+        "inventory.evt.reserved": [
+          {
+            guard: "cancelRequested",
+            target: "compensating",
+            actions: [assign({ stockReserved: true }), { type: "fail", params: "CANCELLED_BY_USER" }],
+          },
+          { target: "charging", actions: assign({ stockReserved: true }) },
+        ],
+        "inventory.evt.rejected": {
+          target: "cancelled",
+          actions: assign({ reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "OUT_OF_STOCK") }),
+        },
+        "orders.cmd.cancel": { guard: "cancelsAll", actions: "requestCancel" },
+      },
+    },
+    charging: {
+      entry: "charge",
+      on: {
+        "payments.evt.approved": { target: "confirmed", actions: assign({ charged: ({ event }) => event.data.amount }) },
+        "payments.evt.declined": { target: "compensating", actions: { type: "fail", params: "PAYMENT_DECLINED" } },
+        "order.timeout": {
+          guard: "pastDeadline",
+          target: "compensating",
+          actions: { type: "fail", params: "PAYMENT_TIMEOUT" },
+        },
+        "orders.cmd.cancel": {
+          guard: "cancelsAll",
+          target: "compensating",
+          actions: { type: "fail", params: "CANCELLED_BY_USER" },
+        },
+      },
+    },
+    confirmed: {
+      entry: "confirm",
+      on: {
+        "orders.cmd.cancel": [
+          { guard: "cancelsAll", target: "compensating", actions: { type: "fail", params: "CANCELLED_BY_USER" } },
+          { guard: "cancelsOneItem", actions: "cancelItem" },
+        ],
+      },
+    },
+    compensating: {
+      entry: "compensate",
+      always: { guard: "settled", target: "cancelled" },
+      on: {
+        "inventory.evt.released": {
+          actions: assign({
+            awaiting: ({ context, event }) => context.awaiting.filter((a) => a !== releaseKey(event.data.itemIds)),
+          }),
+        },
+        "payments.evt.refunded": {
+          actions: assign({ awaiting: ({ context, event }) => context.awaiting.filter((a) => a !== event.data.key) }),
+        },
+        "payments.evt.approved": { actions: "refundLateCharge" },
+      },
+    },
+    cancelled: {
+      entry: "cancelled",
+      on: { "payments.evt.approved": { actions: "refundLateCharge" } },
+    },
+  },
+});

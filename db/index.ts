@@ -1,0 +1,3 @@
+export * from "./schema";
+export { createDb, type Db, type Tx } from "./client";
+export { runMigrations } from "./migrate";

@@ -1,0 +1,77 @@
+import { index, integer, jsonb, pgSchema, primaryKey, serial, text, uuid } from "drizzle-orm/pg-core";
+import { at, createdAt, id, updatedAt } from "./columns";
+
+export const ordering = pgSchema("ordering");
+export const orderStatus = ordering.enum("order_status", ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]);
+export const itemStatus = ordering.enum("item_status", ["ACTIVE", "CANCELLED"]);
+
+export const orders = ordering.table(
+  "orders",
+  {
+    id: id(),
+    userId: uuid("user_id").notNull(),
+    status: orderStatus("status").notNull().default("PENDING"),
+    reason: text("reason"),
+    total: integer("total").notNull(),
+    discount: integer("discount").notNull().default(0),
+    couponId: uuid("coupon_id"),
+    paymentMethod: text("payment_method").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("orders_user_idx").on(t.userId, t.id), index("orders_status_idx").on(t.status, t.updatedAt)],
+);
+
+export const orderItems = ordering.table(
+  "order_items",
+  {
+    id: id(),
+    orderId: uuid("order_id").notNull().references(() => orders.id),
+    productId: uuid("product_id").notNull(),
+    quantity: integer("quantity").notNull(),
+    price: integer("price").notNull(),
+    status: itemStatus("status").notNull().default("ACTIVE"),
+  },
+  (t) => [index("order_items_order_idx").on(t.orderId)],
+);
+
+export const orderHistory = ordering.table(
+  "order_history",
+  {
+    seq: serial("seq").primaryKey(),
+    orderId: uuid("order_id").notNull().references(() => orders.id),
+    status: orderStatus("status").notNull(),
+    at: createdAt(),
+  },
+  (t) => [index("order_history_order_idx").on(t.orderId)],
+);
+
+/** The persisted xstate snapshot of each order's saga; the row lock serialises its events. */
+export const sagas = ordering.table(
+  "sagas",
+  {
+    orderId: uuid("order_id").primaryKey(),
+    state: text("state").notNull(),
+    snapshot: jsonb("snapshot").notNull(),
+    deadlineAt: at("deadline_at"),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("sagas_deadline_idx").on(t.deadlineAt)],
+);
+
+/** Idempotency-Key records of order-creating requests, kept 24 h. */
+export const idempotencyKeys = ordering.table(
+  "idempotency_keys",
+  {
+    userId: uuid("user_id").notNull(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status").notNull(),
+    body: jsonb("body").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+export type Order = typeof orders.$inferSelect;
+export type OrderItem = typeof orderItems.$inferSelect;

@@ -1,0 +1,59 @@
+// Every message the system exchanges: subject, zod schema and inferred type, declared once.
+import { z } from "zod";
+
+const uuid = z.string().uuid();
+const money = z.number().int().nonnegative();
+
+export const paymentMethod = z.enum(["card_ok", "card_declined", "card_no_answer"]);
+export type PaymentMethod = z.infer<typeof paymentMethod>;
+
+export const cancelReason = z.enum([
+  "OUT_OF_STOCK",
+  "PAYMENT_DECLINED",
+  "PAYMENT_TIMEOUT",
+  "COUPON_INVALID",
+  "CANCELLED_BY_USER",
+]);
+export type CancelReason = z.infer<typeof cancelReason>;
+
+const lineItem = z.object({ itemId: uuid, productId: uuid, quantity: z.number().int().positive(), price: money });
+export type LineItem = z.infer<typeof lineItem>;
+
+export const contracts = {
+  // commands to the order saga
+  "orders.cmd.place": z.object({
+    orderId: uuid,
+    userId: uuid,
+    items: z.array(lineItem).min(1),
+    total: money,
+    discount: money,
+    couponId: uuid.optional(),
+    paymentMethod,
+  }),
+  "orders.cmd.cancel": z.object({ orderId: uuid, itemId: uuid.optional() }),
+  // facts the saga publishes
+  "orders.evt.confirmed": z.object({ orderId: uuid, userId: uuid, total: money }),
+  "orders.evt.cancelled": z.object({ orderId: uuid, userId: uuid, reason: cancelReason }),
+  // inventory
+  "inventory.cmd.reserve": z.object({ orderId: uuid, items: z.array(lineItem).min(1) }),
+  "inventory.cmd.release": z.object({ orderId: uuid, itemIds: z.array(uuid).optional() }),
+  "inventory.evt.reserved": z.object({ orderId: uuid }),
+  "inventory.evt.rejected": z.object({ orderId: uuid, reason: z.literal("OUT_OF_STOCK") }),
+  "inventory.evt.released": z.object({ orderId: uuid, itemIds: z.array(uuid) }),
+  // payment
+  "payments.cmd.charge": z.object({ orderId: uuid, amount: money, method: paymentMethod }),
+  "payments.cmd.settle": z.object({ orderId: uuid, gatewayPaymentId: z.string(), approved: z.boolean() }),
+  "payments.cmd.refund": z.object({ orderId: uuid, amount: money, key: z.string() }),
+  "payments.evt.approved": z.object({ orderId: uuid, amount: money }),
+  "payments.evt.declined": z.object({ orderId: uuid }),
+  "payments.evt.refunded": z.object({ orderId: uuid, amount: money, key: z.string() }),
+} as const;
+
+export type Subject = keyof typeof contracts;
+export type Data<S extends Subject> = z.infer<(typeof contracts)[S]>;
+/** A message as the saga sees it: its subject as the event type, its data beside. */
+export type Message<S extends Subject = Subject> = { [K in S]: { type: K; data: Data<K> } }[S];
+
+export function isSubject(s: string): s is Subject {
+  return Object.hasOwn(contracts, s);
+}

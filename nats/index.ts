@@ -1,0 +1,6 @@
+export * from "./contracts";
+export * from "./envelope";
+export * from "./streams";
+export * from "./connect";
+export * from "./log";
+export { uuidv7 } from "./uuid";

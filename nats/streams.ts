@@ -1,0 +1,78 @@
+// Streams and durable consumers, declared once and ensured idempotently at start.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+} from "@nats-io/jetstream";
+
+const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
+const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
+
+export const streams = {
+  ORDERS: ["orders.>"],
+  INVENTORY: ["inventory.>"],
+  PAYMENTS: ["payments.>"],
+  DLQ: ["dlq.>"],
+} as const;
+export type StreamName = keyof typeof streams;
+
+/** Deliveries before a message goes to the DLQ, and the ack wait that bounds one attempt. */
+export const MAX_DELIVER = 6;
+export const ACK_WAIT_MS = 30_000;
+
+export type ConsumerSpec = { stream: StreamName; durable: string; filter: string };
+
+/** Every subscription in the system, in one place. */
+export const consumers = {
+  order: [
+    { stream: "ORDERS", durable: "order", filter: "orders.cmd.>" },
+    { stream: "INVENTORY", durable: "order", filter: "inventory.evt.>" },
+    { stream: "PAYMENTS", durable: "order", filter: "payments.evt.>" },
+  ],
+  inventory: [{ stream: "INVENTORY", durable: "inventory", filter: "inventory.cmd.>" }],
+  payment: [{ stream: "PAYMENTS", durable: "payment", filter: "payments.cmd.>" }],
+  notification: [{ stream: "ORDERS", durable: "notification", filter: "orders.evt.>" }],
+} as const satisfies Record<string, readonly ConsumerSpec[]>;
+export type ConsumerKind = keyof typeof consumers;
+
+export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+  for (const [name, subjects] of Object.entries(streams)) {
+    const config = {
+      name,
+      subjects: [...subjects],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      duplicate_window: DUPLICATE_WINDOW_NS,
+      max_age: name === "DLQ" ? 30 * DAY_NS : 7 * DAY_NS,
+    };
+    try {
+      await jsm.streams.info(name);
+      await jsm.streams.update(name, config);
+    } catch {
+      await jsm.streams.add(config);
+    }
+  }
+  for (const specs of Object.values(consumers)) {
+    for (const c of specs) {
+      const config = {
+        durable_name: c.durable,
+        filter_subject: c.filter,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: ACK_WAIT_MS * 1_000_000,
+        max_deliver: MAX_DELIVER,
+        max_ack_pending: 20_000,
+      };
+      try {
+        await jsm.consumers.info(c.stream, c.durable);
+        await jsm.consumers.update(c.stream, c.durable, config);
+      } catch {
+        await jsm.consumers.add(c.stream, config);
+      }
+    }
+  }
+}
