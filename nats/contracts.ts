@@ -31,6 +31,8 @@ export const contracts = {
     paymentMethod,
   }),
   "orders.cmd.cancel": z.object({ orderId: uuid, itemId: uuid.optional() }),
+  /** Sent by the deadline sweeper; the saga acts on it only once its own deadline has passed. */
+  "orders.cmd.timeout": z.object({ orderId: uuid }),
   // facts the saga publishes
   "orders.evt.confirmed": z.object({ orderId: uuid, userId: uuid, total: money }),
   "orders.evt.cancelled": z.object({ orderId: uuid, userId: uuid, reason: cancelReason }),

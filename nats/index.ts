@@ -4,3 +4,5 @@ export * from "./streams";
 export * from "./connect";
 export * from "./log";
 export { uuidv7 } from "./uuid";
+export * from "./broadcasts";
+export * from "./outbox";

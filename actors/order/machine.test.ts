@@ -75,10 +75,10 @@ describe("order saga", () => {
 
   test("timeout only once the deadline has passed", () => {
     const charging = run(start("card_no_answer"), reserved);
-    const early = applyEvent(charging.snapshot, { type: "order.timeout", data: { orderId }, at: 29_000 });
+    const early = applyEvent(charging.snapshot, { type: "orders.cmd.timeout", data: { orderId }, at: 29_000 });
     expect(early.handled).toBe(false);
     expect(early.state).toBe("charging");
-    const late = applyEvent(charging.snapshot, { type: "order.timeout", data: { orderId }, at: 30_001 });
+    const late = applyEvent(charging.snapshot, { type: "orders.cmd.timeout", data: { orderId }, at: 30_001 });
     expect(late.state).toBe("compensating");
     expect(run(late, released(itemA, itemB)).context.reason).toBe("PAYMENT_TIMEOUT");
   });
@@ -87,7 +87,7 @@ describe("order saga", () => {
     const timedOut = run(
       start("card_no_answer"),
       reserved,
-      { type: "order.timeout", data: { orderId }, at: 40_000 },
+      { type: "orders.cmd.timeout", data: { orderId }, at: 40_000 },
       released(itemA, itemB),
     );
     expect(timedOut.state).toBe("cancelled");

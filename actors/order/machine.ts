@@ -27,7 +27,7 @@ export type SagaContext = {
 };
 
 /** Every event carries the time the worker saw it, so deadlines stay plain data. */
-export type SagaEvent = (Message | { type: "order.timeout"; data: { orderId: string } }) & { at: number };
+export type SagaEvent = Message & { at: number };
 export type Command = { [S in Subject]: { type: S; data: Data<S> } }[Subject];
 
 const active = (c: SagaContext) => c.items.filter((i) => !i.cancelled);
@@ -167,7 +167,7 @@ export const orderSaga = setup({
       on: {
         "payments.evt.approved": { target: "confirmed", actions: assign({ charged: ({ event }) => event.data.amount }) },
         "payments.evt.declined": { target: "compensating", actions: { type: "fail", params: "PAYMENT_DECLINED" } },
-        "order.timeout": {
+        "orders.cmd.timeout": {
           guard: "pastDeadline",
           target: "compensating",
           actions: { type: "fail", params: "PAYMENT_TIMEOUT" },

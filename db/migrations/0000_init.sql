@@ -31,6 +31,15 @@ CREATE TABLE "messaging"."inbox" (
 	CONSTRAINT "inbox_consumer_message_id_pk" PRIMARY KEY("consumer","message_id")
 );
 --> statement-breakpoint
+CREATE TABLE "messaging"."notifications" (
+	"id" text PRIMARY KEY NOT NULL,
+	"order_id" uuid NOT NULL,
+	"kind" text NOT NULL,
+	"text" text NOT NULL,
+	"delivered" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "ordering"."order_history" (
 	"seq" serial PRIMARY KEY NOT NULL,
 	"order_id" uuid NOT NULL,
@@ -94,8 +103,9 @@ CREATE TABLE "catalog"."products" (
 );
 --> statement-breakpoint
 CREATE TABLE "identity"."refresh_tokens" (
-	"id" uuid PRIMARY KEY NOT NULL,
+	"token_hash" text PRIMARY KEY NOT NULL,
 	"family_id" uuid NOT NULL,
+	"access_jti" uuid NOT NULL,
 	"user_id" uuid NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL,
 	"rotated_at" timestamp with time zone,

@@ -18,8 +18,11 @@ export const users = identity.table("users", {
 export const refreshTokens = identity.table(
   "refresh_tokens",
   {
-    id: id(),
+    /** SHA-256 of the token; the token itself is never stored. */
+    tokenHash: text("token_hash").primaryKey(),
     familyId: uuid("family_id").notNull(),
+    /** The access token issued with this refresh token, revoked with its family. */
+    accessJti: uuid("access_jti").notNull(),
     userId: uuid("user_id").notNull().references(() => users.id),
     expiresAt: at("expires_at").notNull(),
     rotatedAt: at("rotated_at"),

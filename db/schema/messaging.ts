@@ -27,3 +27,13 @@ export const outbox = messaging.table(
   },
   (t) => [index("outbox_unsent_idx").on(t.createdAt).where(sql`sent_at is null`)],
 );
+
+/** Every notification sent (or attempted) for an order event. */
+export const notifications = messaging.table("notifications", {
+  id: text("id").primaryKey(),
+  orderId: uuid("order_id").notNull(),
+  kind: text("kind").notNull(),
+  text: text("text").notNull(),
+  delivered: text("delivered", { enum: ["webhook", "log"] }).notNull(),
+  createdAt: createdAt(),
+});

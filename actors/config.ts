@@ -1,0 +1,29 @@
+// Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
+import { z } from "zod";
+
+const schema = z.object({
+  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
+  PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
+  PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
+  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
+  // payment-gateway simulator
+  GATEWAY_PORT: z.coerce.number().int().default(4010),
+  GATEWAY_WEBHOOK_URL: z.string().url().default("http://127.0.0.1:3000/v1/payments/webhook"),
+  GATEWAY_LATENCY_MS: z.coerce.number().int().min(0).default(20),
+  PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
+  NOTIFY_WEBHOOK_URL: z.string().url().optional(),
+});
+
+export type ActorConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): ActorConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

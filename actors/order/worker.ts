@@ -1,0 +1,164 @@
+// The order saga's worker: loads the batch's snapshots under row locks, applies each message to the pure
+// machine, and writes snapshots, the order read model and the emitted commands in the batch's transaction.
+import { and, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import { orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
+import { publish, uuidv7, type Data, type Logger } from "../../nats";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { Outgoing } from "../../nats";
+import type { BatchHandler, Incoming } from "../lib/worker";
+import type { SagaEvent } from "./machine";
+import { applyEvent, startSaga, type Step } from "./saga";
+
+type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
+
+export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): BatchHandler {
+  return async (tx, batch) => {
+    const ids = [...new Set(batch.map((b) => b.env.orderId).filter((id): id is string => !!id))].sort();
+    const rows = ids.length
+      ? await tx.select().from(sagas).where(inArray(sagas.orderId, ids)).orderBy(sagas.orderId).for("update")
+      : [];
+    const loaded = new Map<string, Loaded>();
+    for (const r of rows) {
+      const ctx = (r.snapshot as { context: Step["context"] }).context;
+      loaded.set(r.orderId, {
+        snapshot: r.snapshot as Step["snapshot"],
+        status: ctx.status,
+        cancelled: new Set(ctx.items.filter((i) => i.cancelled).map((i) => i.itemId)),
+        dirty: false,
+        isNew: false,
+        state: r.state,
+      });
+    }
+    const out: { msg: Outgoing; cause: Incoming }[] = [];
+    const history: { orderId: string; status: "CONFIRMED" | "CANCELLED" }[] = [];
+    const placed: Data<"orders.cmd.place">[] = [];
+    const at = Date.now();
+
+    for (const inc of batch) {
+      const { env } = inc;
+      const orderId = env.orderId!;
+      let step: Step;
+      const current = loaded.get(orderId);
+      if (env.type === "orders.cmd.place") {
+        if (current) continue; // the same order placed twice under two message ids
+        const data = env.data as Data<"orders.cmd.place">;
+        placed.push(data);
+        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs });
+      } else {
+        if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
+        step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
+        if (!step.handled) {
+          opts.log.warn("event ignored by saga", { orderId, type: env.type, state: current.state, msgId: env.id });
+          continue;
+        }
+        if (step.context.status !== current.status && step.context.status !== "PENDING")
+          history.push({ orderId, status: step.context.status });
+      }
+      loaded.set(orderId, {
+        snapshot: step.snapshot,
+        status: step.context.status,
+        cancelled: current?.cancelled ?? new Set(),
+        dirty: true,
+        isNew: !current,
+        state: step.state,
+        deadlineAt: step.context.deadlineAt,
+      });
+      for (const c of step.commands) out.push({ msg: c, cause: inc });
+    }
+
+    await insertPlacedOrders(tx, placed);
+    const dirty = [...loaded.entries()].filter(([, l]) => l.dirty);
+    if (dirty.length) {
+      await tx
+        .insert(sagas)
+        .values(
+          dirty.map(([orderId, l]) => ({
+            orderId,
+            state: l.state,
+            snapshot: l.snapshot,
+            deadlineAt: l.deadlineAt ? new Date(l.deadlineAt) : null,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: sagas.orderId,
+          set: {
+            state: sql`excluded.state`,
+            snapshot: sql`excluded.snapshot`,
+            deadlineAt: sql`excluded.deadline_at`,
+            updatedAt: sql`now()`,
+          },
+        });
+      await syncReadModel(tx, dirty);
+    }
+    if (history.length) await tx.insert(orderHistory).values(history);
+    return out;
+  };
+}
+
+/** Orders that reach the saga without a row yet (flash-sale purchases) get one here; edge-created ones are kept. */
+async function insertPlacedOrders(tx: Tx, placed: Data<"orders.cmd.place">[]) {
+  if (!placed.length) return;
+  const inserted = await tx
+    .insert(orders)
+    .values(
+      placed.map((p) => ({
+        id: p.orderId,
+        userId: p.userId,
+        total: p.total,
+        discount: p.discount,
+        couponId: p.couponId,
+        paymentMethod: p.paymentMethod,
+      })),
+    )
+    .onConflictDoNothing()
+    .returning({ id: orders.id });
+  if (!inserted.length) return;
+  const fresh = new Set(inserted.map((r) => r.id));
+  const mine = placed.filter((p) => fresh.has(p.orderId));
+  await tx.insert(orderItems).values(
+    mine.flatMap((p) =>
+      p.items.map((i) => ({ id: i.itemId, orderId: p.orderId, productId: i.productId, quantity: i.quantity, price: i.price })),
+    ),
+  );
+  await tx.insert(orderHistory).values(mine.map((p) => ({ orderId: p.orderId, status: "PENDING" as const })));
+}
+
+/** Copies status, reason and cancelled items from the saga context into the order read model. */
+async function syncReadModel(tx: Tx, dirty: [string, Loaded][]) {
+  for (const [orderId, l] of dirty) {
+    const ctx = (l.snapshot as { context: Step["context"] }).context;
+    const newlyCancelled = ctx.items.filter((i) => i.cancelled && !l.cancelled.has(i.itemId)).map((i) => i.itemId);
+    if (newlyCancelled.length)
+      await tx.update(orderItems).set({ status: "CANCELLED" }).where(inArray(orderItems.id, newlyCancelled));
+    if (l.isNew && ctx.status === "PENDING") continue;
+    await tx
+      .update(orders)
+      .set({ status: ctx.status, reason: ctx.reason ?? null, updatedAt: sql`now()` })
+      .where(and(eq(orders.id, orderId), sql`(${orders.status} <> ${ctx.status} or ${orders.reason} is distinct from ${ctx.reason ?? null})`));
+  }
+}
+
+/** Sends a timeout to every saga whose payment deadline has passed; the saga checks the deadline itself. */
+export function startDeadlineSweeper(db: Db, js: JetStreamClient, log: Logger, everyMs = 1000) {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const due = await db
+          .select({ orderId: sagas.orderId })
+          .from(sagas)
+          .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
+          .limit(500);
+        await Promise.all(due.map(({ orderId }) => publish(js, "orders.cmd.timeout", { orderId }, { id: uuidv7() })));
+        if (due.length) log.info("deadlines passed", { count: due.length });
+      } catch (err) {
+        log.warn("deadline sweep failed", { err });
+      }
+      await Bun.sleep(everyMs);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}

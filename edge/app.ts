@@ -1,0 +1,60 @@
+// The edge application: one middleware chain, one router per domain, one error handler.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { timeout } from "hono/timeout";
+import { authRoutes } from "./auth/routes";
+import { catalogRoutes } from "./catalog/routes";
+import type { Deps, Env } from "./deps";
+import { AppError, problem } from "./errors";
+import { authenticate } from "./middleware/auth";
+import { observe } from "./middleware/observe";
+import { rateLimit } from "./middleware/rate-limit";
+import { healthRoutes } from "./ops/health";
+import { orderRoutes } from "./orders/routes";
+import { webhookRoutes } from "./payments/webhook";
+import { limiter } from "./rate-limit";
+
+const MAX_BODY = 1024 * 1024;
+
+export function createApp(d: Deps) {
+  const app = new Hono<Env>();
+  const origins = d.config.CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean);
+  const perUser = limiter(d.redis, {
+    name: "api",
+    capacity: d.config.RATE_LIMIT_CAPACITY,
+    refillPerInterval: d.config.RATE_LIMIT_REFILL_PER_S,
+    intervalS: 1,
+  });
+
+  app.use(observe({ log: d.log, metrics: d.metrics, trustedProxies: d.config.TRUSTED_PROXIES }));
+  app.use(secureHeaders());
+  if (origins.length) app.use(cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }));
+  app.route("/", healthRoutes(d));
+  app.use(timeout(d.config.REQUEST_TIMEOUT_MS, () => new AppError("TIMEOUT", "the request took too long") as never));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: () => {
+        throw new AppError("PAYLOAD_TOO_LARGE", "the body is larger than 1 MB");
+      },
+    }),
+  );
+  app.route("/", webhookRoutes(d));
+  app.use(authenticate(d.tokens));
+  app.use(rateLimit(perUser, () => d.metrics.inc("rate_limit_degraded_total", {})));
+  app.route("/", authRoutes(d));
+  app.route("/", catalogRoutes(d));
+  app.route("/", orderRoutes(d));
+
+  app.notFound((c) => problem(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    if (err instanceof AppError) return problem(c, err);
+    if (err instanceof HTTPException && err.status === 413) return problem(c, new AppError("PAYLOAD_TOO_LARGE"));
+    c.get("log")?.error("unhandled error", { err, path: c.req.path });
+    return problem(c, new AppError("INTERNAL", "something went wrong; the request id identifies it"));
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+// The edge's configuration, parsed once at start; nothing else reads process.env.
+import { z } from "zod";
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  KEYS_DIR: z.string().default(".keys"),
+  /** Production keys: a private Ed25519 JWK (with kid) that signs, and extra public JWKs (JSON array) that still verify. */
+  JWT_PRIVATE_JWK: z.string().optional(),
+  JWT_EXTRA_PUBLIC_JWKS: z.string().optional(),
+  JWT_ISSUER: z.string().default("flashsale"),
+  ACCESS_TOKEN_TTL_S: z.coerce.number().int().positive().default(15 * 60),
+  REFRESH_TOKEN_TTL_S: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  RATE_LIMIT_CAPACITY: z.coerce.number().int().positive().default(100),
+  RATE_LIMIT_REFILL_PER_S: z.coerce.number().int().positive().default(10),
+  LOGIN_LIMIT_PER_MIN: z.coerce.number().int().positive().default(10),
+  TRUSTED_PROXIES: z.string().default(""),
+  CORS_ORIGINS: z.string().default(""),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
+  PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
+  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+});
+
+export type EdgeConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`invalid edge configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

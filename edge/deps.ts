@@ -1,0 +1,30 @@
+// What every route module receives: passed as arguments, no container.
+import type { Redis } from "ioredis";
+import type { Db } from "../db";
+import type { Bus, Logger } from "../nats";
+import type { GatewayClient } from "../actors/payment";
+import type { Claims, TokenService } from "./auth/tokens";
+import type { EdgeConfig } from "./config";
+import type { Metrics } from "./metrics";
+
+export type Deps = {
+  config: EdgeConfig;
+  db: Db;
+  redis: Redis;
+  bus: Bus;
+  tokens: TokenService;
+  metrics: Metrics;
+  log: Logger;
+  gateway: GatewayClient;
+};
+
+/** Hono's typed context: what middleware puts there for handlers. */
+export type Env = {
+  Variables: {
+    requestId: string;
+    traceparent: string;
+    log: Logger;
+    user?: Claims;
+    clientIp: string;
+  };
+};

@@ -1,0 +1,60 @@
+// The one error type of the edge: a closed set of codes, rendered once as RFC 9457 problem+json.
+import type { Context } from "hono";
+
+export const codes = {
+  VALIDATION_FAILED: [400, "Validation failed"],
+  MALFORMED_JSON: [400, "Malformed JSON"],
+  UNAUTHENTICATED: [401, "Authentication required"],
+  TOKEN_EXPIRED: [401, "Token expired"],
+  TOKEN_REUSED: [401, "Refresh token reused"],
+  INVALID_CREDENTIALS: [401, "Invalid credentials"],
+  BAD_SIGNATURE: [401, "Bad signature"],
+  FORBIDDEN: [403, "Forbidden"],
+  NOT_FOUND: [404, "Not found"],
+  EMAIL_TAKEN: [409, "Email already registered"],
+  SOLD_OUT: [409, "Sold out"],
+  ALREADY_CLAIMED: [409, "Already claimed"],
+  NOT_ACTIVE: [409, "Not active"],
+  LIMIT_REACHED: [409, "Limit reached"],
+  NOT_STARTED: [409, "Not started"],
+  ENDED: [409, "Ended"],
+  INSUFFICIENT_STOCK: [409, "Insufficient stock"],
+  NOT_CANCELLABLE: [409, "Not cancellable"],
+  PAYLOAD_TOO_LARGE: [413, "Payload too large"],
+  UNSUPPORTED_MEDIA_TYPE: [415, "Unsupported media type"],
+  IDEMPOTENCY_KEY_REUSED: [422, "Idempotency key reused"],
+  RATE_LIMITED: [429, "Too many requests"],
+  INTERNAL: [500, "Internal error"],
+  UPSTREAM_UNAVAILABLE: [503, "Upstream unavailable"],
+  TIMEOUT: [504, "Request timed out"],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type Code = keyof typeof codes;
+
+export class AppError extends Error {
+  constructor(
+    readonly code: Code,
+    readonly detail?: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(detail ?? codes[code][1]);
+  }
+  get status() {
+    return codes[this.code][0];
+  }
+}
+
+export function problem(c: Context, err: AppError): Response {
+  const [status, title] = codes[err.code];
+  const body = {
+    type: `https://flashsale.dev/problems/${err.code.toLowerCase().replaceAll("_", "-")}`,
+    title,
+    status,
+    detail: err.detail ?? title,
+    code: err.code,
+    instance: c.get("requestId") as string | undefined,
+    ...err.extra,
+  };
+  c.header("content-type", "application/problem+json");
+  return c.body(JSON.stringify(body), status as never);
+}

@@ -1,0 +1,56 @@
+// Starts one edge instance: `bun edge/main.ts`. Run several behind a load balancer to scale out.
+import { Redis } from "ioredis";
+import { createDb } from "../db";
+import { gatewayClient } from "../actors/payment";
+import { connectBus, logger, TOKEN_REVOKED, tokenRevoked } from "../nats";
+import { createApp } from "./app";
+import { devKeyRing, keyRing } from "./auth/keys";
+import { loadRevocations } from "./auth/routes";
+import { tokenService } from "./auth/tokens";
+import { loadConfig } from "./config";
+import { createMetrics } from "./metrics";
+
+const config = loadConfig();
+const log = logger({ proc: "edge", pid: process.pid });
+const keys = config.JWT_PRIVATE_JWK
+  ? await keyRing(JSON.parse(config.JWT_PRIVATE_JWK), config.JWT_EXTRA_PUBLIC_JWKS ? JSON.parse(config.JWT_EXTRA_PUBLIC_JWKS) : [])
+  : await devKeyRing(config.KEYS_DIR);
+const tokens = tokenService(keys, { issuer: config.JWT_ISSUER, ttlS: config.ACCESS_TOKEN_TTL_S });
+const db = createDb(config.DATABASE_URL, { max: 16 });
+const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+redis.on("error", (err) => log.warn("redis", { err: err.message }));
+const bus = await connectBus(config.NATS_URL, "edge");
+const metrics = createMetrics();
+const gateway = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);
+metrics.gauge("circuit_breaker_open", () => [[{ name: gateway.breaker.name }, gateway.breaker.state() === "closed" ? 0 : 1]]);
+
+// revocations from other edges, then the durable ones (subscribe first so none falls in between)
+const sub = bus.nc.subscribe(TOKEN_REVOKED, {
+  callback: (err, msg) => {
+    if (err) return;
+    const r = tokenRevoked.safeParse(msg.json());
+    if (r.success) tokens.revoke(r.data.jtis, r.data.exp);
+  },
+});
+log.info("revocations loaded", { count: await loadRevocations({ db, tokens }) });
+const prune = setInterval(() => tokens.prune(), 60_000);
+
+const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });
+const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30 });
+log.info("edge listening", { url: `http://${config.HOST}:${server.port}` });
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  log.info("stopping: finishing in-flight requests");
+  clearInterval(prune);
+  await server.stop();
+  sub.unsubscribe();
+  await bus.nc.drain();
+  redis.disconnect();
+  await db.$client.end({ timeout: 5 });
+  process.exit(0);
+}
+process.on("SIGINT", shutdown);
+process.on("SIGTERM", shutdown);

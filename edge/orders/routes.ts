@@ -1,0 +1,135 @@
+// Orders: placed here (row, items and the saga's first command in one transaction), then driven by the
+// order saga; read by their owner or an admin; cancelled through the saga.
+import { and, asc, desc, eq, inArray, isNull, lt } from "drizzle-orm";
+import { Hono } from "hono";
+import { z } from "zod";
+import { orderHistory, orderItems, orders, products, type Db } from "../../db";
+import { paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
+import type { Deps, Env } from "../deps";
+import { AppError } from "../errors";
+import { idempotent } from "../idempotency";
+import { caller, requireRole } from "../middleware/auth";
+import { page, pageQuery } from "../pagination";
+import { body, idParam } from "../validate";
+
+const placeOrder = z.object({
+  items: z
+    .array(z.object({ productId: z.string().uuid(), quantity: z.number().int().min(1).max(1000) }))
+    .min(1)
+    .max(100),
+  paymentMethod: paymentMethod.default("card_ok"),
+});
+
+export async function loadOrder(db: Db, id: string) {
+  const [order] = await db.select().from(orders).where(eq(orders.id, id));
+  if (!order) return undefined;
+  const [items, history] = await Promise.all([
+    db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.id)),
+    db.select().from(orderHistory).where(eq(orderHistory.orderId, id)).orderBy(asc(orderHistory.seq)),
+  ]);
+  return {
+    id: order.id,
+    userId: order.userId,
+    status: order.status,
+    items: items.map((i) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
+    total: order.total,
+    discount: order.discount,
+    paymentMethod: order.paymentMethod,
+    ...(order.reason ? { reason: order.reason } : {}),
+    history: history.map((h) => ({ status: h.status, at: h.at })),
+    createdAt: order.createdAt,
+    updatedAt: order.updatedAt,
+  };
+}
+
+export function orderRoutes(d: Deps) {
+  const app = new Hono<Env>();
+
+  app.post("/v1/orders", requireRole("shopper"), async (c) => {
+    const user = caller(c);
+    const input = await body(c, placeOrder);
+    const ids = [...new Set(input.items.map((i) => i.productId))];
+    const found = await d.db
+      .select({ id: products.id, price: products.price })
+      .from(products)
+      .where(and(inArray(products.id, ids), isNull(products.deletedAt)));
+    const price = new Map(found.map((p) => [p.id, p.price]));
+    const missing = ids.filter((id) => !price.has(id));
+    if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
+
+    let rows: Awaited<ReturnType<typeof writeOutbox>> = [];
+    const answer = await idempotent(
+      d.db,
+      { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/orders", request: input },
+      async (tx) => {
+        const orderId = uuidv7();
+        const items = input.items.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
+        const total = items.reduce((s, i) => s + i.price * i.quantity, 0);
+        await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount: 0, paymentMethod: input.paymentMethod });
+        await tx.insert(orderItems).values(items.map((i) => ({ id: i.itemId, orderId, productId: i.productId, quantity: i.quantity, price: i.price })));
+        await tx.insert(orderHistory).values({ orderId, status: "PENDING" });
+        rows = await writeOutbox(tx, [
+          {
+            msg: { type: "orders.cmd.place", data: { orderId, userId: user.sub, items, total, discount: 0, paymentMethod: input.paymentMethod } },
+            traceparent: c.get("traceparent"),
+          },
+        ]);
+        return { status: 202, body: { orderId, status: "PENDING" } };
+      },
+    );
+    // after commit; if this fails the relay publishes the row shortly
+    await publishRows(d.db, d.bus.js, rows).catch((err) => c.get("log").warn("outbox publish deferred", { err }));
+    if (answer.replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(answer.body, answer.status);
+  });
+
+  app.get("/v1/orders", requireRole(), async (c) => {
+    const user = caller(c);
+    const q = pageQuery(c);
+    const rows = await d.db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(user.role === "admin" ? undefined : eq(orders.userId, user.sub), q.cursor ? lt(orders.id, q.cursor) : undefined))
+      .orderBy(desc(orders.id))
+      .limit(q.limit + 1);
+    const { items, nextCursor } = page(rows, q.limit);
+    return c.json({ items: await Promise.all(items.map((r) => loadOrder(d.db, r.id))), nextCursor });
+  });
+
+  /** The order if the caller may see it; someone else's order is as absent as a missing one. */
+  async function visible(c: Parameters<typeof caller>[0], id: string) {
+    const order = await loadOrder(d.db, id);
+    const user = caller(c);
+    if (!order || (user.role !== "admin" && order.userId !== user.sub)) throw new AppError("NOT_FOUND", "no such order");
+    return order;
+  }
+
+  app.get("/v1/orders/:id", requireRole(), async (c) => c.json(await visible(c, idParam(c))));
+
+  async function cancel(c: Parameters<typeof caller>[0] & { get(k: "traceparent"): string }, orderId: string, itemId?: string) {
+    const order = await visible(c, orderId);
+    if (order.status !== "PENDING" && order.status !== "CONFIRMED")
+      throw new AppError("NOT_CANCELLABLE", `an order that is ${order.status} cannot be cancelled`);
+    if (itemId && !order.items.some((i) => i.id === itemId && i.status === "ACTIVE")) {
+      if (!order.items.some((i) => i.id === itemId)) throw new AppError("NOT_FOUND", "no such item");
+      throw new AppError("NOT_CANCELLABLE", "this item is already cancelled");
+    }
+    await publish(d.bus.js, "orders.cmd.cancel", { orderId, ...(itemId ? { itemId } : {}) }, { traceparent: c.get("traceparent") });
+    return order;
+  }
+
+  app.post("/v1/orders/:id/cancel", requireRole("shopper", "admin"), async (c) => {
+    const id = idParam(c);
+    const order = await cancel(c, id);
+    return c.json({ orderId: id, status: order.status }, 202);
+  });
+
+  app.post("/v1/orders/:id/items/:itemId/cancel", requireRole("shopper", "admin"), async (c) => {
+    const id = idParam(c);
+    const itemId = idParam(c, "itemId");
+    const order = await cancel(c, id, itemId);
+    return c.json({ orderId: id, itemId, status: order.status }, 202);
+  });
+
+  return app;
+}

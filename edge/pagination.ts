@@ -1,0 +1,18 @@
+// Cursor pagination over UUIDv7 ids (time-ordered): the cursor is the last id of the previous page.
+import type { Context } from "hono";
+import { z } from "zod";
+import { parse } from "./validate";
+
+const query = z.object({
+  cursor: z.string().uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+});
+
+export function pageQuery(c: Context) {
+  return parse(query, { cursor: c.req.query("cursor"), limit: c.req.query("limit") });
+}
+
+export function page<T extends { id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: rows.length > limit ? items.at(-1)!.id : null };
+}

@@ -1,0 +1,45 @@
+// The payment gateway's webhook: signature checked in constant time, then the payment re-read from the
+// gateway, whose answer (not the webhook's body) is what counts.
+import { Hono } from "hono";
+import { z } from "zod";
+import { CircuitOpen, verifyWebhook } from "../../actors/payment";
+import { publish } from "../../nats";
+import type { Deps, Env } from "../deps";
+import { AppError } from "../errors";
+import { parse } from "../validate";
+
+const notification = z.object({ id: z.string().min(1).max(200), orderId: z.string().uuid(), status: z.string() });
+
+export function webhookRoutes(d: Deps) {
+  const app = new Hono<Env>();
+  app.post("/v1/payments/webhook", async (c) => {
+    const raw = await c.req.text();
+    if (!verifyWebhook(d.config.WEBHOOK_SECRET, raw, c.req.header("x-signature")))
+      throw new AppError("BAD_SIGNATURE", "the webhook signature does not match");
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new AppError("MALFORMED_JSON");
+    }
+    const note = parse(notification, json);
+    let payment;
+    try {
+      payment = await d.gateway.get(note.id);
+    } catch (err) {
+      if (err instanceof CircuitOpen) throw new AppError("UPSTREAM_UNAVAILABLE", "the payment gateway is unavailable");
+      c.get("log").warn("gateway re-read failed", { err, paymentId: note.id });
+      throw new AppError("UPSTREAM_UNAVAILABLE", "could not confirm the payment with the gateway");
+    }
+    if (payment.orderId !== note.orderId) throw new AppError("VALIDATION_FAILED", "payment and order do not match");
+    if (payment.status === "pending") return c.json({ received: true, status: payment.status });
+    await publish(
+      d.bus.js,
+      "payments.cmd.settle",
+      { orderId: payment.orderId, gatewayPaymentId: payment.id, approved: payment.status === "approved" },
+      { id: `settle:${payment.id}`, traceparent: c.get("traceparent") },
+    );
+    return c.json({ received: true, status: payment.status });
+  });
+  return app;
+}

@@ -1,0 +1,2 @@
+export { limiter, localBuckets, type Bucket, type Decision } from "./limiter";
+export { upstashAdapter } from "./ioredis-adapter";

@@ -1,0 +1,32 @@
+// Request bodies and params: JSON only, parsed against zod schemas; failures become problem answers.
+import type { Context } from "hono";
+import { z } from "zod";
+import { AppError } from "./errors";
+
+export async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await c.req.text());
+  } catch {
+    throw new AppError("MALFORMED_JSON", "the body is not valid JSON");
+  }
+  return parse(schema, raw);
+}
+
+export function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const errors = r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+    throw new AppError("VALIDATION_FAILED", errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "), { errors });
+  }
+  return r.data;
+}
+
+export const uuidParam = z.string().uuid();
+export function idParam(c: Context, name = "id"): string {
+  const v = c.req.param(name);
+  if (!uuidParam.safeParse(v).success) throw new AppError("NOT_FOUND");
+  return v!;
+}

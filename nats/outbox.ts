@@ -1,0 +1,65 @@
+// Transactional outbox: rows written in the same transaction as the state change, published after commit
+// with Nats-Msg-Id = row id, then marked sent. A background relay publishes whatever a crash left behind.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { and, inArray, isNull, lt, sql } from "drizzle-orm";
+import { outbox, type Db, type Tx } from "../db";
+import { publishEnvelope } from "./connect";
+import { contracts, type Subject } from "./contracts";
+import { envelope, type Envelope } from "./envelope";
+import { newTraceparent, traceIdOf, type Logger } from "./log";
+
+export type Outgoing = { type: Subject; data: unknown };
+export type OutboxRow = typeof outbox.$inferInsert & { envelope: Envelope };
+
+/** Validates and writes outgoing messages; returns the rows to publish after commit. */
+export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: string }[]): Promise<OutboxRow[]> {
+  if (!items.length) return [];
+  const rows = items.map(({ msg, traceparent }) => {
+    const env = envelope(msg.type, contracts[msg.type].parse(msg.data) as never);
+    const headers = { traceparent: newTraceparent(traceIdOf(traceparent)) };
+    return { id: env.id, subject: env.type, envelope: env, headers } satisfies OutboxRow;
+  });
+  await tx.insert(outbox).values(rows);
+  return rows;
+}
+
+export async function publishRows(db: Db, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
+  if (!rows.length) return;
+  await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope, r.headers.traceparent)));
+  await db
+    .update(outbox)
+    .set({ sentAt: sql`now()` })
+    .where(inArray(outbox.id, rows.map((r) => r.id)));
+}
+
+/** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */
+export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: 3000 }) {
+  let stopped = false;
+  const loop = async () => {
+    while (!stopped) {
+      try {
+        await db.transaction(async (tx) => {
+          const rows = await tx
+            .select()
+            .from(outbox)
+            .where(and(isNull(outbox.sentAt), lt(outbox.createdAt, new Date(Date.now() - opts.graceMs))))
+            .orderBy(outbox.createdAt)
+            .limit(500)
+            .for("update", { skipLocked: true });
+          if (!rows.length) return;
+          await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope as Envelope, r.headers.traceparent)));
+          await tx.update(outbox).set({ sentAt: sql`now()` }).where(inArray(outbox.id, rows.map((r) => r.id)));
+          log.info("relay published", { count: rows.length });
+        });
+      } catch (err) {
+        log.warn("relay failed", { err });
+      }
+      await Bun.sleep(opts.everyMs);
+    }
+  };
+  const done = loop();
+  return async () => {
+    stopped = true;
+    await done;
+  };
+}

@@ -1,0 +1,59 @@
+// Runs the stack's processes as children with labelled output, restarts one that dies (with backoff,
+// like compose's restart policy), and stops them all on request.
+export type ProcSpec = { label: string; cmd: string[]; env?: Record<string, string> };
+
+const colors = [36, 33, 35, 32, 34, 31, 96, 93];
+
+export function supervise(specs: ProcSpec[], opts: { cwd: string; env: Record<string, string | undefined>; quiet?: boolean }) {
+  const width = Math.max(...specs.map((s) => s.label.length));
+  let stopping = false;
+  const running = new Map<string, Bun.Subprocess>();
+
+  async function pipe(stream: ReadableStream<Uint8Array> | null, prefix: string, out: NodeJS.WriteStream) {
+    if (!stream || opts.quiet) return;
+    let rest = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = lines.pop()!;
+      for (const l of lines) out.write(`${prefix} ${l}\n`);
+    }
+    if (rest) out.write(`${prefix} ${rest}\n`);
+  }
+
+  function start(spec: ProcSpec, i: number, failures = 0) {
+    const prefix = `\x1b[${colors[i % colors.length]}m${spec.label.padEnd(width)} |\x1b[0m`;
+    const startedAt = Date.now();
+    const proc = Bun.spawn(spec.cmd, {
+      cwd: opts.cwd,
+      env: { ...opts.env, ...spec.env },
+      stdout: opts.quiet ? "ignore" : "pipe",
+      stderr: opts.quiet ? "ignore" : "pipe",
+    });
+    running.set(spec.label, proc);
+    void pipe(proc.stdout as ReadableStream<Uint8Array>, prefix, process.stdout);
+    void pipe(proc.stderr as ReadableStream<Uint8Array>, prefix, process.stderr);
+    void proc.exited.then((code) => {
+      if (stopping) return;
+      const next = Date.now() - startedAt > 30_000 ? 0 : failures + 1;
+      const delay = Math.min(500 * 2 ** next, 15_000);
+      process.stderr.write(`${prefix} exited with ${code}; restarting in ${delay} ms\n`);
+      setTimeout(() => !stopping && start(spec, i, next), delay);
+    });
+  }
+
+  specs.forEach((s, i) => start(s, i));
+
+  return {
+    running,
+    /** SIGTERM to every child, SIGKILL to any still there after `graceMs`. */
+    async stop(graceMs = 10_000) {
+      stopping = true;
+      const procs = [...running.values()];
+      for (const p of procs) p.kill("SIGTERM");
+      const timer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), graceMs);
+      await Promise.all(procs.map((p) => p.exited));
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,40 @@
+// Demo data: the admin (created or updated at every start), a demo seller and shopper, a few products.
+import { eq } from "drizzle-orm";
+import { products, stock, users, type Db } from "../db";
+import { uuidv7 } from "../nats";
+
+export const demo = {
+  seller: { email: "seller@example.com", password: "Seller1!pass", name: "Demo Seller", role: "seller" as const },
+  shopper: { email: "shopper@example.com", password: "Shopper1!pass", name: "Demo Shopper", role: "shopper" as const },
+};
+
+async function upsertUser(db: Db, u: { email: string; password: string; name: string; role: "shopper" | "seller" | "admin" }, overwrite: boolean) {
+  const passwordHash = await Bun.password.hash(u.password, { algorithm: "argon2id" });
+  const [row] = await db
+    .insert(users)
+    .values({ id: uuidv7(), email: u.email, name: u.name, role: u.role, passwordHash })
+    .onConflictDoUpdate({ target: users.email, set: overwrite ? { passwordHash, role: u.role } : { email: u.email } })
+    .returning();
+  return row!;
+}
+
+export async function seed(db: Db, admin: { email: string; password: string }) {
+  await upsertUser(db, { ...admin, name: "Admin", role: "admin" }, true);
+  const seller = await upsertUser(db, demo.seller, false);
+  await upsertUser(db, demo.shopper, false);
+  const mine = await db.select({ id: products.id }).from(products).where(eq(products.sellerId, seller.id)).limit(1);
+  if (!mine.length) {
+    const items = [
+      { name: "Mechanical keyboard", price: 89_000, stock: 100 },
+      { name: "Noise-cancelling headphones", price: 249_000, stock: 50 },
+      { name: "USB-C charger 65W", price: 39_000, stock: 500 },
+    ];
+    for (const p of items) {
+      const id = uuidv7();
+      await db.transaction(async (tx) => {
+        await tx.insert(products).values({ id, sellerId: seller.id, name: p.name, price: p.price });
+        await tx.insert(stock).values({ productId: id, available: p.stock });
+      });
+    }
+  }
+}

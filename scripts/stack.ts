@@ -1,0 +1,71 @@
+// The whole local stack as one call: services, migrations, streams, demo data, then the edge, every
+// actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { createDb, runMigrations } from "../db";
+import { ensureStreams } from "../nats";
+import { seed } from "./seed";
+import { ensureDatabase, ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
+import { supervise, type ProcSpec } from "./lib/supervise";
+
+export type StackOptions = {
+  root: string;
+  env: Record<string, string | undefined>;
+  dataDir: string;
+  admin: { email: string; password: string };
+  replicas?: number;
+  quiet?: boolean;
+};
+
+export const actorKinds = ["order", "inventory", "payment", "notification"] as const;
+
+export async function startStack(o: StackOptions) {
+  const env = o.env;
+  const DATABASE_URL = env.DATABASE_URL!;
+  const started: Started[] = [];
+  await ensurePostgres(DATABASE_URL);
+  for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
+
+  await ensureDatabase(DATABASE_URL);
+  await runMigrations(DATABASE_URL);
+  const nc = await connect({ servers: env.NATS_URL });
+  await ensureStreams(await jetstreamManager(nc));
+  await nc.close();
+  const db = createDb(DATABASE_URL, { max: 2 });
+  await seed(db, o.admin);
+  await db.$client.end();
+
+  const bun = process.execPath;
+  const specs: ProcSpec[] = [
+    { label: "gateway", cmd: [bun, "actors/main.ts", "gateway"] },
+    { label: "edge", cmd: [bun, "edge/main.ts"] },
+  ];
+  for (const kind of actorKinds)
+    for (let i = 1; i <= (o.replicas ?? 1); i++)
+      specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind] });
+  const sup = supervise(specs, { cwd: o.root, env, quiet: o.quiet });
+
+  const edgeUrl = `http://127.0.0.1:${env.PORT}`;
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`${edgeUrl}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > until) {
+      await sup.stop();
+      throw new Error("the edge did not become ready within 30 s");
+    }
+    await Bun.sleep(100);
+  }
+
+  return {
+    edgeUrl,
+    supervisor: sup,
+    async stop() {
+      await sup.stop();
+      for (const s of started) {
+        s.proc.kill("SIGTERM");
+        await s.proc.exited;
+      }
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// `bun run up`: the whole local stack in the foreground. Ctrl-C (or SIGTERM) stops it cleanly.
+import { join } from "node:path";
+import { demo } from "./seed";
+import { actorKinds, startStack } from "./stack";
+
+const root = join(import.meta.dir, "..");
+const env: Record<string, string | undefined> = {
+  ...process.env,
+  DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/flashsale",
+  REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+  NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+  PORT: process.env.PORT ?? "3000",
+};
+env.GATEWAY_WEBHOOK_URL ??= `http://127.0.0.1:${env.PORT}/v1/payments/webhook`;
+const admin = { email: process.env.ADMIN_EMAIL ?? "admin@example.com", password: process.env.ADMIN_PASSWORD ?? "Adm1n!pass" };
+
+try {
+  const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin });
+  console.log(`
+  flashsale is up
+    edge      ${stack.edgeUrl}   (health /healthz, ready /readyz, metrics /metrics)
+    actors    ${actorKinds.join(", ")} + payment-gateway simulator
+    postgres  ${env.DATABASE_URL}
+    redis     ${env.REDIS_URL}
+    nats      ${env.NATS_URL}
+  demo accounts
+    admin     ${admin.email} / ${admin.password}
+    seller    ${demo.seller.email} / ${demo.seller.password}
+    shopper   ${demo.shopper.email} / ${demo.shopper.password}
+  Ctrl-C stops everything.
+`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("stopping...");
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (err) {
+  console.error(`could not start the stack: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+}
