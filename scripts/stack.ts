@@ -14,7 +14,7 @@ export type StackOptions = {
   dataDir: string;
   admin: { email: string; password: string };
   replicas?: number;
-  quiet?: boolean;
+  write?: (line: string, isErr: boolean) => void;
 };
 
 export const actorKinds = ["order", "inventory", "payment", "notification"] as const;
@@ -43,7 +43,7 @@ export async function startStack(o: StackOptions) {
   for (const kind of actorKinds)
     for (let i = 1; i <= (o.replicas ?? 1); i++)
       specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind] });
-  const sup = supervise(specs, { cwd: o.root, env, quiet: o.quiet });
+  const sup = supervise(specs, { cwd: o.root, env, write: o.write });
 
   const edgeUrl = `http://127.0.0.1:${env.PORT}`;
   const until = Date.now() + 30_000;

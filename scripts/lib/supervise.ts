@@ -4,40 +4,48 @@ export type ProcSpec = { label: string; cmd: string[]; env?: Record<string, stri
 
 const colors = [36, 33, 35, 32, 34, 31, 96, 93];
 
-export function supervise(specs: ProcSpec[], opts: { cwd: string; env: Record<string, string | undefined>; quiet?: boolean }) {
+export type SuperviseOptions = {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  /** Where labelled lines go; the terminal by default. */
+  write?: (line: string, isErr: boolean) => void;
+};
+
+export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
+  const write = opts.write ?? ((line: string, isErr: boolean) => (isErr ? process.stderr : process.stdout).write(line));
   const width = Math.max(...specs.map((s) => s.label.length));
   let stopping = false;
   const running = new Map<string, Bun.Subprocess>();
 
-  async function pipe(stream: ReadableStream<Uint8Array> | null, prefix: string, out: NodeJS.WriteStream) {
-    if (!stream || opts.quiet) return;
+  async function pipe(stream: ReadableStream<Uint8Array> | null, prefix: string, isErr: boolean) {
+    if (!stream) return;
     let rest = "";
     const decoder = new TextDecoder();
     for await (const chunk of stream) {
       const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
       rest = lines.pop()!;
-      for (const l of lines) out.write(`${prefix} ${l}\n`);
+      for (const l of lines) write(`${prefix} ${l}\n`, isErr);
     }
-    if (rest) out.write(`${prefix} ${rest}\n`);
+    if (rest) write(`${prefix} ${rest}\n`, isErr);
   }
 
   function start(spec: ProcSpec, i: number, failures = 0) {
-    const prefix = `\x1b[${colors[i % colors.length]}m${spec.label.padEnd(width)} |\x1b[0m`;
+    const prefix = opts.write ? `${spec.label.padEnd(width)} |` : `\x1b[${colors[i % colors.length]}m${spec.label.padEnd(width)} |\x1b[0m`;
     const startedAt = Date.now();
     const proc = Bun.spawn(spec.cmd, {
       cwd: opts.cwd,
       env: { ...opts.env, ...spec.env },
-      stdout: opts.quiet ? "ignore" : "pipe",
-      stderr: opts.quiet ? "ignore" : "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
     });
     running.set(spec.label, proc);
-    void pipe(proc.stdout as ReadableStream<Uint8Array>, prefix, process.stdout);
-    void pipe(proc.stderr as ReadableStream<Uint8Array>, prefix, process.stderr);
+    void pipe(proc.stdout as ReadableStream<Uint8Array>, prefix, false);
+    void pipe(proc.stderr as ReadableStream<Uint8Array>, prefix, true);
     void proc.exited.then((code) => {
       if (stopping) return;
       const next = Date.now() - startedAt > 30_000 ? 0 : failures + 1;
       const delay = Math.min(500 * 2 ** next, 15_000);
-      process.stderr.write(`${prefix} exited with ${code}; restarting in ${delay} ms\n`);
+      write(`${prefix} exited with ${code}; restarting in ${delay} ms\n`, true);
       setTimeout(() => !stopping && start(spec, i, next), delay);
     });
   }

@@ -1,0 +1,132 @@
+// The first path end to end over HTTP: confirmed, declined (stock back), out of stock, timeout,
+// idempotent replay, someone else's order, cancel.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { client } from "./client";
+import { stack } from "./harness";
+
+let api: ReturnType<typeof client>;
+let seller: Awaited<ReturnType<typeof api.user>>;
+let shopper: Awaited<ReturnType<typeof api.user>>;
+
+beforeAll(async () => {
+  api = client((await stack()).edgeUrl);
+  seller = await api.user("seller");
+  shopper = await api.user("shopper");
+});
+
+const order = (token: string, body: unknown, key?: string) =>
+  api.call("POST", "/v1/orders", { token, body, headers: key ? { "idempotency-key": key } : {} });
+const stockOf = async (id: string) => (await api.call("GET", `/v1/products/${id}`)).body.stock as number;
+
+describe("orders through the saga", () => {
+  test("a paid order is confirmed, with items, total and history", async () => {
+    const p = await api.product(seller.token, 1500, 10);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 3 }] }, crypto.randomUUID());
+    expect(r.status).toBe(202);
+    expect(r.body).toEqual({ orderId: expect.any(String), status: "PENDING" });
+    const o = await api.settled(shopper.token, r.body.orderId);
+    expect(o.status).toBe("CONFIRMED");
+    expect(o.total).toBe(4500);
+    expect(o.items).toEqual([{ id: expect.any(String), productId: p.id, quantity: 3, price: 1500, status: "ACTIVE" }]);
+    expect(o.history.map((h: { status: string }) => h.status)).toEqual(["PENDING", "CONFIRMED"]);
+    expect(await stockOf(p.id)).toBe(7);
+  });
+
+  test("a declined payment cancels the order and puts the stock back", async () => {
+    const p = await api.product(seller.token, 1000, 5);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }], paymentMethod: "card_declined" });
+    expect(r.status).toBe(202);
+    const o = await api.settled(shopper.token, r.body.orderId);
+    expect(o).toMatchObject({ status: "CANCELLED", reason: "PAYMENT_DECLINED" });
+    expect(await stockOf(p.id)).toBe(5);
+  });
+
+  test("more than the stock is cancelled as OUT_OF_STOCK and takes nothing", async () => {
+    const p = await api.product(seller.token, 1000, 2);
+    const q = await api.product(seller.token, 1000, 9);
+    const r = await order(shopper.token, { items: [{ productId: q.id, quantity: 1 }, { productId: p.id, quantity: 3 }] });
+    const o = await api.settled(shopper.token, r.body.orderId);
+    expect(o).toMatchObject({ status: "CANCELLED", reason: "OUT_OF_STOCK" });
+    expect(await stockOf(p.id)).toBe(2);
+    expect(await stockOf(q.id)).toBe(9);
+  });
+
+  test("a payment that never answers is cancelled at the deadline as PAYMENT_TIMEOUT", async () => {
+    const p = await api.product(seller.token, 1000, 4);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 1 }], paymentMethod: "card_no_answer" });
+    const o = await api.settled(shopper.token, r.body.orderId);
+    expect(o).toMatchObject({ status: "CANCELLED", reason: "PAYMENT_TIMEOUT" });
+    expect(await stockOf(p.id)).toBe(4);
+  });
+
+  test("the same Idempotency-Key and body returns the same order; another body is refused", async () => {
+    const p = await api.product(seller.token, 1000, 10);
+    const key = crypto.randomUUID();
+    const body = { items: [{ productId: p.id, quantity: 1 }] };
+    const [a, b] = await Promise.all([order(shopper.token, body, key), order(shopper.token, body, key)]);
+    expect(a.status).toBe(202);
+    expect(b.status).toBe(202);
+    expect(b.body.orderId).toBe(a.body.orderId);
+    const c = await order(shopper.token, body, key);
+    expect(c.body.orderId).toBe(a.body.orderId);
+    expect(c.headers.get("idempotent-replayed")).toBe("true");
+    await api.settled(shopper.token, a.body.orderId);
+    expect(await stockOf(p.id)).toBe(9);
+    const other = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }] }, key);
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    const list = await api.call("GET", "/v1/orders?limit=100", { token: shopper.token });
+    expect(list.body.items.filter((o: { id: string }) => o.id === a.body.orderId)).toHaveLength(1);
+  });
+
+  test("someone else's order is 404, as is a missing one", async () => {
+    const p = await api.product(seller.token, 1000, 10);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 1 }] });
+    const stranger = await api.user("shopper");
+    const theirs = await api.call("GET", `/v1/orders/${r.body.orderId}`, { token: stranger.token });
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.code).toBe("NOT_FOUND");
+    expect(theirs.headers.get("content-type")).toContain("application/problem+json");
+    const missing = await api.call("GET", `/v1/orders/${crypto.randomUUID()}`, { token: shopper.token });
+    expect(missing.status).toBe(404);
+    expect((await api.call("POST", `/v1/orders/${r.body.orderId}/cancel`, { token: stranger.token })).status).toBe(404);
+  });
+
+  test("an unknown product is 404 and creates nothing", async () => {
+    const before = await api.call("GET", "/v1/orders?limit=100", { token: shopper.token });
+    const r = await order(shopper.token, { items: [{ productId: crypto.randomUUID(), quantity: 1 }] });
+    expect(r.status).toBe(404);
+    const after = await api.call("GET", "/v1/orders?limit=100", { token: shopper.token });
+    expect(after.body.items.length).toBe(before.body.items.length);
+  });
+
+  test("bad input is a 400 problem and changes nothing", async () => {
+    const p = await api.product(seller.token, 1000, 3);
+    for (const body of [{ items: [] }, { items: [{ productId: p.id, quantity: 0 }] }, { items: [{ productId: "x", quantity: 1 }] }, { items: [{ productId: p.id, quantity: 1 }], paymentMethod: "cash" }]) {
+      const r = await order(shopper.token, body);
+      expect(r.status).toBe(400);
+      expect(r.body.code).toBe("VALIDATION_FAILED");
+    }
+    expect((await order(shopper.token, "{not json")).body.code).toBe("MALFORMED_JSON");
+    expect(await stockOf(p.id)).toBe(3);
+  });
+
+  test("cancelling a confirmed order refunds it and puts the stock back", async () => {
+    const p = await api.product(seller.token, 2000, 6);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }] });
+    expect((await api.settled(shopper.token, r.body.orderId)).status).toBe("CONFIRMED");
+    const c = await api.call("POST", `/v1/orders/${r.body.orderId}/cancel`, { token: shopper.token });
+    expect(c.status).toBe(202);
+    const o = await api.settled(shopper.token, r.body.orderId).then(async function wait(o): Promise<any> {
+      if (o.status === "CANCELLED") return o;
+      await Bun.sleep(50);
+      return wait((await api.call("GET", `/v1/orders/${r.body.orderId}`, { token: shopper.token })).body);
+    });
+    expect(o).toMatchObject({ status: "CANCELLED", reason: "CANCELLED_BY_USER" });
+    expect(o.history.map((h: { status: string }) => h.status)).toEqual(["PENDING", "CONFIRMED", "CANCELLED"]);
+    expect(await stockOf(p.id)).toBe(6);
+    const again = await api.call("POST", `/v1/orders/${r.body.orderId}/cancel`, { token: shopper.token });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("NOT_CANCELLABLE");
+  });
+});
