@@ -11,6 +11,7 @@ const schema = z.object({
   WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
   // payment-gateway simulator
   GATEWAY_PORT: z.coerce.number().int().default(4010),
+  GATEWAY_HOST: z.string().default("127.0.0.1"),
   GATEWAY_WEBHOOK_URL: z.string().url().default("http://127.0.0.1:3000/v1/payments/webhook"),
   GATEWAY_LATENCY_MS: z.coerce.number().int().min(0).default(20),
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),

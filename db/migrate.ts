@@ -17,5 +17,5 @@ export async function runMigrations(url: string) {
 }
 
 if (import.meta.main) {
-  await runMigrations(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+  await runMigrations(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/flashsale");
 }

@@ -25,7 +25,10 @@ export function parseEnvelope(subject: string, raw: unknown): Envelope {
   const env = raw as Envelope;
   if (!env || typeof env.id !== "string") throw new BadMessage("envelope without id");
   const data = contracts[subject].safeParse(env.data);
-  if (!data.success) throw new BadMessage(`${subject}: ${data.error.message}`);
+  if (!data.success) {
+    const issues = data.error.issues.map((i) => `${i.path.join(".") || "data"}: ${i.message}`);
+    throw new BadMessage(`${subject}: ${issues.join("; ")}`);
+  }
   return { ...env, type: subject, data: data.data } as Envelope;
 }
 

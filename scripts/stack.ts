@@ -1,11 +1,7 @@
 // The whole local stack as one call: services, migrations, streams, demo data, then the edge, every
 // actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { createDb, runMigrations } from "../db";
-import { ensureStreams } from "../nats";
-import { seed } from "./seed";
-import { ensureDatabase, ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
+import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
+import { setup } from "./setup";
 import { supervise, type ProcSpec } from "./lib/supervise";
 
 export type StackOptions = {
@@ -26,14 +22,7 @@ export async function startStack(o: StackOptions) {
   await ensurePostgres(DATABASE_URL);
   for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
 
-  await ensureDatabase(DATABASE_URL);
-  await runMigrations(DATABASE_URL);
-  const nc = await connect({ servers: env.NATS_URL });
-  await ensureStreams(await jetstreamManager(nc));
-  await nc.close();
-  const db = createDb(DATABASE_URL, { max: 2 });
-  await seed(db, o.admin);
-  await db.$client.end();
+  await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [

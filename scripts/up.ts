@@ -1,18 +1,13 @@
 // `bun run up`: the whole local stack in the foreground. Ctrl-C (or SIGTERM) stops it cleanly.
 import { join } from "node:path";
 import { demo } from "./seed";
+import { defaults } from "./setup";
 import { actorKinds, startStack } from "./stack";
 
 const root = join(import.meta.dir, "..");
-const env: Record<string, string | undefined> = {
-  ...process.env,
-  DATABASE_URL: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/flashsale",
-  REDIS_URL: process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
-  NATS_URL: process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-  PORT: process.env.PORT ?? "3000",
-};
+const env: Record<string, string | undefined> = { ...defaults, ...process.env };
 env.GATEWAY_WEBHOOK_URL ??= `http://127.0.0.1:${env.PORT}/v1/payments/webhook`;
-const admin = { email: process.env.ADMIN_EMAIL ?? "admin@example.com", password: process.env.ADMIN_PASSWORD ?? "Adm1n!pass" };
+const admin = { email: env.ADMIN_EMAIL!, password: env.ADMIN_PASSWORD! };
 
 try {
   const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin });

@@ -44,7 +44,7 @@ const json = (body: unknown, status = 200) => Response.json(body, { status });
 
 const server = Bun.serve({
   port: config.GATEWAY_PORT,
-  hostname: "127.0.0.1",
+  hostname: config.GATEWAY_HOST,
   routes: {
     "/payments": {
       POST: async (req) => {
@@ -82,7 +82,7 @@ const server = Bun.serve({
   fetch: () => json({ error: "not found" }, 404),
 });
 
-log.info("payment gateway simulator listening", { url: `http://127.0.0.1:${server.port}` });
+log.info("payment gateway simulator listening", { url: `http://${config.GATEWAY_HOST}:${server.port}` });
 for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.on(sig, () => {
     server.stop();

@@ -26,10 +26,12 @@ export type WorkerOptions = {
   handle: BatchHandler;
   log: Logger;
   batchSize?: number;
+  /** First retry delay; doubled each delivery, with jitter, capped at 30 s. */
+  backoffBaseMs?: number;
 };
 
-export function backoffMs(deliveries: number): number {
-  const base = Math.min(500 * 2 ** (deliveries - 1), 30_000);
+export function backoffMs(deliveries: number, baseMs = 500): number {
+  const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
   return Math.round(base * (0.5 + Math.random()));
 }
 
@@ -50,10 +52,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
   });
 
   async function commit(msgs: JsMsg[]): Promise<void> {
-    const incoming = msgs.map((m) => ({
-      env: parseEnvelope(m.subject, m.json()),
-      traceparent: m.headers?.get("traceparent") || undefined,
-    }));
+    const incoming = msgs.map((m) => ({ env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined }));
     const rows = await o.db.transaction(async (tx) => {
       const fresh = await claimInbox(tx, o.spec.durable, incoming);
       if (!fresh.length) return [];
@@ -70,11 +69,18 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     } catch (err) {
       const deliveries = m.info.deliveryCount;
       if (err instanceof BadMessage || deliveries >= MAX_DELIVER) {
-        await deadLetter(o.js, o.spec.durable, m, err);
+        try {
+          await deadLetter(o.js, o.spec.durable, m, err);
+        } catch (dlqErr) {
+          // never drop a message: if the DLQ cannot take it, it stays in its stream for a later try
+          m.nak(backoffMs(deliveries, o.backoffBaseMs));
+          log.error("dead-letter publish failed", { subject: m.subject, err: dlqErr });
+          return;
+        }
         m.term();
         log.error("dead-lettered", { subject: m.subject, deliveries, err });
       } else {
-        const delay = backoffMs(deliveries);
+        const delay = backoffMs(deliveries, o.backoffBaseMs);
         m.nak(delay);
         log.warn("retrying", { subject: m.subject, deliveries, delay, err });
       }
@@ -88,7 +94,10 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
         wake = undefined;
         continue;
       }
-      const batch = queue.splice(0, batchSize);
+      const taken = queue.splice(0, batchSize);
+      // messages that do not fit their contract never will: straight to the DLQ, the rest go on
+      const batch = taken.filter((m) => fits(m) || (void processOne(m), false));
+      if (!batch.length) continue;
       try {
         await commit(batch);
       } catch (err) {
@@ -104,6 +113,15 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     wake?.();
     await loop;
   };
+}
+
+function fits(m: JsMsg): boolean {
+  try {
+    parseEnvelope(m.subject, m.json());
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Inserts the batch's message ids into the inbox; returns the messages not seen before, in order. */
@@ -125,7 +143,7 @@ async function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: u
   out.set("Dlq-Subject", m.subject);
   out.set("Dlq-Consumer", durable);
   out.set("Dlq-Deliveries", String(m.info.deliveryCount));
-  out.set("Dlq-Error", String(err instanceof Error ? err.message : err).slice(0, 1000));
+  out.set("Dlq-Error", String(err instanceof Error ? err.message : err).replace(/[\r\n]+/g, " ").slice(0, 1000));
   await js.publish(`dlq.${durable}`, m.data, { headers: out, msgID: `dlq:${durable}:${m.info.streamSequence}` });
 }
 

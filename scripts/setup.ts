@@ -1,0 +1,36 @@
+// Prepares the data services for the stack: database, migrations, streams and consumers, demo data.
+// `bun scripts/setup.ts` runs it alone (the compose `migrate` job); `bun run up` runs it before starting.
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { createDb, runMigrations } from "../db";
+import { ensureStreams } from "../nats";
+import { ensureDatabase } from "./lib/services";
+import { seed } from "./seed";
+
+export type SetupEnv = { DATABASE_URL: string; NATS_URL: string; admin: { email: string; password: string } };
+
+export async function setup(e: SetupEnv) {
+  await ensureDatabase(e.DATABASE_URL);
+  await runMigrations(e.DATABASE_URL);
+  const nc = await connect({ servers: e.NATS_URL });
+  await ensureStreams(await jetstreamManager(nc));
+  await nc.close();
+  const db = createDb(e.DATABASE_URL, { max: 2 });
+  await seed(db, e.admin);
+  await db.$client.end();
+}
+
+export const defaults = {
+  DATABASE_URL: "postgres://postgres@127.0.0.1:5432/flashsale",
+  REDIS_URL: "redis://127.0.0.1:6379",
+  NATS_URL: "nats://127.0.0.1:4222",
+  PORT: "3000",
+  ADMIN_EMAIL: "admin@example.com",
+  ADMIN_PASSWORD: "Adm1n!pass",
+};
+
+if (import.meta.main) {
+  const env = { ...defaults, ...process.env };
+  await setup({ DATABASE_URL: env.DATABASE_URL, NATS_URL: env.NATS_URL, admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } });
+  console.log("setup done: migrations, streams, demo data");
+}
