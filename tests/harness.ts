@@ -7,7 +7,8 @@ import { dropDatabase } from "../scripts/lib/services";
 import { startStack } from "../scripts/stack";
 
 export const root = join(import.meta.dir, "..");
-export const logFile = join(root, ".data", "test-stack.log");
+/** Child output of this run's stack; one file per test process, so parallel runs do not mix. */
+export const logFile = join(root, ".data", `test-stack-${process.pid}.log`);
 export const admin = { email: "admin@example.com", password: "Adm1n!pass" };
 
 function freePort(): number {
@@ -29,7 +30,7 @@ export function stack(opts: { replicas?: number } = {}): Promise<Stack> {
     const [edge, gateway, redis, nats] = [freePort(), freePort(), freePort(), freePort()];
     const env: Record<string, string> = {
       ...(process.env as Record<string, string>),
-      DATABASE_URL: process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/flashsale_test",
+      DATABASE_URL: process.env.TEST_DATABASE_URL ?? `postgres://postgres@127.0.0.1:5432/flashsale_test_${process.pid}`,
       REDIS_URL: `redis://127.0.0.1:${redis}`,
       NATS_URL: `nats://127.0.0.1:${nats}`,
       PORT: String(edge),
@@ -63,6 +64,7 @@ export async function stopStack() {
   const s = await current.catch(() => undefined);
   current = undefined;
   await s?.stop();
+  if (s && !process.env.TEST_DATABASE_URL) await dropDatabase(s.env.DATABASE_URL!);
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   dirs = [];
 }
