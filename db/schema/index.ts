@@ -4,3 +4,4 @@ export * from "./inventory";
 export * from "./ordering";
 export * from "./payment";
 export * from "./messaging";
+export * from "./sale";

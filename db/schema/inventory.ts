@@ -15,13 +15,25 @@ export const stock = inventory.table(
   (t) => [check("stock_available_nonnegative", sql`${t.available} >= 0`)],
 );
 
-/** One row per order item whose units were taken; release puts them back once. */
+/** Units of a flash sale not yet taken by an order; carved out of the product's stock when the sale is made. */
+export const saleStock = inventory.table(
+  "sale_stock",
+  {
+    saleId: uuid("sale_id").primaryKey(),
+    available: integer("available").notNull(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check("sale_stock_available_nonnegative", sql`${t.available} >= 0`)],
+);
+
+/** One row per order item whose units were taken (from the sale's units when sale_id is set); release puts them back once. */
 export const reservations = inventory.table(
   "reservations",
   {
     orderId: uuid("order_id").notNull(),
     itemId: uuid("item_id").notNull(),
     productId: uuid("product_id").notNull(),
+    saleId: uuid("sale_id"),
     quantity: integer("quantity").notNull(),
     status: text("status", { enum: ["RESERVED", "RELEASED"] }).notNull().default("RESERVED"),
     createdAt: createdAt(),

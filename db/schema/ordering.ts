@@ -15,11 +15,16 @@ export const orders = ordering.table(
     total: integer("total").notNull(),
     discount: integer("discount").notNull().default(0),
     couponId: uuid("coupon_id"),
+    saleId: uuid("sale_id"),
     paymentMethod: text("payment_method").notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("orders_user_idx").on(t.userId, t.id), index("orders_status_idx").on(t.status, t.updatedAt)],
+  (t) => [
+    index("orders_user_idx").on(t.userId, t.id),
+    index("orders_status_idx").on(t.status, t.updatedAt),
+    index("orders_sale_idx").on(t.saleId),
+  ],
 );
 
 export const orderItems = ordering.table(
@@ -58,6 +63,12 @@ export const sagas = ordering.table(
   },
   (t) => [index("sagas_deadline_idx").on(t.deadlineAt)],
 );
+
+/** Flash-sale holds given up because their order never reached Postgres (the edge died before publishing it). */
+export const abandonedOrders = ordering.table("abandoned_orders", {
+  orderId: uuid("order_id").primaryKey(),
+  createdAt: createdAt(),
+});
 
 /** Idempotency-Key records of order-creating requests, kept 24 h. */
 export const idempotencyKeys = ordering.table(
