@@ -5,3 +5,5 @@ export * from "./ordering";
 export * from "./payment";
 export * from "./messaging";
 export * from "./sale";
+export * from "./coupon";
+export * from "./cart";
