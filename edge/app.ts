@@ -11,6 +11,7 @@ import type { Deps, Env } from "./deps";
 import { AppError, problem } from "./errors";
 import { authenticate } from "./middleware/auth";
 import { observe } from "./middleware/observe";
+import { openapiRoutes } from "./openapi";
 import { rateLimit } from "./middleware/rate-limit";
 import { healthRoutes } from "./ops/health";
 import { orderRoutes } from "./orders/routes";
@@ -43,8 +44,10 @@ export function createApp(d: Deps) {
     }),
   );
   app.route("/", webhookRoutes(d));
+  // limit before verifying, so forged tokens are throttled per address before each costs a signature check
+  app.use(rateLimit(perUser, d.tokens, () => d.metrics.inc("rate_limit_degraded_total", {})));
   app.use(authenticate(d.tokens));
-  app.use(rateLimit(perUser, () => d.metrics.inc("rate_limit_degraded_total", {})));
+  app.route("/", openapiRoutes(() => app.routes));
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
   app.route("/", orderRoutes(d));

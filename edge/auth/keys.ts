@@ -12,13 +12,16 @@ export type KeyRing = {
   jwks: { keys: JWK[] };
 };
 
+/** A stored key: the JWK plus when it started signing (ms), kept only in the private key file. */
+type StoredKey = JWK & { createdAt?: number };
+
 export async function newPrivateJwk(): Promise<JWK> {
   const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
   const jwk = await exportJWK(privateKey);
   return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: "EdDSA", use: "sig" };
 }
 
-const publicPart = ({ d: _d, ...pub }: JWK): JWK => pub;
+const publicPart = ({ d: _d, createdAt: _c, ...pub }: StoredKey): JWK => pub;
 
 export async function keyRing(signing: JWK, extraPublic: JWK[] = []): Promise<KeyRing> {
   if (!signing.kid || !signing.d) throw new Error("the signing JWK needs a private part (d) and a kid");
@@ -26,26 +29,34 @@ export async function keyRing(signing: JWK, extraPublic: JWK[] = []): Promise<Ke
   const verifiers = new Map<string, CryptoKey>();
   for (const jwk of all) {
     if (!jwk.kid) throw new Error("every verification JWK needs a kid");
+    if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519") throw new Error(`key ${jwk.kid}: only Ed25519 (OKP) keys verify here`);
     verifiers.set(jwk.kid, (await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA")) as CryptoKey);
   }
   return {
     kid: signing.kid,
-    privateKey: (await importJWK({ ...signing, alg: "EdDSA" }, "EdDSA")) as CryptoKey,
+    privateKey: (await importJWK({ ...publicPart(signing), d: signing.d, alg: "EdDSA" }, "EdDSA")) as CryptoKey,
     verifiers,
     jwks: { keys: all.map((k) => ({ ...k, alg: "EdDSA", use: "sig" })) },
   };
 }
 
 /**
- * Development keys: KEYS_DIR/jwks.json holds private JWKs, newest last. The newest signs, older ones
- * still verify until their tokens have expired. `rotate` appends a new key (see scripts/rotate-keys.ts).
+ * Development keys: KEYS_DIR/jwks.json holds private JWKs, newest last. The newest signs; a key that was
+ * replaced still verifies for `retainS` after its replacement started signing (set it to the access-token
+ * lifetime, so no token it signed dies early), and at least `keep` keys stay. `rotate` appends a new key
+ * (see scripts/rotate-keys.ts).
  */
-export async function devKeyRing(dir: string, opts: { rotate?: boolean; keep?: number } = {}): Promise<KeyRing> {
+export async function devKeyRing(dir: string, opts: { rotate?: boolean; keep?: number; retainS?: number } = {}): Promise<KeyRing> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = Bun.file(join(dir, "jwks.json"));
-  let keys: JWK[] = (await file.exists()) ? ((await file.json()) as { keys: JWK[] }).keys : [];
+  let keys: StoredKey[] = (await file.exists()) ? ((await file.json()) as { keys: StoredKey[] }).keys : [];
   if (!keys.length || opts.rotate) {
-    keys = [...keys, await newPrivateJwk()].slice(-(opts.keep ?? 2));
+    const now = Date.now();
+    keys = [...keys, { ...(await newPrivateJwk()), createdAt: now }];
+    const keep = opts.keep ?? 2;
+    const retainMs = (opts.retainS ?? 0) * 1000;
+    // key i verifies tokens until retainMs after key i+1 started signing
+    keys = keys.filter((_, i) => i >= keys.length - keep || now - (keys[i + 1]?.createdAt ?? 0) < retainMs);
     await Bun.write(file, JSON.stringify({ keys }, null, 2), { mode: 0o600 });
   }
   const signing = keys.at(-1)!;

@@ -1,31 +1,41 @@
 // Bearer tokens: `authenticate` puts the verified claims in the context when a token is sent;
-// `requireRole` lets a route through only for the roles it names.
+// `requireRole` lets a route through only for the roles it names (and tells /openapi.json so).
 import type { MiddlewareHandler } from "hono";
 import type { Role } from "../../db";
 import type { Claims, TokenService } from "../auth/tokens";
 import type { Env } from "../deps";
 import { AppError } from "../errors";
 
+const ROLES = Symbol("roles");
+
+/** The token in an Authorization header; the scheme is case-insensitive (RFC 9110). */
+export function bearer(header: string | undefined): string | undefined | null {
+  if (header === undefined) return undefined;
+  const m = /^bearer +([\w-]+\.[\w-]+\.[\w-]*) *$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
 export function authenticate(tokens: TokenService): MiddlewareHandler<Env> {
   return async function authenticate(c, next) {
-    const header = c.req.header("authorization");
-    if (header) {
-      const m = header.match(/^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/);
-      if (!m) throw new AppError("UNAUTHENTICATED", "expected a Bearer token");
-      c.set("user", await tokens.verify(m[1]!));
-    }
+    const token = bearer(c.req.header("authorization"));
+    if (token === null) throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
+    if (token !== undefined) c.set("user", await tokens.verify(token));
     await next();
   };
 }
 
+/** No roles: any signed-in user. */
 export function requireRole(...roles: Role[]): MiddlewareHandler<Env> {
-  return async function requireRole(c, next) {
+  const mw: MiddlewareHandler<Env> = async function requireRole(c, next) {
     const user = c.get("user");
     if (!user) throw new AppError("UNAUTHENTICATED");
     if (roles.length && !roles.includes(user.role)) throw new AppError("FORBIDDEN");
     await next();
   };
+  return Object.assign(mw, { [ROLES]: roles });
 }
+
+export const rolesOf = (h: unknown): Role[] | undefined => (h as { [ROLES]?: Role[] } | undefined)?.[ROLES];
 
 /** The caller's claims in a handler behind requireRole. */
 export function caller(c: { get(k: "user"): Claims | undefined }): Claims {

@@ -6,13 +6,29 @@ import { CircuitOpen, verifyWebhook } from "../../actors/payment";
 import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
+import { openapi } from "../openapi";
 import { parse } from "../validate";
 
 const notification = z.object({ id: z.string().min(1).max(200), orderId: z.string().uuid(), status: z.string() });
 
 export function webhookRoutes(d: Deps) {
   const app = new Hono<Env>();
-  app.post("/v1/payments/webhook", async (c) => {
+  app.post(
+    "/v1/payments/webhook",
+    openapi({
+    summary: "Payment gateway notification",
+    description:
+      "Signed by the gateway: `X-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of \"t.body\">`, checked in constant time, refused outside 5 minutes. The payment is then re-read from the gateway (behind a circuit breaker) and only that answer counts.",
+    tags: ["payments"],
+    body: notification,
+    // the signature covers the raw body: the handler parses it after the check
+    rawBody: true,
+    rateLimited: false,
+    headers: { "X-Signature": { description: "t=<unix seconds>,v1=<hex HMAC-SHA256>", required: true } },
+    responses: { 200: z.object({ received: z.literal(true), status: z.enum(["pending", "approved", "declined"]) }) },
+    errors: ["BAD_SIGNATURE", "UPSTREAM_UNAVAILABLE"],
+  }),
+  async (c) => {
     const raw = await c.req.text();
     if (!verifyWebhook(d.config.WEBHOOK_SECRET, raw, c.req.header("x-signature")))
       throw new AppError("BAD_SIGNATURE", "the webhook signature does not match");
@@ -40,6 +56,7 @@ export function webhookRoutes(d: Deps) {
       { id: `settle:${payment.id}`, traceparent: c.get("traceparent") },
     );
     return c.json({ received: true, status: payment.status });
-  });
+  },
+  );
   return app;
 }

@@ -1,0 +1,39 @@
+// GET /openapi.json and GET /docs, built once from the finished app on first request.
+import { Hono } from "hono";
+import type { RouterRoute } from "hono/types";
+import { z } from "zod";
+import type { Env } from "../deps";
+import { docsPage } from "./docs-page";
+import { openapiDocument, type OpenApiDocument } from "./document";
+import { openapi } from "./operation";
+
+const info = {
+  title: "flashsale",
+  version: "1",
+  description:
+    "Flash-sale commerce API. JSON in and out; errors are application/problem+json. Bearer EdDSA access tokens from POST /v1/auth/login; every answer carries RateLimit-* headers and X-Request-Id.",
+};
+
+/** `routes` is read when first asked, so every router mounted after this one is included. */
+export function openapiRoutes(routes: () => RouterRoute[]) {
+  const app = new Hono<Env>();
+  let doc: OpenApiDocument | undefined;
+  let page: ReturnType<typeof docsPage> | undefined;
+  const document = () => (doc ??= openapiDocument(routes(), info));
+
+  app.get(
+    "/openapi.json",
+    openapi({ summary: "This API as an OpenAPI 3.1 document", tags: ["docs"], responses: { 200: { description: "OpenAPI 3.1", schema: z.looseObject({ openapi: z.string() }) } } }),
+    (c) => c.json(document()),
+  );
+  app.get(
+    "/docs",
+    openapi({ summary: "This API as a browsable page (works offline)", tags: ["docs"], responses: { 200: { description: "HTML", contentType: "text/html" } } }),
+    (c) => {
+      page ??= docsPage(document());
+      c.header("Content-Security-Policy", page.csp);
+      return c.html(page.html);
+    },
+  );
+  return app;
+}
