@@ -4,6 +4,10 @@ import { z } from "zod";
 const schema = z.object({
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** For the actor kinds that keep state in Redis. */
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
+  CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),

@@ -10,6 +10,8 @@ import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
 import { gatewayClient } from "./payment";
 import { paymentHandler } from "./payment/worker";
+import { startClaimReconciler } from "./coupon/reconciler";
+import { couponHandler } from "./coupon/worker";
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -29,6 +31,7 @@ async function run(kind: ConsumerKind) {
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
 
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
+    coupon: () => couponHandler,
     order: () => orderHandler({ paymentDeadlineMs: config.PAYMENT_DEADLINE_MS, log }),
     inventory: () => inventoryHandler,
     payment: () => paymentHandler(gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS)),
@@ -40,6 +43,8 @@ async function run(kind: ConsumerKind) {
     stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE }));
   stops.push(startRelay(db, bus.js, log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
+  if (kind === "coupon")
+    stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });
 
   let stopping = false;

@@ -23,6 +23,10 @@ const schema = z.object({
   WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  /** Product reads cached in Redis this long at most; every catalog write makes older entries unreachable. */
+  CATALOG_CACHE_TTL_S: z.coerce.number().int().positive().default(60),
+  /** A coupon's Redis keys expire this long after it ends (the reconciler's window for unpublished claims). */
+  COUPON_KEY_GRACE_S: z.coerce.number().int().positive().default(3600),
 });
 
 export type EdgeConfig = z.infer<typeof schema>;

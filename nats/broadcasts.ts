@@ -5,3 +5,11 @@ import { z } from "zod";
 export const TOKEN_REVOKED = "auth.revoked";
 export const tokenRevoked = z.object({ jtis: z.array(z.string().uuid()), exp: z.number().int() });
 export type TokenRevoked = z.infer<typeof tokenRevoked>;
+
+/**
+ * An order's status changed, sent by the order actor after its commit (subject `status.order.<orderId>`, outside
+ * every stream). Edges streaming that order's events re-read its history then; a lost one is caught by a re-read.
+ */
+export const orderStatusSubject = (orderId: string) => `status.order.${orderId}`;
+export const orderStatusChanged = z.object({ orderId: z.string().uuid(), status: z.string() });
+export type OrderStatusChanged = z.infer<typeof orderStatusChanged>;

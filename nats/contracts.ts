@@ -49,6 +49,15 @@ export const contracts = {
   "payments.evt.approved": z.object({ orderId: uuid, amount: money }),
   "payments.evt.declined": z.object({ orderId: uuid }),
   "payments.evt.refunded": z.object({ orderId: uuid, amount: money, key: z.string() }),
+  // coupons
+  /** A claim the edge's Redis script already granted; the coupon actor records it and never refuses it. */
+  "coupons.cmd.claim": z.object({ userCouponId: uuid, couponId: uuid, userId: uuid, claimedAt: z.iso.datetime() }),
+  "coupons.cmd.redeem": z.object({ orderId: uuid, userId: uuid, couponId: uuid }),
+  /** Compensation of redeem: the coupon this order used is AVAILABLE again. */
+  "coupons.cmd.restore": z.object({ orderId: uuid, userId: uuid, couponId: uuid }),
+  "coupons.evt.redeemed": z.object({ orderId: uuid, userCouponId: uuid }),
+  "coupons.evt.rejected": z.object({ orderId: uuid, reason: z.literal("COUPON_INVALID") }),
+  "coupons.evt.restored": z.object({ orderId: uuid, couponId: uuid }),
 } as const;
 
 export type Subject = keyof typeof contracts;

@@ -15,6 +15,7 @@ export const streams = {
   ORDERS: ["orders.>"],
   INVENTORY: ["inventory.>"],
   PAYMENTS: ["payments.>"],
+  COUPONS: ["coupons.>"],
   DLQ: ["dlq.>"],
 } as const;
 export type StreamName = keyof typeof streams;
@@ -31,10 +32,16 @@ export const consumers = {
     { stream: "ORDERS", durable: "order", filter: "orders.cmd.>" },
     { stream: "INVENTORY", durable: "order", filter: "inventory.evt.>" },
     { stream: "PAYMENTS", durable: "order", filter: "payments.evt.>" },
+    { stream: "COUPONS", durable: "order", filter: "coupons.evt.>" },
   ],
   inventory: [{ stream: "INVENTORY", durable: "inventory", filter: "inventory.cmd.>" }],
   payment: [{ stream: "PAYMENTS", durable: "payment", filter: "payments.cmd.>" }],
   notification: [{ stream: "ORDERS", durable: "notification", filter: "orders.evt.>" }],
+  // claims, redemptions and restores; and carts, emptied of what a confirmed order took
+  coupon: [
+    { stream: "COUPONS", durable: "coupon", filter: "coupons.cmd.>" },
+    { stream: "ORDERS", durable: "cart", filter: "orders.evt.>" },
+  ],
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 

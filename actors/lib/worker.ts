@@ -16,8 +16,15 @@ import {
 import { publishRows, writeOutbox, type Outgoing } from "../../nats";
 
 export type Incoming = { env: Envelope; traceparent?: string };
-/** Handles the fresh (never seen) messages of a batch inside its transaction; returns what to publish. */
-export type BatchHandler = (tx: Tx, batch: Incoming[]) => Promise<{ msg: Outgoing; cause: Incoming }[]>;
+/**
+ * Handles the fresh (never seen) messages of a batch inside its transaction; returns what to publish.
+ * `afterCommit` takes work that must see the committed state (broadcasts); it never runs for a rollback.
+ */
+export type BatchHandler = (
+  tx: Tx,
+  batch: Incoming[],
+  afterCommit: (fn: () => void) => void,
+) => Promise<{ msg: Outgoing; cause: Incoming }[]>;
 
 export type WorkerOptions = {
   db: Db;
@@ -28,6 +35,8 @@ export type WorkerOptions = {
   batchSize?: number;
   /** First retry delay; doubled each delivery, with jitter, capped at 30 s. */
   backoffBaseMs?: number;
+  /** Called after each commit, before publishing and acking (the chaos hook of the crash test). */
+  onCommitted?: () => void;
 };
 
 export function backoffMs(deliveries: number, baseMs = 500): number {
@@ -53,12 +62,15 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   async function commit(msgs: JsMsg[]): Promise<void> {
     const incoming = msgs.map((m) => ({ env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined }));
+    const after: (() => void)[] = [];
     const rows = await o.db.transaction(async (tx) => {
       const fresh = await claimInbox(tx, o.spec.durable, incoming);
       if (!fresh.length) return [];
-      const out = await o.handle(tx, fresh);
+      const out = await o.handle(tx, fresh, (fn) => after.push(fn));
       return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
     });
+    o.onCommitted?.();
+    for (const fn of after) fn();
     await publishRows(o.db, o.js, rows);
     for (const m of msgs) m.ack();
   }

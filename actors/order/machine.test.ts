@@ -163,3 +163,103 @@ describe("order saga", () => {
     expect(applyEvent(restored, { ...approved, at: 2 } as SagaEvent).state).toBe("confirmed");
   });
 });
+
+describe("coupon redemption", () => {
+  const couponId = "0190f000-0000-7000-8000-0000000000c0";
+  const userCouponId = "0190f000-0000-7000-8000-0000000000c1";
+  const withCoupon = (paymentMethod: "card_ok" | "card_declined" | "card_no_answer" = "card_ok") =>
+    startSaga({ ...start(paymentMethod).context, total: 2000, discount: 500, couponId, at: 0 });
+  const redeemed: Ev = { type: "coupons.evt.redeemed", data: { orderId, userCouponId } };
+  const rejected: Ev = { type: "coupons.evt.rejected", data: { orderId, reason: "COUPON_INVALID" } };
+  const couponBack: Ev = { type: "coupons.evt.restored", data: { orderId, couponId } };
+  const redeem = { type: "coupons.cmd.redeem" as const, data: { orderId, userId, couponId } };
+  const restore = { type: "coupons.cmd.restore" as const, data: { orderId, userId, couponId } };
+  const byType = (s: Step) => [...s.commands].sort((a, b) => a.type.localeCompare(b.type));
+
+  test("reserve, redeem, charge the discounted total, confirm", () => {
+    const s1 = run(withCoupon(), reserved);
+    expect(s1.state).toBe("redeemingCoupon");
+    expect(s1.commands).toEqual([redeem]);
+    const s2 = run(s1, redeemed);
+    expect(s2.state).toBe("charging");
+    expect(s2.context.couponRedeemed).toBe(true);
+    expect(s2.commands).toEqual([{ type: "payments.cmd.charge", data: { orderId, amount: 2000, method: "card_ok" } }]);
+    const s3 = run(s2, { type: "payments.evt.approved", data: { orderId, amount: 2000 } });
+    expect(s3.state).toBe("confirmed");
+    expect(s3.context).toMatchObject({ status: "CONFIRMED", total: 2000, discount: 500 });
+  });
+
+  test("without a coupon the saga goes from the stock straight to the payment", () => {
+    const s = run(start(), reserved);
+    expect(s.state).toBe("charging");
+    expect(types(s)).not.toContain("coupons.cmd.redeem");
+  });
+
+  test("a rejected coupon gives the stock back and cancels as COUPON_INVALID, restoring nothing", () => {
+    const s1 = run(withCoupon(), reserved, rejected);
+    expect(s1.state).toBe("compensating");
+    expect(s1.commands).toEqual([{ type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
+    const s2 = run(s1, released(itemA, itemB));
+    expect(s2.state).toBe("cancelled");
+    expect(s2.context).toMatchObject({ status: "CANCELLED", reason: "COUPON_INVALID" });
+  });
+
+  test("a declined payment gives back the stock and the coupon, and waits for both", () => {
+    const s1 = run(withCoupon("card_declined"), reserved, redeemed, declined);
+    expect(s1.state).toBe("compensating");
+    expect(byType(s1)).toEqual([restore, { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
+    const s2 = run(s1, couponBack);
+    expect(s2.state).toBe("compensating");
+    const s3 = run(s2, released(itemA, itemB));
+    expect(s3.state).toBe("cancelled");
+    expect(s3.context).toMatchObject({ reason: "PAYMENT_DECLINED", couponRedeemed: false });
+  });
+
+  test("a payment timeout gives the coupon back too", () => {
+    const s1 = run(withCoupon("card_no_answer"), reserved, redeemed, { type: "orders.cmd.timeout", data: { orderId }, at: 30_001 });
+    expect(s1.state).toBe("compensating");
+    expect(types(s1)).toContain("coupons.cmd.restore");
+    expect(run(s1, released(itemA, itemB), couponBack).context.reason).toBe("PAYMENT_TIMEOUT");
+  });
+
+  test("cancel while redeeming waits for the answer, then gives back stock and coupon", () => {
+    const s1 = run(withCoupon(), reserved, cancel());
+    expect(s1.state).toBe("redeemingCoupon");
+    expect(s1.handled).toBe(true);
+    const s2 = run(s1, redeemed);
+    expect(s2.state).toBe("compensating");
+    expect(byType(s2)).toEqual([restore, { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
+    expect(run(s2, couponBack, released(itemA, itemB)).context).toMatchObject({ status: "CANCELLED", reason: "CANCELLED_BY_USER" });
+  });
+
+  test("cancel while redeeming, coupon rejected: stock back, cancelled by the user", () => {
+    const s1 = run(withCoupon(), reserved, cancel(), rejected);
+    expect(types(s1)).toEqual(["inventory.cmd.release"]);
+    expect(run(s1, released(itemA, itemB)).context.reason).toBe("CANCELLED_BY_USER");
+  });
+
+  test("cancel after confirmation: refund, stock and coupon back, all awaited", () => {
+    const paid: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2000 } };
+    const s1 = run(withCoupon(), reserved, redeemed, paid, cancel());
+    expect(s1.state).toBe("compensating");
+    expect(types(s1).sort()).toEqual(["coupons.cmd.restore", "inventory.cmd.release", "payments.cmd.refund"]);
+    expect(s1.commands).toContainEqual({ type: "payments.cmd.refund", data: { orderId, amount: 2000, key: `order:${orderId}` } });
+    const s2 = run(s1, refunded(2000, `order:${orderId}`), released(itemA, itemB));
+    expect(s2.state).toBe("compensating");
+    expect(run(s2, couponBack).state).toBe("cancelled");
+  });
+
+  test("a partial cancel keeps the coupon used", () => {
+    const paid: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2000 } };
+    const s = run(withCoupon(), reserved, redeemed, paid, cancel(itemB));
+    expect(s.state).toBe("confirmed");
+    expect(types(s)).not.toContain("coupons.cmd.restore");
+    expect(s.context.couponRedeemed).toBe(true);
+  });
+
+  test("coupon answers out of place change nothing", () => {
+    expect(run(withCoupon(), redeemed).handled).toBe(false);
+    expect(run(withCoupon(), reserved, redeemed, redeemed).handled).toBe(false);
+    expect(run(withCoupon(), reserved, redeemed, rejected).handled).toBe(false);
+  });
+});

@@ -17,6 +17,8 @@ export type SagaContext = {
   paymentDeadlineMs: number;
   deadlineAt?: number;
   stockReserved: boolean;
+  /** The order's coupon is used and not given back yet. */
+  couponRedeemed: boolean;
   charged: number;
   refunded: number;
   /** Keys of compensations sent and not yet answered. */
@@ -35,6 +37,7 @@ const amountOf = (items: LineItem[]) => items.reduce((s, i) => s + i.price * i.q
 const cancelledItem = (e: SagaEvent) => (e.type === "orders.cmd.cancel" ? e.data.itemId : undefined);
 const refundKey = (c: SagaContext) => `order:${c.orderId}`;
 const releaseKey = (itemIds: string[]) => `release:${[...itemIds].sort().join(",")}`;
+const restoreKey = (c: SagaContext) => `coupon:${c.couponId}`;
 
 export const orderSaga = setup({
   types: { context: {} as SagaContext, input: {} as SagaInput, events: {} as SagaEvent, emitted: {} as Command },
@@ -48,6 +51,7 @@ export const orderSaga = setup({
     },
     cancelsOneItem: ({ context, event }) => active(context).some((i) => i.itemId === cancelledItem(event)),
     settled: ({ context }) => context.awaiting.length === 0,
+    usesCoupon: ({ context }) => context.couponId !== undefined,
   },
   actions: {
     reserveStock: emit(({ context }) => ({
@@ -69,6 +73,20 @@ export const orderSaga = setup({
       });
     }),
     requestCancel: assign({ cancelRequested: true }),
+    /** Step: the shopper's claim of the coupon becomes USED by this order, or the coupon actor rejects it. */
+    redeemCoupon: emit(({ context }) => ({
+      type: "coupons.cmd.redeem" as const,
+      data: { orderId: context.orderId, userId: context.userId, couponId: context.couponId! },
+    })),
+    /** Its compensation: the coupon is AVAILABLE again (the actor restores it only from this order: idempotent). */
+    restoreCoupon: enqueueActions(({ context, enqueue }) => {
+      if (!context.couponRedeemed || !context.couponId) return;
+      enqueue.emit({
+        type: "coupons.cmd.restore",
+        data: { orderId: context.orderId, userId: context.userId, couponId: context.couponId },
+      });
+      enqueue.assign({ awaiting: [...context.awaiting, restoreKey(context)], couponRedeemed: false });
+    }),
     fail: assign({ reason: (_, reason: CancelReason) => reason }),
     /** Every compensation for a step that was done: stock back, refund of what was charged. */
     compensate: enqueueActions(({ context, enqueue }) => {
@@ -136,6 +154,7 @@ export const orderSaga = setup({
     paymentMethod: input.paymentMethod,
     paymentDeadlineMs: input.paymentDeadlineMs,
     stockReserved: false,
+    couponRedeemed: false,
     charged: 0,
     refunded: 0,
     awaiting: [],
@@ -153,11 +172,31 @@ export const orderSaga = setup({
             target: "compensating",
             actions: [assign({ stockReserved: true }), { type: "fail", params: "CANCELLED_BY_USER" }],
           },
+          { guard: "usesCoupon", target: "redeemingCoupon", actions: assign({ stockReserved: true }) },
           { target: "charging", actions: assign({ stockReserved: true }) },
         ],
         "inventory.evt.rejected": {
           target: "cancelled",
           actions: assign({ reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "OUT_OF_STOCK") }),
+        },
+        "orders.cmd.cancel": { guard: "cancelsAll", actions: "requestCancel" },
+      },
+    },
+    /** Only for an order with a coupon: after the stock is taken, before the money. */
+    redeemingCoupon: {
+      entry: "redeemCoupon",
+      on: {
+        "coupons.evt.redeemed": [
+          {
+            guard: "cancelRequested",
+            target: "compensating",
+            actions: [assign({ couponRedeemed: true }), { type: "fail", params: "CANCELLED_BY_USER" }],
+          },
+          { target: "charging", actions: assign({ couponRedeemed: true }) },
+        ],
+        "coupons.evt.rejected": {
+          target: "compensating",
+          actions: assign({ reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "COUPON_INVALID") }),
         },
         "orders.cmd.cancel": { guard: "cancelsAll", actions: "requestCancel" },
       },
@@ -189,7 +228,7 @@ export const orderSaga = setup({
       },
     },
     compensating: {
-      entry: "compensate",
+      entry: ["compensate", "restoreCoupon"],
       always: { guard: "settled", target: "cancelled" },
       on: {
         "inventory.evt.released": {
@@ -199,6 +238,9 @@ export const orderSaga = setup({
         },
         "payments.evt.refunded": {
           actions: assign({ awaiting: ({ context, event }) => context.awaiting.filter((a) => a !== event.data.key) }),
+        },
+        "coupons.evt.restored": {
+          actions: assign({ awaiting: ({ context }) => context.awaiting.filter((a) => a !== restoreKey(context)) }),
         },
         "payments.evt.approved": { actions: "refundLateCharge" },
       },

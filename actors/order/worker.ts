@@ -2,17 +2,26 @@
 // machine, and writes snapshots, the order read model and the emitted commands in the batch's transaction.
 import { and, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import { orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
-import { publish, uuidv7, type Data, type Logger } from "../../nats";
+import { publish, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
-import type { SagaEvent } from "./machine";
+import type { OrderStatus, SagaEvent } from "./machine";
 import { applyEvent, startSaga, type Step } from "./saga";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
-export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): BatchHandler {
-  return async (tx, batch) => {
+export type OrderHandlerOptions = {
+  paymentDeadlineMs: number;
+  log: Logger;
+  /** 0 or unset: a shipped order waits for the seller to mark it delivered. */
+  autoDeliverAfterMs?: number;
+  /** Status changes, once committed (the order-status broadcast). */
+  onStatus?: (changes: { orderId: string; status: OrderStatus }[]) => void;
+};
+
+export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
+  return async (tx, batch, afterCommit) => {
     const ids = [...new Set(batch.map((b) => b.env.orderId).filter((id): id is string => !!id))].sort();
     const rows = ids.length
       ? await tx.select().from(sagas).where(inArray(sagas.orderId, ids)).orderBy(sagas.orderId).for("update")
@@ -30,7 +39,7 @@ export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): 
       });
     }
     const out: { msg: Outgoing; cause: Incoming }[] = [];
-    const history: { orderId: string; status: "CONFIRMED" | "CANCELLED" }[] = [];
+    const history: { orderId: string; status: OrderStatus }[] = [];
     const placed: Data<"orders.cmd.place">[] = [];
     const at = Date.now();
 
@@ -43,7 +52,7 @@ export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): 
         if (current) continue; // the same order placed twice under two message ids
         const data = env.data as Data<"orders.cmd.place">;
         placed.push(data);
-        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs });
+        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
       } else {
         if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
         step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
@@ -68,17 +77,25 @@ export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): 
 
     await insertPlacedOrders(tx, placed);
     const dirty = [...loaded.entries()].filter(([, l]) => l.dirty);
-    if (dirty.length) {
+    const row = ([orderId, l]: [string, Loaded]) => ({
+      orderId,
+      state: l.state,
+      snapshot: l.snapshot,
+      deadlineAt: l.deadlineAt ? new Date(l.deadlineAt) : null,
+    });
+    const started = new Set(placed.map((p) => p.orderId));
+    const fresh = dirty.filter(([id]) => started.has(id));
+    if (fresh.length) {
+      // another instance may have started the same saga (a second copy of the placement) since we looked:
+      // its row wins, and this batch is retried, where the placement is then seen as a duplicate
+      const inserted = await tx.insert(sagas).values(fresh.map(row)).onConflictDoNothing().returning({ id: sagas.orderId });
+      if (inserted.length < fresh.length) throw new Error("saga started concurrently by another instance; retrying");
+    }
+    const known = dirty.filter(([id]) => !started.has(id));
+    if (known.length) {
       await tx
         .insert(sagas)
-        .values(
-          dirty.map(([orderId, l]) => ({
-            orderId,
-            state: l.state,
-            snapshot: l.snapshot,
-            deadlineAt: l.deadlineAt ? new Date(l.deadlineAt) : null,
-          })),
-        )
+        .values(known.map(row))
         .onConflictDoUpdate({
           target: sagas.orderId,
           set: {
@@ -88,9 +105,10 @@ export function orderHandler(opts: { paymentDeadlineMs: number; log: Logger }): 
             updatedAt: sql`now()`,
           },
         });
-      await syncReadModel(tx, dirty);
     }
+    if (dirty.length) await syncReadModel(tx, dirty);
     if (history.length) await tx.insert(orderHistory).values(history);
+    if (history.length && opts.onStatus) afterCommit(() => opts.onStatus!(history));
     return out;
   };
 }
@@ -145,11 +163,15 @@ export function startDeadlineSweeper(db: Db, js: JetStreamClient, log: Logger, e
     while (!stopped) {
       try {
         const due = await db
-          .select({ orderId: sagas.orderId })
+          .select({ orderId: sagas.orderId, deadlineAt: sagas.deadlineAt })
           .from(sagas)
           .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
           .limit(500);
-        await Promise.all(due.map(({ orderId }) => publish(js, "orders.cmd.timeout", { orderId }, { id: uuidv7() })));
+        // one message id per deadline and minute: JetStream drops the repeats of later sweeps and of other
+        // instances; a timeout the saga found early (another clock) is sent again the next minute
+        const minute = Math.floor(Date.now() / 60_000);
+        const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
+        await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
         if (due.length) log.info("deadlines passed", { count: due.length });
       } catch (err) {
         log.warn("deadline sweep failed", { err });

@@ -1,0 +1,1 @@
+export { claimCoupon, couponKeys, markPublished, primeCoupon, publishClaim, type Claim, type ClaimOutcome } from "./claims";

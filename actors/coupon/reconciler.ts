@@ -1,0 +1,46 @@
+// Claims an edge won in Redis but never published (it died between the decision and the publish, or
+// JetStream refused the publish) are published here, under the same message id, once they are older than
+// `afterMs`. Several copies of this loop may run: JetStream's duplicate window, the inbox and the unique
+// (user, coupon) pair each drop a claim published twice.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { and, gt, lte } from "drizzle-orm";
+import { Redis } from "ioredis";
+import { coupons, type Db } from "../../db";
+import type { Logger } from "../../nats";
+import { markPublished, publishClaim, unpublishedClaims } from "./claims";
+
+/** A coupon's keys outlive its end by the edge's grace period; a day covers any sane setting. */
+const LOOK_BACK_MS = 24 * 3600 * 1000;
+
+export function startClaimReconciler(o: { db: Db; redisUrl: string; js: JetStreamClient; log: Logger; afterMs: number; everyMs?: number }) {
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
+  redis.on("error", (err) => o.log.warn("redis", { err: err.message }));
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const now = Date.now();
+        const live = await o.db
+          .select({ id: coupons.id })
+          .from(coupons)
+          .where(and(lte(coupons.startsAt, new Date(now)), gt(coupons.endsAt, new Date(now - LOOK_BACK_MS))));
+        const pending = await unpublishedClaims(redis, live.map((c) => c.id), o.afterMs);
+        await Promise.all(
+          pending.map(async (c) => {
+            await publishClaim(o.js, c);
+            await markPublished(redis, c.couponId, [c.userId]);
+          }),
+        );
+        if (pending.length) o.log.info("unpublished claims republished", { count: pending.length });
+      } catch (err) {
+        o.log.warn("claim reconciliation failed", { err });
+      }
+      await Bun.sleep(o.everyMs ?? 1000);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+    redis.disconnect();
+  };
+}
