@@ -33,6 +33,9 @@ export const contracts = {
   "orders.cmd.cancel": z.object({ orderId: uuid, itemId: uuid.optional() }),
   /** Sent by the deadline sweeper; the saga acts on it only once its own deadline has passed. */
   "orders.cmd.timeout": z.object({ orderId: uuid }),
+  /** A seller (or an admin) handed a confirmed order to the carrier, then saw it delivered. */
+  "orders.cmd.ship": z.object({ orderId: uuid }),
+  "orders.cmd.deliver": z.object({ orderId: uuid }),
   // facts the saga publishes
   "orders.evt.confirmed": z.object({ orderId: uuid, userId: uuid, total: money }),
   "orders.evt.cancelled": z.object({ orderId: uuid, userId: uuid, reason: cancelReason }),

@@ -263,3 +263,49 @@ describe("coupon redemption", () => {
     expect(run(withCoupon(), reserved, redeemed, rejected).handled).toBe(false);
   });
 });
+
+describe("delivery progression", () => {
+  const ship: Ev = { type: "orders.cmd.ship", data: { orderId } };
+  const deliver: Ev = { type: "orders.cmd.deliver", data: { orderId } };
+  const timeout = (at: number): Ev => ({ type: "orders.cmd.timeout", data: { orderId }, at });
+
+  test("confirmed, shipped, delivered; each status in the context, no commands", () => {
+    const shipped = run(start(), reserved, approved, ship);
+    expect(shipped.state).toBe("shipped");
+    expect(shipped.context.status).toBe("SHIPPED");
+    expect(shipped.context.deadlineAt).toBeUndefined();
+    expect(shipped.commands).toEqual([]);
+    const delivered = run(shipped, deliver);
+    expect(delivered.state).toBe("delivered");
+    expect(delivered.context.status).toBe("DELIVERED");
+    expect(run(delivered, deliver).handled).toBe(false);
+  });
+
+  test("only a confirmed order ships, only a shipped one is delivered", () => {
+    expect(run(start(), ship).handled).toBe(false);
+    expect(run(start(), reserved, ship).handled).toBe(false);
+    expect(run(start(), reserved, approved, deliver).handled).toBe(false);
+    expect(run(start(), reserved, declined, ship).handled).toBe(false);
+  });
+
+  test("a shipped order cannot be cancelled, wholly or by item", () => {
+    const shipped = run(start(), reserved, approved, ship);
+    expect(run(shipped, cancel()).handled).toBe(false);
+    expect(run(shipped, cancel(itemA)).handled).toBe(false);
+  });
+
+  test("with automatic delivery the shipped state has a deadline, and its timeout delivers", () => {
+    const s0 = startSaga({ ...start().context, at: 0, autoDeliverAfterMs: 60_000 });
+    const shipped = run(s0, reserved, approved, { ...ship, at: 100 });
+    expect(shipped.context.deadlineAt).toBe(60_100);
+    expect(run(shipped, timeout(60_000)).handled).toBe(false);
+    const delivered = run(shipped, timeout(60_100));
+    expect(delivered.state).toBe("delivered");
+    expect(delivered.context.deadlineAt).toBeUndefined();
+  });
+
+  test("without automatic delivery a timeout leaves a shipped order alone", () => {
+    const shipped = run(start(), reserved, approved, ship);
+    expect(run(shipped, timeout(Number.MAX_SAFE_INTEGER)).handled).toBe(false);
+  });
+});

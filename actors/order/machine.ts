@@ -3,8 +3,8 @@
 import { assign, emit, enqueueActions, setup } from "xstate";
 import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } from "../../nats";
 
-export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number };
-export type OrderStatus = "PENDING" | "CONFIRMED" | "CANCELLED";
+export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number; autoDeliverAfterMs?: number };
+export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
 
 export type SagaContext = {
   orderId: string;
@@ -15,6 +15,8 @@ export type SagaContext = {
   couponId?: string;
   paymentMethod: PaymentMethod;
   paymentDeadlineMs: number;
+  /** When set, a shipped order counts as delivered this long after shipping (the deadline of `shipped`). */
+  autoDeliverAfterMs?: number;
   deadlineAt?: number;
   stockReserved: boolean;
   /** The order's coupon is used and not given back yet. */
@@ -72,6 +74,11 @@ export const orderSaga = setup({
         data: { orderId: context.orderId, userId: context.userId, total: context.total },
       });
     }),
+    ship: assign({
+      status: "SHIPPED" as const,
+      deadlineAt: ({ context, event }) => (context.autoDeliverAfterMs ? event.at + context.autoDeliverAfterMs : undefined),
+    }),
+    deliver: assign({ status: "DELIVERED" as const, deadlineAt: undefined }),
     requestCancel: assign({ cancelRequested: true }),
     /** Step: the shopper's claim of the coupon becomes USED by this order, or the coupon actor rejects it. */
     redeemCoupon: emit(({ context }) => ({
@@ -153,6 +160,7 @@ export const orderSaga = setup({
     couponId: input.couponId,
     paymentMethod: input.paymentMethod,
     paymentDeadlineMs: input.paymentDeadlineMs,
+    autoDeliverAfterMs: input.autoDeliverAfterMs,
     stockReserved: false,
     couponRedeemed: false,
     charged: 0,
@@ -225,8 +233,18 @@ export const orderSaga = setup({
           { guard: "cancelsAll", target: "compensating", actions: { type: "fail", params: "CANCELLED_BY_USER" } },
           { guard: "cancelsOneItem", actions: "cancelItem" },
         ],
+        "orders.cmd.ship": { target: "shipped" },
       },
     },
+    /** Handed to the carrier: no cancel any more. Its deadline, when set, is the automatic delivery. */
+    shipped: {
+      entry: "ship",
+      on: {
+        "orders.cmd.deliver": { target: "delivered" },
+        "orders.cmd.timeout": { guard: "pastDeadline", target: "delivered" },
+      },
+    },
+    delivered: { entry: "deliver" },
     compensating: {
       entry: ["compensate", "restoreCoupon"],
       always: { guard: "settled", target: "cancelled" },

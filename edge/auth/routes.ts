@@ -7,7 +7,7 @@ import { TOKEN_REVOKED, uuidv7, type TokenRevoked } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
-import { setRateHeaders } from "../middleware/rate-limit";
+import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { limiter } from "../rate-limit";
 import { idParam } from "../validate";
@@ -89,14 +89,9 @@ export function authRoutes(d: Deps) {
       responses: { 200: s.tokenPair },
       errors: ["INVALID_CREDENTIALS"],
     }),
+    loginThrottle(perIp, perEmail),
     async (c) => {
       const input = c.req.valid("json");
-      for (const decision of await Promise.all([perIp(c.get("clientIp")), perEmail(input.email)])) {
-        if (!decision.success) {
-          setRateHeaders(c, decision);
-          throw new AppError("RATE_LIMITED", "too many login attempts; retry later");
-        }
-      }
       const [user] = await d.db.select().from(users).where(eq(users.email, input.email));
       const ok = await Bun.password.verify(input.password, user?.passwordHash ?? (await dummyHash));
       if (!user || !ok) throw new AppError("INVALID_CREDENTIALS", "email or password is wrong");

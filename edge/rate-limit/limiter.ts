@@ -1,6 +1,7 @@
 // Token buckets per identity on Redis (@upstash/ratelimit). When Redis is slow or down the edge keeps
 // limiting with a local bucket of the same shape per instance (fail to local, never fail open), so a
-// Redis outage neither blocks every shopper nor leaves the edge unprotected.
+// Redis outage neither blocks every shopper nor leaves the edge unprotected. After a failure Redis is
+// left alone for a moment, so a hanging Redis costs one timeout, not one per request.
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "ioredis";
 import { upstashAdapter } from "./ioredis-adapter";
@@ -8,9 +9,10 @@ import { upstashAdapter } from "./ioredis-adapter";
 export type Decision = { success: boolean; limit: number; remaining: number; reset: number; degraded: boolean };
 export type Bucket = { name: string; capacity: number; refillPerInterval: number; intervalS: number };
 
-const REDIS_TIMEOUT_MS = 100;
+export type Degrade = { timeoutMs: number; retryAfterMs: number };
+const DEGRADE: Degrade = { timeoutMs: 100, retryAfterMs: 1_000 };
 
-export function limiter(redis: Redis, bucket: Bucket) {
+export function limiter(redis: Redis, bucket: Bucket, degrade: Degrade = DEGRADE) {
   const window = `${bucket.intervalS} s` as const;
   const rl = new Ratelimit({
     redis: upstashAdapter(redis) as never,
@@ -22,11 +24,15 @@ export function limiter(redis: Redis, bucket: Bucket) {
   });
   const local = localBuckets(bucket);
 
+  let downUntil = 0;
+
   return async function limit(identity: string): Promise<Decision> {
+    if (downUntil > Date.now()) return { ...local(identity), degraded: true };
     try {
-      const r = await withTimeout(rl.limit(identity), REDIS_TIMEOUT_MS);
+      const r = await withTimeout(rl.limit(identity), degrade.timeoutMs);
       return { success: r.success, limit: r.limit, remaining: Math.max(0, r.remaining), reset: r.reset, degraded: false };
     } catch {
+      downUntil = Date.now() + degrade.retryAfterMs;
       return { ...local(identity), degraded: true };
     }
   };

@@ -1,0 +1,21 @@
+// Brute-force brake on login: separate buckets per client address and per email, both far tighter than
+// the general limit. Placed after the body is validated (it needs the email), before the password check.
+import type { MiddlewareHandler } from "hono";
+import type { Env } from "../deps";
+import { AppError } from "../errors";
+import type { Decision } from "../rate-limit";
+import { setRateHeaders } from "./rate-limit";
+
+type Limit = (identity: string) => Promise<Decision>;
+
+export function loginThrottle(perIp: Limit, perEmail: Limit): MiddlewareHandler<Env, string, { out: { json: { email: string } } }> {
+  return async function loginThrottle(c, next) {
+    const decisions = await Promise.all([perIp(c.get("clientIp")), perEmail(c.req.valid("json").email)]);
+    const refused = decisions.find((d) => !d.success);
+    if (refused) {
+      setRateHeaders(c, refused);
+      throw new AppError("RATE_LIMITED", "too many login attempts; retry later");
+    }
+    await next();
+  };
+}
