@@ -20,6 +20,21 @@ const schema = z.object({
   GATEWAY_LATENCY_MS: z.coerce.number().int().min(0).default(20),
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   NOTIFY_WEBHOOK_URL: z.string().url().optional(),
+  /** Delivery attempts of one notification within one message delivery, before it is retried by redelivery. */
+  NOTIFY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
+  NOTIFY_BACKOFF_MS: z.coerce.number().int().min(1).default(200),
+  /** A shipped order counts as delivered this long after shipping; 0 (the default) leaves it to the seller. */
+  AUTO_DELIVER_AFTER_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Chaos hook, off by default: `order:2,payment:1` makes a process of that kind SIGKILL itself right after
+   * committing its n-th batch, before publishing and acking. With CHAOS_STATE_DIR each kind crashes once.
+   */
+  CHAOS_CRASH_AFTER_COMMIT: z
+    .string()
+    .regex(/^\w+:\d+(,\w+:\d+)*$/, "kind:n[,kind:n...]")
+    .optional()
+    .transform((v) => new Map((v ? v.split(",") : []).map((p) => [p.split(":")[0]!, Number(p.split(":")[1])]))),
+  CHAOS_STATE_DIR: z.string().optional(),
 });
 
 export type ActorConfig = z.infer<typeof schema>;

@@ -1,8 +1,9 @@
 // Starts one actor process kind: `bun actors/main.ts <order|inventory|payment|notification|gateway>`.
 // Run more copies of a kind to scale it out: they share its durable consumers.
+import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
-import { connectBus, consumers, logger, type ConsumerKind } from "../nats";
-import { loadConfig } from "./config";
+import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
+import { loadConfig, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
@@ -32,15 +33,31 @@ async function run(kind: ConsumerKind) {
 
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
     coupon: () => couponHandler,
-    order: () => orderHandler({ paymentDeadlineMs: config.PAYMENT_DEADLINE_MS, log }),
+    order: () =>
+      orderHandler({
+        paymentDeadlineMs: config.PAYMENT_DEADLINE_MS,
+        autoDeliverAfterMs: config.AUTO_DELIVER_AFTER_MS,
+        log,
+        onStatus: (changes) => {
+          for (const c of changes) bus.nc.publish(orderStatusSubject(c.orderId), JSON.stringify(c satisfies OrderStatusChanged));
+        },
+      }),
     inventory: () => inventoryHandler,
     payment: () => paymentHandler(gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS)),
-    notification: () => notificationHandler({ webhookUrl: config.NOTIFY_WEBHOOK_URL, timeoutMs: 5_000, log }),
+    notification: () =>
+      notificationHandler({
+        db,
+        webhookUrl: config.NOTIFY_WEBHOOK_URL,
+        timeoutMs: 5_000,
+        attempts: config.NOTIFY_ATTEMPTS,
+        backoffMs: config.NOTIFY_BACKOFF_MS,
+        log,
+      }),
   };
   const handle = handlers[kind]();
   const stops: (() => Promise<void>)[] = [];
   for (const spec of consumers[kind])
-    stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE }));
+    stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE, onCommitted: chaos(kind, config, log) }));
   stops.push(startRelay(db, bus.js, log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "coupon")
@@ -60,4 +77,18 @@ async function run(kind: ConsumerKind) {
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+}
+
+/** The chaos hook (CHAOS_CRASH_AFTER_COMMIT): SIGKILL right after the n-th committed batch of this process. */
+function chaos(kind: string, config: ActorConfig, log: Logger): (() => void) | undefined {
+  const n = config.CHAOS_CRASH_AFTER_COMMIT.get(kind);
+  if (!n) return undefined;
+  const marker = config.CHAOS_STATE_DIR && `${config.CHAOS_STATE_DIR}/crashed-${kind}`;
+  let commits = 0;
+  return () => {
+    if (++commits !== n || (marker && existsSync(marker))) return;
+    if (marker) writeFileSync(marker, String(process.pid));
+    log.warn("chaos: killing this process between commit and ack", { commits });
+    process.kill(process.pid, "SIGKILL");
+  };
 }
