@@ -1,4 +1,4 @@
-// Starts one actor process kind: `bun actors/main.ts <order|inventory|payment|notification|gateway>`.
+// Starts one actor process kind: `bun actors/main.ts <kind>` (see `consumers` in nats/streams.ts, or `gateway`).
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
@@ -13,6 +13,10 @@ import { gatewayClient } from "./payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
+import { Redis } from "ioredis";
+import { gate } from "./gate";
+import { startHoldSweeper } from "./gate/sweeper";
+import { gateHandler } from "./gate/worker";
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -53,9 +57,16 @@ async function run(kind: ConsumerKind) {
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,
       }),
+    gate: () => {
+      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+      const g = gate(redis);
+      stops.push(startHoldSweeper({ db, gate: g, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(async () => redis.disconnect());
+      return gateHandler(g, bus.nc);
+    },
   };
-  const handle = handlers[kind]();
   const stops: (() => Promise<void>)[] = [];
+  const handle = handlers[kind]();
   for (const spec of consumers[kind])
     stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE, onCommitted: chaos(kind, config, log) }));
   stops.push(startRelay(db, bus.js, log));

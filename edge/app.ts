@@ -15,6 +15,8 @@ import { openapiRoutes } from "./openapi";
 import { rateLimit } from "./middleware/rate-limit";
 import { healthRoutes } from "./ops/health";
 import { orderRoutes } from "./orders/routes";
+import { auditRoutes } from "./sales/audit";
+import { salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";
 import { limiter } from "./rate-limit";
 
@@ -51,6 +53,8 @@ export function createApp(d: Deps) {
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
   app.route("/", orderRoutes(d));
+  app.route("/", salesRoutes(d));
+  app.route("/", auditRoutes(d));
 
   app.notFound((c) => problem(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError((err, c) => {

@@ -27,6 +27,8 @@ const schema = z.object({
   CATALOG_CACHE_TTL_S: z.coerce.number().int().positive().default(60),
   /** A coupon's Redis keys expire this long after it ends (the reconciler's window for unpublished claims). */
   COUPON_KEY_GRACE_S: z.coerce.number().int().positive().default(3600),
+  /** After Redis answers SOLD_OUT, this edge answers it alone for this long (or until units come back). */
+  SOLD_OUT_FLAG_MS: z.coerce.number().int().min(0).default(1_000),
 });
 
 export type EdgeConfig = z.infer<typeof schema>;

@@ -6,6 +6,10 @@ export const TOKEN_REVOKED = "auth.revoked";
 export const tokenRevoked = z.object({ jtis: z.array(z.string().uuid()), exp: z.number().int() });
 export type TokenRevoked = z.infer<typeof tokenRevoked>;
 
+/** Units of a flash sale came back (declined payment, cancel, abandoned hold): edges drop their sold-out flag. */
+export const SALE_RESTOCKED = "sales.restocked";
+export const saleRestocked = z.object({ saleId: z.string().uuid() });
+
 /**
  * An order's status changed, sent by the order actor after its commit (subject `status.order.<orderId>`, outside
  * every stream). Edges streaming that order's events re-read its history then; a lost one is caught by a re-read.

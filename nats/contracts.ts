@@ -28,6 +28,8 @@ export const contracts = {
     total: money,
     discount: money,
     couponId: uuid.optional(),
+    /** Set for flash-sale purchases: units come from the sale's allocation, and go back to its gate. */
+    saleId: uuid.optional(),
     paymentMethod,
   }),
   "orders.cmd.cancel": z.object({ orderId: uuid, itemId: uuid.optional() }),
@@ -40,11 +42,11 @@ export const contracts = {
   "orders.evt.confirmed": z.object({ orderId: uuid, userId: uuid, total: money }),
   "orders.evt.cancelled": z.object({ orderId: uuid, userId: uuid, reason: cancelReason }),
   // inventory
-  "inventory.cmd.reserve": z.object({ orderId: uuid, items: z.array(lineItem).min(1) }),
+  "inventory.cmd.reserve": z.object({ orderId: uuid, items: z.array(lineItem).min(1), saleId: uuid.optional() }),
   "inventory.cmd.release": z.object({ orderId: uuid, itemIds: z.array(uuid).optional() }),
   "inventory.evt.reserved": z.object({ orderId: uuid }),
   "inventory.evt.rejected": z.object({ orderId: uuid, reason: z.literal("OUT_OF_STOCK") }),
-  "inventory.evt.released": z.object({ orderId: uuid, itemIds: z.array(uuid) }),
+  "inventory.evt.released": z.object({ orderId: uuid, itemIds: z.array(uuid), saleId: uuid.optional() }),
   // payment
   "payments.cmd.charge": z.object({ orderId: uuid, amount: money, method: paymentMethod }),
   "payments.cmd.settle": z.object({ orderId: uuid, gatewayPaymentId: z.string(), approved: z.boolean() }),

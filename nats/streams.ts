@@ -42,6 +42,8 @@ export const consumers = {
     { stream: "COUPONS", durable: "coupon", filter: "coupons.cmd.>" },
     { stream: "ORDERS", durable: "cart", filter: "orders.evt.>" },
   ],
+  // flash-sale units given back by the saga return to the Redis gate
+  gate: [{ stream: "INVENTORY", durable: "gate", filter: "inventory.evt.released" }],
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 

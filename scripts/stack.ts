@@ -13,7 +13,7 @@ export type StackOptions = {
   write?: (line: string, isErr: boolean) => void;
 };
 
-export const actorKinds = ["order", "inventory", "payment", "notification", "coupon"] as const;
+export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate"] as const;
 
 export async function startStack(o: StackOptions) {
   const env = o.env;

@@ -38,6 +38,7 @@ export function stack(opts: { replicas?: number } = {}): Promise<Stack> {
       PAYMENT_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
       GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${edge}/v1/payments/webhook`,
       PAYMENT_DEADLINE_MS: "1500",
+      HOLD_GRACE_MS: "3000",
       KEYS_DIR: join(data, "keys"),
       LOG_LEVEL: "info",
       RATE_LIMIT_CAPACITY: "100000",

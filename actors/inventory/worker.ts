@@ -1,6 +1,6 @@
 // Inventory: takes units for an order all-or-nothing (never below zero) and gives them back once.
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { reservations, stock, type Tx } from "../../db";
+import { reservations, saleStock, stock, type Tx } from "../../db";
 import type { Data, LineItem } from "../../nats";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
@@ -21,9 +21,10 @@ function perProduct(items: LineItem[]) {
   return [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-async function reserve(tx: Tx, { orderId, items }: Data<"inventory.cmd.reserve">): Promise<Outgoing> {
+async function reserve(tx: Tx, { orderId, items, saleId }: Data<"inventory.cmd.reserve">): Promise<Outgoing> {
   const existing = await tx.select({ id: reservations.itemId }).from(reservations).where(eq(reservations.orderId, orderId)).limit(1);
   if (existing.length) return { type: "inventory.evt.reserved", data: { orderId } };
+  if (saleId) return reserveFromSale(tx, orderId, items, saleId);
   const wanted = perProduct(items);
   const values = sql.join(wanted.map(([p, q]) => sql`(${p}::uuid, ${q}::int)`), sql`, `);
   const taken = await tx.execute<{ product_id: string; q: number }>(sql`
@@ -41,6 +42,19 @@ async function reserve(tx: Tx, { orderId, items }: Data<"inventory.cmd.reserve">
   return { type: "inventory.evt.reserved", data: { orderId } };
 }
 
+/** A sale's units were carved out of the product's stock when the sale was made: take them from the sale. */
+async function reserveFromSale(tx: Tx, orderId: string, items: LineItem[], saleId: string): Promise<Outgoing> {
+  const units = items.reduce((n, i) => n + i.quantity, 0);
+  const taken = await tx
+    .update(saleStock)
+    .set({ available: sql`${saleStock.available} - ${units}`, updatedAt: sql`now()` })
+    .where(and(eq(saleStock.saleId, saleId), sql`${saleStock.available} >= ${units}`))
+    .returning({ saleId: saleStock.saleId });
+  if (!taken.length) return { type: "inventory.evt.rejected", data: { orderId, reason: "OUT_OF_STOCK" } };
+  await tx.insert(reservations).values(items.map((i) => ({ orderId, itemId: i.itemId, productId: i.productId, saleId, quantity: i.quantity })));
+  return { type: "inventory.evt.reserved", data: { orderId } };
+}
+
 async function release(tx: Tx, { orderId, itemIds }: Data<"inventory.cmd.release">): Promise<Outgoing> {
   const freed = await tx
     .update(reservations)
@@ -53,8 +67,14 @@ async function release(tx: Tx, { orderId, itemIds }: Data<"inventory.cmd.release
       ),
     )
     .returning();
-  for (const [productId, q] of perProduct(freed.map((r) => ({ ...r, price: 0 }))))
+  const saleId = freed.find((r) => r.saleId)?.saleId ?? undefined;
+  const fromSale = freed.filter((r) => r.saleId).reduce((n, r) => n + r.quantity, 0);
+  if (saleId && fromSale)
+    await tx.update(saleStock).set({ available: sql`${saleStock.available} + ${fromSale}`, updatedAt: sql`now()` }).where(eq(saleStock.saleId, saleId));
+  for (const [productId, q] of perProduct(freed.filter((r) => !r.saleId).map((r) => ({ ...r, price: 0 }))))
     await tx.update(stock).set({ available: sql`${stock.available} + ${q}`, updatedAt: sql`now()` }).where(eq(stock.productId, productId));
   const all = itemIds ?? freed.map((r) => r.itemId);
-  return { type: "inventory.evt.released", data: { orderId, itemIds: all } };
+  if (!saleId) return { type: "inventory.evt.released", data: { orderId, itemIds: all } };
+  // the gate hears of it: only units freed now go back (a repeated release frees nothing)
+  return { type: "inventory.evt.released", data: { orderId, itemIds: all, ...(fromSale ? { saleId } : {}) } };
 }

@@ -13,6 +13,7 @@ export type SagaContext = {
   total: number;
   discount: number;
   couponId?: string;
+  saleId?: string;
   paymentMethod: PaymentMethod;
   paymentDeadlineMs: number;
   /** When set, a shipped order counts as delivered this long after shipping (the deadline of `shipped`). */
@@ -58,7 +59,7 @@ export const orderSaga = setup({
   actions: {
     reserveStock: emit(({ context }) => ({
       type: "inventory.cmd.reserve" as const,
-      data: { orderId: context.orderId, items: context.items },
+      data: { orderId: context.orderId, items: context.items, ...(context.saleId ? { saleId: context.saleId } : {}) },
     })),
     charge: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ deadlineAt: event.at + context.paymentDeadlineMs });
@@ -158,6 +159,7 @@ export const orderSaga = setup({
     total: input.total,
     discount: input.discount,
     couponId: input.couponId,
+    saleId: input.saleId,
     paymentMethod: input.paymentMethod,
     paymentDeadlineMs: input.paymentDeadlineMs,
     autoDeliverAfterMs: input.autoDeliverAfterMs,

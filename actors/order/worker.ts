@@ -1,7 +1,7 @@
 // The order saga's worker: loads the batch's snapshots under row locks, applies each message to the pure
 // machine, and writes snapshots, the order read model and the emitted commands in the batch's transaction.
 import { and, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
-import { orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
+import { abandonedOrders, orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
 import { publish, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
@@ -42,6 +42,7 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
     const history: { orderId: string; status: OrderStatus }[] = [];
     const placed: Data<"orders.cmd.place">[] = [];
     const at = Date.now();
+    const abandoned = await lockSalePlacements(tx, batch);
 
     for (const inc of batch) {
       const { env } = inc;
@@ -49,7 +50,7 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
       let step: Step;
       const current = loaded.get(orderId);
       if (env.type === "orders.cmd.place") {
-        if (current) continue; // the same order placed twice under two message ids
+        if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
         const data = env.data as Data<"orders.cmd.place">;
         placed.push(data);
         step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
@@ -113,6 +114,22 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
   };
 }
 
+/**
+ * Flash-sale placements and the hold sweeper race for the same order id: both take the id's advisory lock,
+ * and a placement whose hold was already given up (abandoned_orders) is dropped.
+ */
+async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string>> {
+  const ids = batch
+    .filter((b) => b.env.type === "orders.cmd.place" && (b.env.data as Data<"orders.cmd.place">).saleId)
+    .map((b) => b.env.orderId!)
+    .sort();
+  if (!ids.length) return new Set();
+  const values = sql.join(ids.map((id) => sql`(${id})`), sql`, `);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(t.id)) from (values ${values}) as t(id) order by t.id`);
+  const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
+  return new Set(rows.map((r) => r.id));
+}
+
 /** Orders that reach the saga without a row yet (flash-sale purchases) get one here; edge-created ones are kept. */
 async function insertPlacedOrders(tx: Tx, placed: Data<"orders.cmd.place">[]) {
   if (!placed.length) return;
@@ -125,6 +142,7 @@ async function insertPlacedOrders(tx: Tx, placed: Data<"orders.cmd.place">[]) {
         total: p.total,
         discount: p.discount,
         couponId: p.couponId,
+        saleId: p.saleId,
         paymentMethod: p.paymentMethod,
       })),
     )

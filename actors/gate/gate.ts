@@ -1,0 +1,93 @@
+// The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
+import type { Redis } from "ioredis";
+import { loadLua, markSeenLua, purchaseLua, releaseLua } from "./lua";
+
+export const saleKeys = (saleId: string) => {
+  const tag = `sale:{${saleId}}`;
+  return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:idem`] as const;
+};
+
+export type PurchaseResult =
+  | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
+  | { ok: true; orderId: string; itemId: string; replayed: true }
+  | { ok: false; code: "MISSING" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
+
+export type GateLoad = {
+  remaining: number;
+  limit: number;
+  quantity: number;
+  startsAt: number;
+  endsAt: number;
+  expireAt: number;
+  seq: number;
+  users: Record<string, number>;
+  holds: Record<string, string>;
+};
+
+export type Hold = { orderId: string; state: "P" | "S" | "R"; userId: string; qty: number; at: number };
+
+type Scripted = Redis & {
+  salePurchase(...args: (string | number)[]): Promise<(string | number)[]>;
+  saleRelease(...args: (string | number)[]): Promise<number>;
+  saleMarkSeen(...args: string[]): Promise<number>;
+  saleLoad(...args: string[]): Promise<number>;
+};
+
+export function gate(redis: Redis) {
+  const r = redis as Scripted;
+  if (!("salePurchase" in r)) {
+    redis.defineCommand("salePurchase", { numberOfKeys: 4, lua: purchaseLua });
+    redis.defineCommand("saleRelease", { numberOfKeys: 4, lua: releaseLua });
+    redis.defineCommand("saleMarkSeen", { numberOfKeys: 1, lua: markSeenLua });
+    redis.defineCommand("saleLoad", { numberOfKeys: 4, lua: loadLua });
+  }
+
+  return {
+    async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number }): Promise<PurchaseResult> {
+      const idem = p.idemKey ? `${p.userId}:${p.idemKey}` : "";
+      const res = await r.salePurchase(...saleKeys(p.saleId), p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId);
+      const code = String(res[0]);
+      if (code === "OK") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), position: Number(res[3]), remaining: Number(res[4]), replayed: false };
+      if (code === "REPLAY") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), replayed: true };
+      return { ok: false, code: code as Extract<PurchaseResult, { ok: false }>["code"] };
+    },
+
+    /** Returns the units given back (0 when the hold was released already, -1 when the gate is not loaded). */
+    release: (saleId: string, orderId: string, opts: { forgetIdempotency?: boolean; now?: number } = {}) =>
+      r.saleRelease(...saleKeys(saleId), orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"),
+
+    markSeen: (saleId: string, orderIds: string[]) => (orderIds.length ? r.saleMarkSeen(saleKeys(saleId)[2], ...orderIds) : Promise.resolve(0)),
+
+    load: (saleId: string, l: GateLoad) => r.saleLoad(...saleKeys(saleId), JSON.stringify(l)).then((n) => n === 1),
+
+    async counters(saleId: string) {
+      const h = await redis.hgetall(saleKeys(saleId)[0]);
+      if (!h.remaining) return undefined;
+      const n = (k: string) => Number(h[k] ?? 0);
+      return {
+        remaining: n("remaining"),
+        quantity: n("quantity"),
+        admitted: n("seq"),
+        released: n("released"),
+        soldOutAnswers: n("soldOutAnswers"),
+        soldOutAt: h.soldOutAt ? n("soldOutAt") : undefined,
+        lastSoldOutAt: h.lastSoldOutAt ? n("lastSoldOutAt") : undefined,
+        lastRestockAt: h.lastRestockAt ? n("lastRestockAt") : undefined,
+      };
+    },
+
+    async holds(saleId: string): Promise<Hold[]> {
+      const all = await redis.hgetall(saleKeys(saleId)[2]);
+      return Object.entries(all).map(([orderId, v]) => {
+        const [state, userId, qty, at] = v.split("|");
+        return { orderId, state: state as Hold["state"], userId: userId!, qty: Number(qty), at: Number(at) };
+      });
+    },
+
+    async users(saleId: string): Promise<Record<string, number>> {
+      const all = await redis.hgetall(saleKeys(saleId)[1]);
+      return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, Number(v)]));
+    },
+  };
+}
+export type Gate = ReturnType<typeof gate>;

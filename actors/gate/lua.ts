@@ -1,0 +1,82 @@
+// The flash-sale gate's scripts. Each runs atomically in Redis, so arrival order at Redis is sale order.
+// Keys share one hash tag per sale ({id}), so they also live together on a Redis Cluster.
+// Holds: orderId -> "state|userId|qty|atMs|idemField|itemId", state P (placed), S (seen in Postgres), R (released).
+
+/** KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId. */
+export const purchaseLua = `
+local s = redis.call('HMGET', KEYS[1], 'remaining', 'limit', 'startsAt', 'endsAt')
+if not s[1] then return {'MISSING'} end
+if ARGV[5] ~= '' then
+  local prev = redis.call('HGET', KEYS[4], ARGV[5])
+  if prev then
+    local oid, item, h = string.match(prev, '^([^|]*)|([^|]*)|(.*)$')
+    if h ~= ARGV[6] then return {'IDEMPOTENCY_KEY_REUSED'} end
+    return {'REPLAY', oid, item}
+  end
+end
+local now = tonumber(ARGV[4])
+if now < tonumber(s[3]) then return {'NOT_STARTED'} end
+local endsAt = tonumber(s[4])
+if endsAt > 0 and now >= endsAt then return {'ENDED'} end
+local qty = tonumber(ARGV[2])
+local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if mine + qty > tonumber(s[2]) then return {'LIMIT_REACHED'} end
+local remaining = tonumber(s[1])
+if remaining < qty then
+  redis.call('HINCRBY', KEYS[1], 'soldOutAnswers', 1)
+  redis.call('HSET', KEYS[1], 'lastSoldOutAt', ARGV[4])
+  return {'SOLD_OUT'}
+end
+redis.call('HINCRBY', KEYS[1], 'remaining', -qty)
+redis.call('HINCRBY', KEYS[2], ARGV[1], qty)
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+if remaining - qty == 0 then redis.call('HSETNX', KEYS[1], 'soldOutAt', ARGV[4]) end
+redis.call('HSET', KEYS[3], ARGV[3], 'P|' .. ARGV[1] .. '|' .. qty .. '|' .. ARGV[4] .. '|' .. ARGV[5] .. '|' .. ARGV[7])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. '|' .. ARGV[7] .. '|' .. ARGV[6]) end
+-- the sale's keys all expire a day after it ends
+local expireAt = redis.call('HGET', KEYS[1], 'expireAt')
+for i = 2, 4 do
+  if redis.call('PTTL', KEYS[i]) == -1 then redis.call('PEXPIREAT', KEYS[i], expireAt) end
+end
+return {'OK', ARGV[3], ARGV[7], seq, remaining - qty}
+`;
+
+/** Gives a hold's units back once. KEYS sale, users, holds, idem. ARGV orderId, nowMs, forgetIdem ('1' = the buyer never got an answer). */
+export const releaseLua = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local h = redis.call('HGET', KEYS[3], ARGV[1])
+if not h then return 0 end
+local state, user, qty, at, idem, item = string.match(h, '^(%a)|([^|]*)|(%d+)|(%d+)|([^|]*)|(.*)$')
+if state == 'R' then return 0 end
+redis.call('HINCRBY', KEYS[1], 'remaining', tonumber(qty))
+redis.call('HINCRBY', KEYS[2], user, -tonumber(qty))
+redis.call('HSET', KEYS[3], ARGV[1], 'R|' .. user .. '|' .. qty .. '|' .. at .. '|' .. idem .. '|' .. item)
+redis.call('HSET', KEYS[1], 'lastRestockAt', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'released', tonumber(qty))
+if ARGV[3] == '1' and idem ~= '' then redis.call('HDEL', KEYS[4], idem) end
+return tonumber(qty)
+`;
+
+/** Marks holds whose order reached Postgres (P -> S), so the sweeper stops checking them. KEYS holds. ARGV orderIds. */
+export const markSeenLua = `
+for i, id in ipairs(ARGV) do
+  local h = redis.call('HGET', KEYS[1], id)
+  if h and string.sub(h, 1, 1) == 'P' then redis.call('HSET', KEYS[1], id, 'S' .. string.sub(h, 2)) end
+end
+return #ARGV
+`;
+
+/**
+ * Writes a sale's gate unless it is there already. KEYS sale, users, holds, idem. ARGV JSON
+ * {remaining, limit, quantity, startsAt, endsAt, expireAt, users: {id: n}, holds: {orderId: value}}.
+ */
+export const loadLua = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local d = cjson.decode(ARGV[1])
+redis.call('HSET', KEYS[1], 'remaining', d.remaining, 'limit', d.limit, 'quantity', d.quantity,
+  'startsAt', d.startsAt, 'endsAt', d.endsAt, 'expireAt', d.expireAt, 'seq', d.seq, 'released', 0, 'soldOutAnswers', 0)
+for id, n in pairs(d.users) do redis.call('HSET', KEYS[2], id, n) end
+for id, v in pairs(d.holds) do redis.call('HSET', KEYS[3], id, v) end
+for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], d.expireAt) end
+return 1
+`;

@@ -1,0 +1,90 @@
+// Redis is a cache of truth: after it loses a sale's counters they are rebuilt from Postgres, which holds
+// the sale's quantity and every order. One rebuilder at a time (a Redis lock); it first waits until the order
+// consumer has drained, so every purchase admitted before the loss is an order row.
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { eq, sql } from "drizzle-orm";
+import type { Redis } from "ioredis";
+import { orderItems, orders, reservations, sales, type Db } from "../../db";
+import type { Logger } from "../../nats";
+import { saleKeys, type Gate, type GateLoad } from "./gate";
+
+const DAY_MS = 86_400_000;
+
+export function expiryOf(sale: { startsAt: Date; endsAt: Date | null }) {
+  return (sale.endsAt?.getTime() ?? sale.startsAt.getTime() + 7 * DAY_MS) + DAY_MS;
+}
+
+export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad | undefined> {
+  const [sale] = await db.select().from(sales).where(eq(sales.id, saleId));
+  if (!sale) return undefined;
+  // an order holds units unless it is cancelled or its reservation was released already; given-back ones stay
+  // listed as released holds, so every order of the sale has its hold
+  const rows = await db
+    .select({
+      orderId: orders.id,
+      userId: orders.userId,
+      status: orders.status,
+      at: orders.createdAt,
+      itemId: orderItems.id,
+      qty: orderItems.quantity,
+      released: sql<boolean>`exists (select 1 from ${reservations} r where r.order_id = ${orders.id} and r.status = 'RELEASED')`,
+    })
+    .from(orders)
+    .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
+    .where(eq(orders.saleId, saleId));
+  const users: Record<string, number> = {};
+  const holds: Record<string, string> = {};
+  let taken = 0;
+  for (const r of rows) {
+    if (r.released || r.status === "CANCELLED") {
+      holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}||${r.itemId}`;
+      continue;
+    }
+    taken += r.qty;
+    users[r.userId] = (users[r.userId] ?? 0) + r.qty;
+    holds[r.orderId] = `S|${r.userId}|${r.qty}|${r.at.getTime()}||${r.itemId}`;
+  }
+  return {
+    remaining: sale.quantity - taken,
+    limit: sale.perUserLimit,
+    quantity: sale.quantity,
+    startsAt: sale.startsAt.getTime(),
+    endsAt: sale.endsAt?.getTime() ?? 0,
+    expireAt: expiryOf(sale),
+    seq: rows.length,
+    users,
+    holds,
+  };
+}
+
+export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
+  const [saleKey] = saleKeys(saleId);
+  const lock = `${saleKey}:rebuild`;
+  if ((await o.redis.set(lock, "1", "PX", 15_000, "NX")) !== "OK") {
+    // someone else rebuilds: wait for the counters to appear
+    for (let i = 0; i < 100; i++) {
+      if (await o.redis.exists(saleKey)) return true;
+      await Bun.sleep(50);
+    }
+    return false;
+  }
+  try {
+    if (o.jsm) await drained(o.jsm);
+    const load = await gateFromPostgres(o.db, saleId);
+    if (!load) return false;
+    await o.gate.load(saleId, load);
+    o.log.warn("sale gate rebuilt from postgres", { saleId, remaining: load.remaining, holds: Object.keys(load.holds).length });
+    return true;
+  } finally {
+    await o.redis.del(lock);
+  }
+}
+
+async function drained(jsm: JetStreamManager, ms = 5_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const info = await jsm.consumers.info("ORDERS", "order").catch(() => undefined);
+    if (!info || (info.num_pending === 0 && info.num_ack_pending === 0)) return;
+    await Bun.sleep(100);
+  }
+}

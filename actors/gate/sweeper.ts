@@ -1,0 +1,57 @@
+// Releases flash-sale holds whose order never reached Postgres: the edge admitted a buyer in Redis and died
+// before publishing the order. A hold older than the grace period with no order row is tombstoned under the
+// order id's advisory lock (the order worker takes the same lock, so a late placement is dropped, never both),
+// then its units go back to the gate.
+import { gt, inArray, isNull, or, sql } from "drizzle-orm";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { abandonedOrders, orders, sales, type Db } from "../../db";
+import { SALE_RESTOCKED, type Logger } from "../../nats";
+import type { Gate } from "./gate";
+
+export async function sweepHolds(o: { db: Db; gate: Gate; nc?: NatsConnection; log: Logger; graceMs: number }, now = Date.now()) {
+  const live = await o.db
+    .select({ id: sales.id })
+    .from(sales)
+    .where(or(isNull(sales.endsAt), gt(sales.endsAt, new Date(now - 3_600_000))));
+  let abandoned = 0;
+  for (const { id: saleId } of live) {
+    const unseen = (await o.gate.holds(saleId)).filter((h) => h.state === "P" && now - h.at > o.graceMs);
+    if (!unseen.length) continue;
+    const ids = unseen.map((h) => h.orderId);
+    const placed = new Set((await o.db.select({ id: orders.id }).from(orders).where(inArray(orders.id, ids))).map((r) => r.id));
+    await o.gate.markSeen(saleId, [...placed]);
+    for (const orderId of ids.filter((id) => !placed.has(id))) {
+      const gone = await o.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${orderId}))`);
+        const [exists] = await tx.select({ id: orders.id }).from(orders).where(inArray(orders.id, [orderId]));
+        if (exists) return false;
+        await tx.insert(abandonedOrders).values({ orderId }).onConflictDoNothing();
+        return true;
+      });
+      if (!gone) {
+        await o.gate.markSeen(saleId, [orderId]);
+        continue;
+      }
+      if ((await o.gate.release(saleId, orderId, { forgetIdempotency: true })) > 0) {
+        abandoned++;
+        o.nc?.publish(SALE_RESTOCKED, JSON.stringify({ saleId }));
+        o.log.warn("hold released: its order never reached postgres", { saleId, orderId });
+      }
+    }
+  }
+  return abandoned;
+}
+
+export function startHoldSweeper(o: Parameters<typeof sweepHolds>[0] & { everyMs: number }) {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await sweepHolds(o).catch((err) => o.log.warn("hold sweep failed", { err }));
+      for (let waited = 0; waited < o.everyMs && !stopped; waited += 200) await Bun.sleep(200);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
+  };
+}

@@ -1,0 +1,192 @@
+// Flash sales on the real stack: the gate's answers, a spike sold exactly, the same across a Redis flush,
+// and a hold whose order never got published (the edge died between the gate and the publish).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Redis } from "ioredis";
+import { gate } from "../actors/gate";
+import { uuidv7 } from "../nats";
+import { client, eventually } from "./client";
+import { admin, stack } from "./harness";
+import { shoppers } from "./shoppers";
+
+let api: ReturnType<typeof client>;
+let env: Record<string, string>;
+let seller: Awaited<ReturnType<typeof api.user>>;
+let adminToken: string;
+let redis: Redis;
+
+beforeAll(async () => {
+  const s = await stack();
+  env = s.env;
+  api = client(s.edgeUrl);
+  seller = await api.user("seller");
+  adminToken = await api.login(admin.email, admin.password);
+  redis = new Redis(env.REDIS_URL!);
+});
+afterAll(() => redis?.disconnect());
+
+const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
+
+async function makeSale(quantity: number, o: { stock?: number; startsIn?: number; endsIn?: number; perUserLimit?: number } = {}) {
+  const p = await api.product(seller.token, 10_000, o.stock ?? quantity * 2);
+  const r = await api.call("POST", "/v1/sales", {
+    token: seller.token,
+    body: {
+      productId: p.id,
+      price: 5_000,
+      quantity,
+      startsAt: iso(o.startsIn ?? -1000),
+      ...(o.endsIn ? { endsAt: iso(o.endsIn) } : {}),
+      ...(o.perUserLimit ? { perUserLimit: o.perUserLimit } : {}),
+    },
+  });
+  expect(r.status).toBe(201);
+  return { sale: r.body, product: p };
+}
+
+const buy = (saleId: string, token: string, body: Record<string, unknown> = {}, key?: string) =>
+  api.call("POST", `/v1/sales/${saleId}/purchase`, { token, body, headers: key ? { "idempotency-key": key } : {} });
+const audit = async (saleId: string) => (await api.call("GET", `/v1/ops/sales/${saleId}/audit`, { token: adminToken })).body;
+
+/** Waits until nothing of the sale is pending, then returns its audit. */
+const quietAudit = (saleId: string, ms = 30_000) =>
+  eventually(async () => {
+    const a = await audit(saleId);
+    return a.quiet ? a : undefined;
+  }, ms, "the sale's orders to settle");
+
+function expectGreen(a: any) {
+  for (const [name, inv] of Object.entries(a.invariants as Record<string, { pass: boolean; detail: string }>))
+    expect({ name, ...inv }).toEqual({ name, pass: true, detail: inv.detail });
+}
+
+/**
+ * 2,000 purchase requests from 1,000 shoppers (each clicks twice, 20% pay with a card that is declined),
+ * 200 in flight; then, while units come back from declined payments, shoppers who have not bought keep
+ * trying (bounded) until the sale is sold out and settled.
+ */
+async function spike(saleId: string, people: { id: string; token: string }[], during?: (sent: number) => Promise<void>) {
+  const declines = new Set(people.filter((_, i) => i % 5 === 0).map((p) => p.id));
+  const method = (id: string) => (declines.has(id) ? "card_declined" : "card_ok");
+  const requests = people.flatMap((p) => [p, p]).sort(() => Math.random() - 0.5);
+  const answers: Record<string, number> = {};
+  const accepted: { orderId: string; token: string }[] = [];
+  let sent = 0;
+  const fire = async (p: { id: string; token: string }) => {
+    const r = await buy(saleId, p.token, { paymentMethod: method(p.id) });
+    const key = r.status === 202 ? "202" : `${r.status} ${r.body?.code}`;
+    answers[key] = (answers[key] ?? 0) + 1;
+    if (r.status === 202) accepted.push({ orderId: r.body.orderId, token: p.token });
+  };
+  const queue = [...requests];
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      for (let p = queue.shift(); p; p = queue.shift()) {
+        await fire(p);
+        if (++sent % 500 === 0) await during?.(sent);
+      }
+    }),
+  );
+  // demand remains: shoppers with a working card who hold nothing retry while units come back
+  const until = Date.now() + 20_000;
+  for (let round = 0; Date.now() < until; round++) {
+    const a = await audit(saleId);
+    if (a.quiet && a.remaining === 0) break;
+    await Promise.all(people.filter((p) => !declines.has(p.id)).slice(round * 50, round * 50 + 50).map(fire));
+    await Bun.sleep(100);
+  }
+  return { answers, accepted };
+}
+
+describe("flash sales", () => {
+  test("a sale carves its units out of the product's stock; more than the stock is refused", async () => {
+    const { sale, product } = await makeSale(30, { stock: 40 });
+    expect(sale).toMatchObject({ quantity: 30, remaining: 30, status: "live", perUserLimit: 1 });
+    expect((await api.call("GET", `/v1/products/${product.id}`)).body.stock).toBe(10);
+    const tooMany = await api.call("POST", "/v1/sales", {
+      token: seller.token,
+      body: { productId: product.id, price: 1, quantity: 11, startsAt: iso(0) },
+    });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body.code).toBe("INSUFFICIENT_STOCK");
+    const other = await api.user("seller");
+    const notMine = await api.call("POST", "/v1/sales", { token: other.token, body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) } });
+    expect(notMine.status).toBe(403);
+    const shopper = await api.user();
+    expect((await api.call("POST", "/v1/sales", { token: shopper.token, body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) } })).status).toBe(403);
+  });
+
+  test("the gate refuses before the start, after the end, and over the per-shopper limit", async () => {
+    const shopper = await api.user();
+    const early = await makeSale(5, { startsIn: 60_000 });
+    expect(early.sale.status).toBe("scheduled");
+    expect((await buy(early.sale.id, shopper.token)).body.code).toBe("NOT_STARTED");
+    const late = await makeSale(5, { startsIn: -2000, endsIn: 1500 });
+    await Bun.sleep(1600);
+    const ended = await buy(late.sale.id, shopper.token);
+    expect([ended.status, ended.body.code]).toEqual([409, "ENDED"]);
+    const { sale } = await makeSale(5);
+    const first = await buy(sale.id, shopper.token, {}, "click-1");
+    expect(first.status).toBe(202);
+    const orderId = first.body.orderId as string;
+    expect(first.body).toEqual({ orderId, status: "PENDING", position: 1 });
+    const replay = await buy(sale.id, shopper.token, {}, "click-1");
+    expect(replay.status).toBe(202);
+    expect(replay.body.orderId).toBe(orderId);
+    expect((await buy(sale.id, shopper.token, { quantity: 1, paymentMethod: "card_declined" }, "click-1")).body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    const second = await buy(sale.id, shopper.token, {}, "click-2");
+    expect([second.status, second.body.code]).toEqual([409, "LIMIT_REACHED"]);
+    expect((await buy(sale.id, shopper.token, { quantity: 2 })).body.code).toBe("LIMIT_REACHED");
+    const order = await api.settled(shopper.token, orderId);
+    expect(order).toMatchObject({ status: "CONFIRMED", total: 5000, items: [{ quantity: 1, price: 5000 }] });
+    expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(4);
+    expect((await buy(sale.id, shopper.token, { quantity: 0 })).status).toBe(400);
+  });
+
+  test("2,000 purchases for 50 units: exactly 50 confirmed, declines re-sold, nobody over the limit, audit green", async () => {
+    const { sale } = await makeSale(50);
+    const people = await shoppers(env, 1000);
+    const { answers, accepted } = await spike(sale.id, people);
+    const a = await quietAudit(sale.id);
+    expect(answers["202"]).toBeGreaterThanOrEqual(50);
+    expect(Object.keys(answers).every((k) => ["202", "409 SOLD_OUT", "409 LIMIT_REACHED"].includes(k))).toBe(true);
+    expect(a).toMatchObject({ confirmed: 50, pending: 0, remaining: 0, perUserMax: 1 });
+    expectGreen(a);
+    // every accepted purchase settled, and the winners are exactly the confirmed ones
+    const settled = await Promise.all(accepted.slice(0, 100).map((o) => api.settled(o.token, o.orderId)));
+    expect(settled.every((o) => o.status === "CONFIRMED" || o.status === "CANCELLED")).toBe(true);
+  });
+
+  test("the same with Redis flushed in the middle: the gate is rebuilt from Postgres", async () => {
+    const { sale } = await makeSale(50);
+    const people = await shoppers(env, 1000);
+    let flushed = false;
+    await spike(sale.id, people, async (sent) => {
+      if (sent >= 500 && !flushed) {
+        flushed = true;
+        await redis.flushall();
+      }
+    });
+    expect(flushed).toBe(true);
+    const a = await quietAudit(sale.id);
+    expect(a).toMatchObject({ confirmed: 50, pending: 0, remaining: 0 });
+    expect(a.perUserMax).toBeLessThanOrEqual(1);
+    expectGreen(a);
+  });
+
+  test("a hold whose order was never published is released by the sweeper", async () => {
+    const { sale } = await makeSale(3);
+    const [ghost, buyer] = await shoppers(env, 2);
+    // what an edge does before it dies: the gate admits, the publish never happens
+    const g = gate(redis);
+    const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7() });
+    expect(held.ok).toBe(true);
+    expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(2);
+    await eventually(async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined), 15_000, "the hold to be released");
+    // the ghost may buy again: its count went back too
+    expect((await buy(sale.id, ghost!.token)).status).toBe(202);
+    expect((await buy(sale.id, buyer!.token)).status).toBe(202);
+    const a = await quietAudit(sale.id);
+    expect(a).toMatchObject({ confirmed: 2, remaining: 1, abandonedHolds: 1 });
+    expectGreen(a);
+  });
+});
