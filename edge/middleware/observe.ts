@@ -26,7 +26,7 @@ export function observe(opts: { log: Logger; metrics: Metrics; trustedProxies: s
     const status = String(c.res.status);
     const seconds = (performance.now() - started) / 1000;
     opts.metrics.inc("http_requests_total", { method: c.req.method, route, status });
-    opts.metrics.observe("http_request_duration_seconds", { method: c.req.method, route }, seconds);
+    opts.metrics.observe("http_request_duration_seconds", { method: c.req.method, route, status }, seconds);
     if (c.res.status >= 500 || seconds > 1) log.warn("request", { method: c.req.method, path: c.req.path, status, ms: seconds * 1000 });
     else log.debug("request", { method: c.req.method, path: c.req.path, status, ms: seconds * 1000 });
   };
