@@ -2,10 +2,10 @@
 import { Redis } from "ioredis";
 import { createDb } from "../db";
 import { gatewayClient } from "../actors/payment";
-import { connectBus, logger, TOKEN_REVOKED, tokenRevoked } from "../nats";
+import { connectBus, logger } from "../nats";
 import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";
-import { loadRevocations } from "./auth/routes";
+import { followRevocations } from "./auth/revocations";
 import { tokenService } from "./auth/tokens";
 import { loadConfig } from "./config";
 import { createMetrics } from "./metrics";
@@ -15,7 +15,12 @@ const log = logger({ proc: "edge", pid: process.pid });
 const keys = config.JWT_PRIVATE_JWK
   ? await keyRing(JSON.parse(config.JWT_PRIVATE_JWK), config.JWT_EXTRA_PUBLIC_JWKS ? JSON.parse(config.JWT_EXTRA_PUBLIC_JWKS) : [])
   : await devKeyRing(config.KEYS_DIR);
-const tokens = tokenService(keys, { issuer: config.JWT_ISSUER, ttlS: config.ACCESS_TOKEN_TTL_S });
+const tokens = tokenService(keys, {
+  issuer: config.JWT_ISSUER,
+  ttlS: config.ACCESS_TOKEN_TTL_S,
+  // a development key rotated by `bun run keys:rotate` (or another edge) is picked up when first seen
+  reload: config.JWT_PRIVATE_JWK ? undefined : () => devKeyRing(config.KEYS_DIR),
+});
 const db = createDb(config.DATABASE_URL, { max: 16 });
 const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
@@ -24,15 +29,8 @@ const metrics = createMetrics();
 const gateway = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);
 metrics.gauge("circuit_breaker_open", () => [[{ name: gateway.breaker.name }, gateway.breaker.state() === "closed" ? 0 : 1]]);
 
-// revocations from other edges, then the durable ones (subscribe first so none falls in between)
-const sub = bus.nc.subscribe(TOKEN_REVOKED, {
-  callback: (err, msg) => {
-    if (err) return;
-    const r = tokenRevoked.safeParse(msg.json());
-    if (r.success) tokens.revoke(r.data.jtis, r.data.exp);
-  },
-});
-log.info("revocations loaded", { count: await loadRevocations({ db, tokens }) });
+const { sub, loaded } = await followRevocations(bus, db, tokens);
+log.info("revocations loaded", { count: loaded });
 const prune = setInterval(() => tokens.prune(), 60_000);
 
 const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });

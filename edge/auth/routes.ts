@@ -1,9 +1,9 @@
 // Identity: signup, login, refresh with rotation and reuse detection, logout, me, JWKS, role changes.
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, gt, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { refreshTokens, revokedTokens, users, type Tx, type User } from "../../db";
-import { TOKEN_REVOKED, uuidv7, type TokenRevoked } from "../../nats";
+import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
@@ -11,6 +11,7 @@ import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { limiter } from "../rate-limit";
 import { idParam } from "../validate";
+import { revokeEverywhere } from "./revocations";
 import * as s from "./schemas";
 
 export const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt });
@@ -59,9 +60,7 @@ export function authRoutes(d: Deps) {
       .insert(revokedTokens)
       .values(live.map((r) => ({ jti: r.jti, expiresAt: new Date(exp * 1000) })))
       .onConflictDoNothing();
-    const msg: TokenRevoked = { jtis: live.map((r) => r.jti), exp };
-    d.tokens.revoke(msg.jtis, msg.exp);
-    d.bus.nc.publish(TOKEN_REVOKED, JSON.stringify(msg));
+    revokeEverywhere(d.bus, d.tokens, { jtis: live.map((r) => r.jti), exp });
   }
 
   app.post(
@@ -140,8 +139,7 @@ export function authRoutes(d: Deps) {
         await tx.insert(revokedTokens).values({ jti: user.jti, expiresAt: new Date(user.exp * 1000) }).onConflictDoNothing();
         await revokeSessions(tx, eq(refreshTokens.familyId, user.fam));
       });
-      d.tokens.revoke([user.jti], user.exp);
-      d.bus.nc.publish(TOKEN_REVOKED, JSON.stringify({ jtis: [user.jti], exp: user.exp } satisfies TokenRevoked));
+      revokeEverywhere(d.bus, d.tokens, { jtis: [user.jti], exp: user.exp });
       return c.body(null, 204);
     },
   );
@@ -191,11 +189,4 @@ export function authRoutes(d: Deps) {
   );
 
   return app;
-}
-
-/** Loads the revocations still in force, so a fresh edge refuses what the others refuse. */
-export async function loadRevocations(d: Pick<Deps, "db" | "tokens">) {
-  const rows = await d.db.select().from(revokedTokens).where(gt(revokedTokens.expiresAt, new Date()));
-  for (const r of rows) d.tokens.revoke([r.jti], Math.floor(r.expiresAt.getTime() / 1000));
-  return rows.length;
 }

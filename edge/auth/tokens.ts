@@ -8,10 +8,27 @@ import type { KeyRing } from "./keys";
 export type Claims = { sub: string; role: Role; jti: string; fam: string; exp: number };
 
 const MAX_CACHED = 100_000;
+/** At most one key reload per this long, so tokens with made-up kids cannot make an edge reread keys. */
+const RELOAD_EVERY_MS = 30_000;
 
-export function tokenService(keys: KeyRing, opts: { issuer: string; ttlS: number }) {
+export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: number; reload?: () => Promise<KeyRing> }) {
+  let keys = initial;
+  let reloadedAt = 0;
   const cache = new Map<string, Claims>();
   const revoked = new Map<string, number>(); // jti -> exp (s)
+
+  /**
+   * A kid this edge does not know may come from a key another edge rotated in (the development key
+   * file is shared): reread the keys then, at most every RELOAD_EVERY_MS, the way JWKS clients do.
+   */
+  async function keyFor(kid: string | undefined) {
+    if (!kid) return undefined;
+    if (!keys.verifiers.has(kid) && opts.reload && Date.now() - reloadedAt > RELOAD_EVERY_MS) {
+      reloadedAt = Date.now();
+      keys = await opts.reload();
+    }
+    return keys.verifiers.get(kid);
+  }
 
   async function sign(c: Omit<Claims, "exp">): Promise<{ token: string; exp: number }> {
     const exp = Math.floor(Date.now() / 1000) + opts.ttlS;
@@ -33,8 +50,8 @@ export function tokenService(keys: KeyRing, opts: { issuer: string; ttlS: number
       try {
         const { payload } = await jwtVerify(
           token,
-          (header: JWTHeaderParameters) => {
-            const key = header.kid ? keys.verifiers.get(header.kid) : undefined;
+          async (header: JWTHeaderParameters) => {
+            const key = await keyFor(header.kid);
             if (!key) throw new AppError("UNAUTHENTICATED", "unknown signing key");
             return key;
           },
@@ -74,7 +91,16 @@ export function tokenService(keys: KeyRing, opts: { issuer: string; ttlS: number
     for (const [j, exp] of revoked) if (exp <= now) revoked.delete(j);
   }
 
-  return { sign, verify, peek, revoke, prune, jwks: keys.jwks };
+  return {
+    sign,
+    verify,
+    peek,
+    revoke,
+    prune,
+    get jwks() {
+      return keys.jwks;
+    },
+  };
 }
 export type TokenService = ReturnType<typeof tokenService>;
 
