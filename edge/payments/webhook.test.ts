@@ -1,0 +1,57 @@
+// The webhook's outbound re-read sits behind a circuit breaker with a timeout: a hanging gateway costs a
+// timeout per call until the breaker opens, then the answer is 503 UPSTREAM_UNAVAILABLE at once.
+import { afterAll, describe, expect, test } from "bun:test";
+import { Hono } from "hono";
+import { breaker, gatewayClient, signWebhook } from "../../actors/payment";
+import { logger } from "../../nats";
+import { loadConfig } from "../config";
+import type { Deps, Env } from "../deps";
+import { AppError, problem } from "../errors";
+import { createMetrics } from "../metrics";
+import { observe } from "../middleware/observe";
+import { webhookRoutes } from "./webhook";
+
+// a gateway that accepts the connection and never answers
+const hanging = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
+const config = loadConfig({ WEBHOOK_SECRET: "a-webhook-secret-for-tests" });
+const gateway = gatewayClient(`http://127.0.0.1:${hanging.port}`, 100, breaker("payment_gateway", { failures: 2, openMs: 60_000, timeoutMs: 100 }));
+const app = new Hono<Env>();
+app.use(observe({ log: logger({ test: "webhook" }), metrics: createMetrics(), trustedProxies: "" }));
+app.route("/", webhookRoutes({ config, gateway } as Deps));
+app.onError((err, c) => problem(c, err instanceof AppError ? err : new AppError("INTERNAL")));
+const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+afterAll(() => {
+  server.stop(true);
+  hanging.stop(true);
+});
+
+const send = (body: string, signature = signWebhook(config.WEBHOOK_SECRET, body)) =>
+  fetch(`http://127.0.0.1:${server.port}/v1/payments/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-signature": signature }, body });
+const note = JSON.stringify({ id: "pay_1", orderId: crypto.randomUUID(), status: "approved" });
+
+describe("payment webhook", () => {
+  test("a bad or stale signature is 401 BAD_SIGNATURE and never reaches the gateway", async () => {
+    for (const sig of ["t=1,v1=00", signWebhook("another-secret-entirely", note), signWebhook(config.WEBHOOK_SECRET, note, Date.now() - 10 * 60_000), ""]) {
+      const r = await send(note, sig);
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { code: string }).code).toBe("BAD_SIGNATURE");
+    }
+    expect(gateway.breaker.state()).toBe("closed");
+  });
+
+  test("a hanging gateway: 503 after the timeout, then 503 at once while the breaker is open", async () => {
+    const timed = async () => {
+      const t = performance.now();
+      const r = await send(note);
+      return { ms: performance.now() - t, status: r.status, code: ((await r.json()) as { code: string }).code };
+    };
+    const first = await timed();
+    const second = await timed();
+    for (const r of [first, second]) expect(r).toMatchObject({ status: 503, code: "UPSTREAM_UNAVAILABLE" });
+    expect(first.ms).toBeGreaterThanOrEqual(95);
+    expect(gateway.breaker.state()).toBe("open");
+    const third = await timed();
+    expect(third).toMatchObject({ status: 503, code: "UPSTREAM_UNAVAILABLE" });
+    expect(third.ms).toBeLessThan(50);
+  });
+});
