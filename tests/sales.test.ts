@@ -6,7 +6,7 @@ import { gate } from "../actors/gate";
 import { uuidv7 } from "../nats";
 import { client, eventually } from "./client";
 import { admin, stack } from "./harness";
-import { shoppers } from "./shoppers";
+import { shoppers } from "../scripts/lib/shoppers";
 
 let api: ReturnType<typeof client>;
 let env: Record<string, string>;

@@ -1,9 +1,9 @@
 // Many shoppers at once for load-shaped tests: rows written straight into the test database (one password
 // hash shared by all) and access tokens signed with the running edge's own development key.
-import { createDb, users } from "../db";
-import { devKeyRing } from "../edge/auth/keys";
-import { tokenService } from "../edge/auth/tokens";
-import { uuidv7 } from "../nats";
+import { createDb, users } from "../../db";
+import { devKeyRing } from "../../edge/auth/keys";
+import { tokenService } from "../../edge/auth/tokens";
+import { uuidv7 } from "../../nats";
 
 export async function shoppers(env: Record<string, string>, n: number): Promise<{ id: string; token: string }[]> {
   const db = createDb(env.DATABASE_URL!, { max: 2 });

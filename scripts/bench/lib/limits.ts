@@ -1,0 +1,103 @@
+// The machine's own ceilings, measured in the same run as a benchmark so its figures can be quoted as ratios:
+// a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, and naive
+// one-message saga transactions (inbox + snapshot + outbox) on Postgres.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import postgres from "postgres";
+import { gate } from "../../../actors/gate";
+import { uuidv7 } from "../../../nats";
+import { wrk, type WrkResult } from "./wrk";
+
+function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+/** A bare Bun.serve answering "ok", in its own process like the edge, driven by wrk with the same settings. */
+export async function bareBun(o: { threads: number; connections: number; seconds: number }): Promise<WrkResult> {
+  const port = freePort();
+  const proc = Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${port}, fetch: () => new Response("ok") })`], {
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  try {
+    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
+    return await wrk({ url: `http://127.0.0.1:${port}/`, ...o });
+  } finally {
+    proc.kill();
+    await proc.exited;
+  }
+}
+
+/** Runs `op` with `inFlight` calls outstanding for `seconds`; returns completed calls per second. */
+async function saturate(seconds: number, inFlight: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  let i = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await op(i++);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1000);
+}
+
+/** The purchase script on a scratch sale that never sells out: admitted purchases per second. */
+export async function gateLua(redisUrl: string, seconds: number): Promise<number> {
+  const redis = new Redis(redisUrl);
+  const g = gate(redis);
+  const saleId = uuidv7();
+  await g.load(saleId, { remaining: 1e9, limit: 1e9, quantity: 1e9, startsAt: 0, endsAt: 0, expireAt: Date.now() + 600_000, seq: 0, users: {}, holds: {} });
+  try {
+    return await saturate(seconds, 256, (i) => g.purchase({ saleId, userId: `u${i % 10_000}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }));
+  } finally {
+    await redis.del(...[`sale:{${saleId}}`, `sale:{${saleId}}:users`, `sale:{${saleId}}:holds`, `sale:{${saleId}}:idem`]);
+    redis.disconnect();
+  }
+}
+
+/** Acked JetStream publishes of 256-byte messages with a message id, 1000 in flight, to a scratch stream. */
+export async function jetstreamPublish(natsUrl: string, seconds: number): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const name = `BENCH_${process.pid}`;
+  await jsm.streams.add({ name, subjects: [`bench${process.pid}.>`], duplicate_window: 120_000_000_000 });
+  const js = jetstream(nc);
+  const payload = new Uint8Array(256).fill(120);
+  try {
+    return await saturate(seconds, 1000, () => js.publish(`bench${process.pid}.x`, payload, { msgID: uuidv7() }));
+  } finally {
+    await jsm.streams.delete(name);
+    await nc.close();
+  }
+}
+
+/** One message per transaction: inbox insert, saga snapshot upsert, outbox insert (8 clients). */
+export async function naiveSagaTx(databaseUrl: string, seconds: number, clients = 8): Promise<number> {
+  const sql = postgres(databaseUrl, { max: clients, onnotice: () => {} });
+  const snapshot = { status: "active", value: "charging", context: { items: [{ quantity: 1, price: 5000 }], note: "x".repeat(600) } };
+  const consumer = `bench-${process.pid}`;
+  try {
+    return await saturate(seconds, clients, async () => {
+      const orderId = uuidv7();
+      await sql.begin(async (tx) => {
+        await tx`insert into messaging.inbox (consumer, message_id) values (${consumer}, ${uuidv7()})`;
+        await tx`insert into ordering.sagas (order_id, state, snapshot) values (${orderId}, 'charging', ${tx.json(snapshot)})
+                 on conflict (order_id) do update set snapshot = excluded.snapshot, state = excluded.state, updated_at = now()`;
+        await tx`insert into messaging.outbox (id, subject, envelope, headers) values (${uuidv7()}, 'bench', ${tx.json({ orderId })}, ${tx.json({})})`;
+      });
+    });
+  } finally {
+    await sql`delete from messaging.inbox where consumer = ${consumer}`;
+    await sql`delete from messaging.outbox where subject = 'bench'`;
+    await sql`delete from ordering.sagas where state = 'charging' and not exists (select 1 from ordering.orders o where o.id = order_id)`;
+    await sql.end();
+  }
+}

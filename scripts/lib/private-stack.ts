@@ -1,0 +1,50 @@
+// A whole stack of its own, for tests and benches: private NATS and Redis servers on free ports (from the
+// installed binaries), a fresh Postgres database, and every process of the stack as in `bun run up`.
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStack } from "../stack";
+import { dropDatabase } from "./services";
+
+export const root = join(import.meta.dir, "..", "..");
+export const admin = { email: "admin@example.com", password: "Adm1n!pass" };
+
+export function freePort(): number {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string> };
+
+/** `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`. */
+export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string }): Promise<PrivateStack> {
+  const data = mkdtempSync(join(tmpdir(), `flashsale-${o.name}-`));
+  const [edge, gateway, redis, nats] = [freePort(), freePort(), freePort(), freePort()];
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: o.databaseUrl ?? `postgres://postgres@127.0.0.1:5432/flashsale_${o.name}`,
+    REDIS_URL: `redis://127.0.0.1:${redis}`,
+    NATS_URL: `nats://127.0.0.1:${nats}`,
+    PORT: String(edge),
+    GATEWAY_PORT: String(gateway),
+    PAYMENT_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
+    GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${edge}/v1/payments/webhook`,
+    KEYS_DIR: join(data, "keys"),
+    ...o.env,
+  };
+  await dropDatabase(env.DATABASE_URL!);
+  mkdirSync(join(root, ".data"), { recursive: true });
+  rmSync(o.logFile, { force: true });
+  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, write: (line) => appendFileSync(o.logFile, line) });
+  return {
+    ...s,
+    env,
+    async stop() {
+      await s.stop();
+      if (!o.databaseUrl) await dropDatabase(env.DATABASE_URL!);
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
