@@ -15,6 +15,11 @@ import { openapiRoutes } from "./openapi";
 import { rateLimit } from "./middleware/rate-limit";
 import { healthRoutes } from "./ops/health";
 import { orderRoutes } from "./orders/routes";
+import { orderEventRoutes } from "./orders/events";
+import { fulfilmentRoutes } from "./orders/fulfilment";
+import { dlqRoutes } from "./ops/dlq";
+import { opsOrderRoutes } from "./ops/orders";
+import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
 import { salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";
@@ -53,6 +58,11 @@ export function createApp(d: Deps) {
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
   app.route("/", orderRoutes(d));
+  app.route("/", orderEventRoutes(d));
+  app.route("/", fulfilmentRoutes(d));
+  app.route("/", sellerRoutes(d));
+  app.route("/", dlqRoutes(d));
+  app.route("/", opsOrderRoutes(d));
   app.route("/", salesRoutes(d));
   app.route("/", auditRoutes(d));
 

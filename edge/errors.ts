@@ -20,6 +20,8 @@ export const codes = {
   ENDED: [409, "Ended"],
   INSUFFICIENT_STOCK: [409, "Insufficient stock"],
   NOT_CANCELLABLE: [409, "Not cancellable"],
+  /** Ship or deliver asked of an order not in the status before it (CONFIRMED, SHIPPED). */
+  INVALID_TRANSITION: [409, "Invalid status transition"],
   PAYLOAD_TOO_LARGE: [413, "Payload too large"],
   UNSUPPORTED_MEDIA_TYPE: [415, "Unsupported media type"],
   IDEMPOTENCY_KEY_REUSED: [422, "Idempotency key reused"],
