@@ -6,7 +6,9 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { timeout } from "hono/timeout";
 import { authRoutes } from "./auth/routes";
+import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog/routes";
+import { couponRoutes } from "./coupons";
 import type { Deps, Env } from "./deps";
 import { AppError, problem } from "./errors";
 import { authenticate } from "./middleware/auth";
@@ -58,6 +60,8 @@ export function createApp(d: Deps) {
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
   app.route("/", orderRoutes(d));
+  app.route("/", cartRoutes(d));
+  app.route("/", couponRoutes(d));
   app.route("/", orderEventRoutes(d));
   app.route("/", fulfilmentRoutes(d));
   app.route("/", sellerRoutes(d));

@@ -1,77 +1,112 @@
-// Products: public reads with cursor pagination; the owning seller or an admin writes.
-import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
+// Products: public reads with cursor pagination, served through the Redis read cache (cache.ts) with live
+// stock; the owning seller or an admin writes, and every write invalidates the cache before it answers.
+import { and, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { z } from "zod";
 import { products, stock, type Db } from "../../db";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
+import { openapi } from "../openapi";
 import { page, pageQuery } from "../pagination";
-import { body, idParam } from "../validate";
+import { idParam } from "../validate";
+import { catalogCache } from "./cache";
+import * as s from "./schemas";
 
-const money = z.number().int().min(0).max(1_000_000_000);
-const create = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).optional(),
-  price: money,
-  stock: z.number().int().min(0).max(10_000_000),
-});
-const update = create.partial().refine((v) => Object.keys(v).length > 0, "nothing to update");
+export { createProduct, updateProduct } from "./schemas";
 
-const columns = {
+/** What the cache may hold: everything but stock. */
+const fields = {
   id: products.id,
   sellerId: products.sellerId,
   name: products.name,
   description: products.description,
   price: products.price,
-  stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number),
   createdAt: products.createdAt,
   updatedAt: products.updatedAt,
 };
+type Fields = { id: string; sellerId: string; name: string; description: string | null; price: number; createdAt: Date | string; updatedAt: Date | string };
 
+/** A live product straight from Postgres, with its available stock (no cache: writes and checks use it). */
 export function findProduct(db: Db, id: string) {
   return db
-    .select(columns)
+    .select({ ...fields, stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number) })
     .from(products)
     .leftJoin(stock, eq(stock.productId, products.id))
     .where(and(eq(products.id, id), isNull(products.deletedAt)))
     .then((r) => r[0]);
 }
 
+/** Joins the available stock, read now, to product fields that may come from the cache. */
+async function withStock<T extends Fields>(db: Db, rows: T[]): Promise<(T & { stock: number })[]> {
+  if (!rows.length) return [];
+  const live = await db
+    .select({ id: stock.productId, available: stock.available })
+    .from(stock)
+    .where(inArray(stock.productId, rows.map((r) => r.id)));
+  const available = new Map(live.map((r) => [r.id, r.available]));
+  return rows.map((r) => ({ ...r, stock: available.get(r.id) ?? 0 }));
+}
+
 export function catalogRoutes(d: Deps) {
   const app = new Hono<Env>();
+  const cache = catalogCache(d.redis, { ttlS: d.config.CATALOG_CACHE_TTL_S, log: d.log });
 
-  app.get("/v1/products", async (c) => {
-    const q = pageQuery(c);
-    const rows = await d.db
-      .select(columns)
-      .from(products)
-      .leftJoin(stock, eq(stock.productId, products.id))
-      .where(and(isNull(products.deletedAt), q.cursor ? lt(products.id, q.cursor) : undefined))
-      .orderBy(desc(products.id))
-      .limit(q.limit + 1);
-    return c.json(page(rows, q.limit));
-  });
+  app.get(
+    "/v1/products",
+    openapi({
+      summary: "Products, newest first",
+      description: "Cursor pagination: pass `nextCursor` as `cursor` for the next page (`limit` 1 to 100, default 20).",
+      responses: { 200: s.productPage },
+      errors: ["VALIDATION_FAILED"],
+    }),
+    async (c) => {
+      const q = pageQuery(c);
+      const cached = await cache.read(`list:${q.cursor ?? "-"}:${q.limit}`, async () => {
+        const rows = await d.db
+          .select(fields)
+          .from(products)
+          .where(and(isNull(products.deletedAt), q.cursor ? lt(products.id, q.cursor) : undefined))
+          .orderBy(desc(products.id))
+          .limit(q.limit + 1);
+        return page(rows, q.limit);
+      });
+      const { items, nextCursor } = cached!;
+      return c.json({ items: await withStock(d.db, items), nextCursor });
+    },
+  );
 
-  app.get("/v1/products/:id", async (c) => {
-    const p = await findProduct(d.db, idParam(c));
+  app.get("/v1/products/:id", openapi({ summary: "One product, with its available stock", responses: { 200: s.product } }), async (c) => {
+    const id = idParam(c);
+    const p = await cache.read(`product:${id}`, () =>
+      d.db
+        .select(fields)
+        .from(products)
+        .where(and(eq(products.id, id), isNull(products.deletedAt)))
+        .then((r) => r[0]),
+    );
     if (!p) throw new AppError("NOT_FOUND", "no such product");
-    return c.json(p);
+    return c.json((await withStock(d.db, [p]))[0]);
   });
 
-  app.post("/v1/products", requireRole("seller", "admin"), async (c) => {
-    const input = await body(c, create);
-    const id = uuidv7();
-    await d.db.transaction(async (tx) => {
-      await tx.insert(products).values({ id, sellerId: caller(c).sub, name: input.name, description: input.description, price: input.price });
-      await tx.insert(stock).values({ productId: id, available: input.stock });
-    });
-    return c.json(await findProduct(d.db, id), 201);
-  });
+  app.post(
+    "/v1/products",
+    requireRole("seller", "admin"),
+    openapi({ summary: "Create a product (the caller is its seller)", body: s.createProduct, responses: { 201: s.product } }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const id = uuidv7();
+      await d.db.transaction(async (tx) => {
+        await tx.insert(products).values({ id, sellerId: caller(c).sub, name: input.name, description: input.description, price: input.price });
+        await tx.insert(stock).values({ productId: id, available: input.stock });
+      });
+      await cache.invalidate();
+      return c.json(await findProduct(d.db, id), 201);
+    },
+  );
 
   /** The product if the caller may change it; 404 when it does not exist, 403 when it is someone else's. */
-  async function owned(c: Parameters<typeof caller>[0] & { req: { param(k: string): string | undefined } }, id: string) {
+  async function owned(c: Parameters<typeof caller>[0], id: string) {
     const p = await findProduct(d.db, id);
     if (!p) throw new AppError("NOT_FOUND", "no such product");
     const user = caller(c);
@@ -79,24 +114,36 @@ export function catalogRoutes(d: Deps) {
     return p;
   }
 
-  app.patch("/v1/products/:id", requireRole("seller", "admin"), async (c) => {
-    const id = idParam(c);
-    const input = await body(c, update);
-    await owned(c, id);
-    await d.db.transaction(async (tx) => {
-      const { stock: available, ...fields } = input;
-      if (Object.keys(fields).length) await tx.update(products).set({ ...fields, updatedAt: sql`now()` }).where(eq(products.id, id));
-      if (available !== undefined) await tx.update(stock).set({ available, updatedAt: sql`now()` }).where(eq(stock.productId, id));
-    });
-    return c.json(await findProduct(d.db, id));
-  });
+  app.patch(
+    "/v1/products/:id",
+    requireRole("seller", "admin"),
+    openapi({ summary: "Change a product (its seller or an admin)", body: s.updateProduct, responses: { 200: s.product } }),
+    async (c) => {
+      const id = idParam(c);
+      const input = c.req.valid("json");
+      await owned(c, id);
+      await d.db.transaction(async (tx) => {
+        const { stock: available, ...rest } = input;
+        if (Object.keys(rest).length) await tx.update(products).set({ ...rest, updatedAt: sql`now()` }).where(eq(products.id, id));
+        if (available !== undefined) await tx.update(stock).set({ available, updatedAt: sql`now()` }).where(eq(stock.productId, id));
+      });
+      await cache.invalidate();
+      return c.json(await findProduct(d.db, id));
+    },
+  );
 
-  app.delete("/v1/products/:id", requireRole("seller", "admin"), async (c) => {
-    const id = idParam(c);
-    await owned(c, id);
-    await d.db.update(products).set({ deletedAt: sql`now()` }).where(eq(products.id, id));
-    return c.body(null, 204);
-  });
+  app.delete(
+    "/v1/products/:id",
+    requireRole("seller", "admin"),
+    openapi({ summary: "Delete a product (soft: orders keep pointing at it)", responses: { 204: { description: "Deleted" } } }),
+    async (c) => {
+      const id = idParam(c);
+      await owned(c, id);
+      await d.db.update(products).set({ deletedAt: sql`now()` }).where(eq(products.id, id));
+      await cache.invalidate();
+      return c.body(null, 204);
+    },
+  );
 
   return app;
 }

@@ -6,19 +6,28 @@ import { z } from "zod";
 import { orderHistory, orderItems, orders, products, type Db } from "../../db";
 import { paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
+import { cartLines, recordCheckout } from "../cart";
+import { discountOf, heldCoupon } from "../coupons";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
 import { page, pageQuery } from "../pagination";
 import { body, idParam } from "../validate";
 
-const placeOrder = z.object({
-  items: z
-    .array(z.object({ productId: z.string().uuid(), quantity: z.number().int().min(1).max(1000) }))
-    .min(1)
-    .max(100),
-  paymentMethod: paymentMethod.default("card_ok"),
-});
+export const placeOrder = z
+  .object({
+    items: z
+      .array(z.object({ productId: z.string().uuid(), quantity: z.number().int().min(1).max(1000) }))
+      .min(1)
+      .max(100)
+      .optional(),
+    /** Orders the cart's content; the cart loses those lines once the order is confirmed. */
+    fromCart: z.literal(true).optional(),
+    /** The coupon's id; the shopper must hold an AVAILABLE claim of it. */
+    couponId: z.uuid().optional(),
+    paymentMethod: paymentMethod.default("card_ok"),
+  })
+  .refine((o) => !o.items !== !o.fromCart, "send either items or fromCart: true");
 
 export async function loadOrder(db: Db, id: string) {
   const [order] = await db.select().from(orders).where(eq(orders.id, id));
@@ -48,7 +57,10 @@ export function orderRoutes(d: Deps) {
   app.post("/v1/orders", requireRole("shopper"), async (c) => {
     const user = caller(c);
     const input = await body(c, placeOrder);
-    const ids = [...new Set(input.items.map((i) => i.productId))];
+    const lines = input.items ?? (await cartLines(d.db, user.sub));
+    if (!lines.length) throw new AppError("VALIDATION_FAILED", "the cart is empty");
+    const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
+    const ids = [...new Set(lines.map((i) => i.productId))];
     const found = await d.db
       .select({ id: products.id, price: products.price })
       .from(products)
@@ -63,14 +75,18 @@ export function orderRoutes(d: Deps) {
       { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/orders", request: input },
       async (tx) => {
         const orderId = uuidv7();
-        const items = input.items.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
-        const total = items.reduce((s, i) => s + i.price * i.quantity, 0);
-        await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount: 0, paymentMethod: input.paymentMethod });
+        const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
+        const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
+        const discount = coupon ? discountOf(coupon, subtotal) : 0;
+        const total = subtotal - discount;
+        const couponId = input.couponId;
+        await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount, couponId, paymentMethod: input.paymentMethod });
+        if (input.fromCart) await recordCheckout(tx, orderId, user.sub, lines);
         await tx.insert(orderItems).values(items.map((i) => ({ id: i.itemId, orderId, productId: i.productId, quantity: i.quantity, price: i.price })));
         await tx.insert(orderHistory).values({ orderId, status: "PENDING" });
         rows = await writeOutbox(tx, [
           {
-            msg: { type: "orders.cmd.place", data: { orderId, userId: user.sub, items, total, discount: 0, paymentMethod: input.paymentMethod } },
+            msg: { type: "orders.cmd.place", data: { orderId, userId: user.sub, items, total, discount, couponId, paymentMethod: input.paymentMethod } },
             traceparent: c.get("traceparent"),
           },
         ]);

@@ -1,0 +1,3 @@
+export { couponRoutes } from "./routes";
+export { heldCoupon } from "./held";
+export { discountOf, type Discount } from "./discount";
