@@ -1,0 +1,103 @@
+// Crashes between commit and ack: a stack of its own whose order, inventory and payment processes each
+// SIGKILL themselves once, right after committing a batch and before publishing its outbox and acking it
+// (CHAOS_CRASH_AFTER_COMMIT). The relay publishes what the dead process committed, JetStream redelivers
+// what it never acked, the inbox drops it: every order finishes, and nothing happens twice.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inArray, isNull, sql } from "drizzle-orm";
+import { createDb, notifications, orderHistory, outbox, payments, refunds, reservations, type Db } from "../db";
+import { consumers } from "../nats";
+import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { client, eventually } from "./client";
+
+const chaosDir = mkdtempSync(join(tmpdir(), "flashsale-chaos-"));
+const crashing = ["order", "inventory", "payment"] as const;
+let s: PrivateStack;
+let api: ReturnType<typeof client>;
+let db: Db;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  s = await startPrivateStack({
+    name: `crash_${process.pid}`,
+    logFile: join(root, ".data", `test-crash-${process.pid}.log`),
+    env: { CHAOS_CRASH_AFTER_COMMIT: "order:2,inventory:1,payment:1", CHAOS_STATE_DIR: chaosDir, PAYMENT_DEADLINE_MS: "20000" },
+  });
+  api = client(s.edgeUrl);
+  db = createDb(s.env.DATABASE_URL, { max: 2 });
+  nc = await connect({ servers: s.env.NATS_URL });
+}, 60_000);
+afterAll(async () => {
+  await nc?.close();
+  await db?.$client.end();
+  await s?.stop();
+  rmSync(chaosDir, { recursive: true, force: true });
+});
+
+describe("SIGKILL between commit and ack", () => {
+  test("every order finishes with one reservation, one charge, one refund and one notification each", async () => {
+    const seller = await api.user("seller");
+    const shopper = await api.user("shopper");
+    const p = await api.product(seller.token, 1000, 100);
+    const methods = ["card_ok", "card_ok", "card_declined", "card_ok", "card_ok", "card_declined", "card_ok", "card_ok"];
+    const ids = await Promise.all(
+      methods.map(async (paymentMethod, i) => {
+        const r = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 1 + (i % 3) }], paymentMethod } });
+        expect(r.status).toBe(202);
+        return r.body.orderId as string;
+      }),
+    );
+    const quantity = (i: number) => 1 + (i % 3);
+
+    const settled = await Promise.all(ids.map((id) => api.settled(shopper.token, id, 45_000)));
+    // each kind was killed once, and its supervisor started a new process
+    for (const kind of crashing) {
+      expect(existsSync(join(chaosDir, `crashed-${kind}`))).toBe(true);
+      expect(String(s.supervisor.running.get(kind)?.pid)).not.toBe(readFileSync(join(chaosDir, `crashed-${kind}`), "utf8"));
+    }
+    settled.forEach((o, i) => expect(o.status).toBe(methods[i] === "card_ok" ? "CONFIRMED" : "CANCELLED"));
+    const confirmed = ids.filter((_, i) => methods[i] === "card_ok");
+    const toCancel = confirmed[0]!;
+    expect((await api.call("POST", `/v1/orders/${toCancel}/cancel`, { token: shopper.token })).status).toBe(202);
+    await eventually(async () => ((await api.call("GET", `/v1/orders/${toCancel}`, { token: shopper.token })).body.status === "CANCELLED" ? true : undefined), 30_000);
+
+    // what the dead processes never acked comes back after the ack wait (30 s) and is dropped by the inbox
+    const jsm = await jetstreamManager(nc);
+    await eventually(
+      async () => {
+        for (const spec of Object.values(consumers).flat()) {
+          const info = await jsm.consumers.info(spec.stream, spec.durable);
+          if (info.num_ack_pending || info.num_pending) return undefined;
+        }
+        const [unsent] = await db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(isNull(outbox.sentAt));
+        return unsent!.n === 0 ? true : undefined;
+      },
+      60_000,
+      "every message acked and every outbox row sent",
+    );
+    await Bun.sleep(500);
+
+    const kept = ids.filter((id, i) => methods[i] === "card_ok" && id !== toCancel);
+    const sold = ids.reduce((n, id, i) => n + (kept.includes(id) ? quantity(i) : 0), 0);
+    expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(100 - sold);
+    const pays = await db.select().from(payments).where(inArray(payments.orderId, ids));
+    expect(pays).toHaveLength(ids.length);
+    expect(pays.filter((x) => x.status === "APPROVED").map((x) => x.orderId).sort()).toEqual([...confirmed].sort());
+    expect(pays.find((x) => x.orderId === toCancel)!.refunded).toBe(pays.find((x) => x.orderId === toCancel)!.amount);
+    expect(pays.filter((x) => x.orderId !== toCancel).every((x) => x.refunded === 0)).toBe(true);
+    expect(await db.select().from(refunds).where(inArray(refunds.orderId, ids))).toHaveLength(1);
+    const res = await db.select().from(reservations).where(inArray(reservations.orderId, ids));
+    expect(res).toHaveLength(ids.length); // one item each, reserved once (declined ones released)
+    const history = await db.select({ orderId: orderHistory.orderId, status: orderHistory.status }).from(orderHistory).where(inArray(orderHistory.orderId, ids)).orderBy(orderHistory.seq);
+    for (const [i, id] of ids.entries()) {
+      const expected = id === toCancel ? ["PENDING", "CONFIRMED", "CANCELLED"] : methods[i] === "card_ok" ? ["PENDING", "CONFIRMED"] : ["PENDING", "CANCELLED"];
+      expect(history.filter((h) => h.orderId === id).map((h) => h.status)).toEqual(expected);
+    }
+    const notes = await db.select().from(notifications).where(inArray(notifications.orderId, ids));
+    expect(notes).toHaveLength(ids.length + 1); // one per order, and the cancelled confirmed order's second
+  }, 150_000);
+});
