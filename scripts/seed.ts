@@ -1,6 +1,6 @@
 // Demo data: the admin (created or updated at every start), a demo seller and shopper, a few products.
-import { eq } from "drizzle-orm";
-import { products, stock, users, type Db } from "../db";
+import { desc, eq } from "drizzle-orm";
+import { products, sales, saleStock, stock, users, type Db } from "../db";
 import { uuidv7 } from "../nats";
 
 export const demo = {
@@ -18,7 +18,8 @@ async function upsertUser(db: Db, u: { email: string; password: string; name: st
   return row!;
 }
 
-export async function seed(db: Db, admin: { email: string; password: string }) {
+/** Returns the demo flash sale's id. */
+export async function seed(db: Db, admin: { email: string; password: string }): Promise<{ saleId: string }> {
   await upsertUser(db, { ...admin, name: "Admin", role: "admin" }, true);
   const seller = await upsertUser(db, demo.seller, false);
   await upsertUser(db, demo.shopper, false);
@@ -37,4 +38,34 @@ export async function seed(db: Db, admin: { email: string; password: string }) {
       });
     }
   }
+  let [sale] = await db
+    .select({ id: sales.id })
+    .from(sales)
+    .where(eq(sales.sellerId, seller.id))
+    .orderBy(desc(sales.id))
+    .limit(1);
+  if (!sale) sale = { id: await demoSale(db, seller.id) };
+  return { saleId: sale.id };
+}
+
+/** A live flash sale of 100 units (its Redis gate is built from Postgres on first use). */
+async function demoSale(db: Db, sellerId: string): Promise<string> {
+  const productId = uuidv7();
+  const saleId = uuidv7();
+  await db.transaction(async (tx) => {
+    await tx.insert(products).values({ id: productId, sellerId, name: "Limited sneakers (flash sale)", price: 199_000 });
+    await tx.insert(stock).values({ productId, available: 200 });
+    await tx.insert(sales).values({
+      id: saleId,
+      productId,
+      sellerId,
+      price: 99_000,
+      quantity: 100,
+      perUserLimit: 1,
+      startsAt: new Date(),
+      endsAt: new Date(Date.now() + 7 * 86_400_000),
+    });
+    await tx.insert(saleStock).values({ saleId, available: 100 });
+  });
+  return saleId;
 }

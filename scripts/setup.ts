@@ -16,8 +16,9 @@ export async function setup(e: SetupEnv) {
   await ensureStreams(await jetstreamManager(nc));
   await nc.close();
   const db = createDb(e.DATABASE_URL, { max: 2 });
-  await seed(db, e.admin);
+  const seeded = await seed(db, e.admin);
   await db.$client.end();
+  return seeded;
 }
 
 export const defaults = {

@@ -22,7 +22,7 @@ export async function startStack(o: StackOptions) {
   await ensurePostgres(DATABASE_URL);
   for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
 
-  await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
+  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [
@@ -48,6 +48,7 @@ export async function startStack(o: StackOptions) {
 
   return {
     edgeUrl,
+    demoSaleId: seeded.saleId,
     supervisor: sup,
     async stop() {
       await sup.stop();

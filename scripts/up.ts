@@ -18,6 +18,7 @@ try {
     postgres  ${env.DATABASE_URL}
     redis     ${env.REDIS_URL}
     nats      ${env.NATS_URL}
+  flash sale  ${stack.edgeUrl}/v1/sales/${stack.demoSaleId}  (buy: POST .../purchase as the shopper)
   demo accounts
     admin     ${admin.email} / ${admin.password}
     seller    ${demo.seller.email} / ${demo.seller.password}

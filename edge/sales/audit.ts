@@ -61,6 +61,7 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
     abandonedHolds: abandoned,
     soldOutAnswers: gateCounters?.soldOutAnswers ?? null,
     soldOutAt: gateCounters?.soldOutAt ? new Date(gateCounters.soldOutAt) : null,
+    lastRestockAt: gateCounters?.lastRestockAt ? new Date(gateCounters.lastRestockAt) : null,
     quiet,
     invariants: {
       noOversell: check(confirmed <= sale.quantity && (units0?.available ?? 0) >= 0, `confirmed ${confirmed} <= quantity ${sale.quantity}`),

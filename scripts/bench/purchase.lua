@@ -1,5 +1,7 @@
--- wrk script for the spike bench: every request buys one unit of one sale with the next shopper's token.
--- args: <path> <token file> <requests in all>; prints a JSON line with the answers by status at the end.
+-- wrk script for the spike bench: every request buys one unit of one sale with the next shopper's token,
+-- from that shopper's own address (X-Forwarded-For, trusted from loopback as behind a load balancer).
+-- args: <path> <token file> <requests in all> <threads>. Prints WRK_THREAD_DONE when a thread has its
+-- answers (the bench then stops wrk) and a JSON line with the answers by status at the end.
 local threads = {}
 
 function setup(thread)
@@ -21,16 +23,24 @@ function init(args)
 end
 
 function request()
-  local token = tokens[(k % #tokens) + 1]
+  local i = k % #tokens
   k = k + nthreads
   sent = sent + 1
-  return wrk.format("POST", path, { ["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json" }, body)
+  local ip = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
+  return wrk.format("POST", path, {
+    ["Authorization"] = "Bearer " .. tokens[i + 1],
+    ["Content-Type"] = "application/json",
+    ["X-Forwarded-For"] = ip,
+  }, body)
 end
 
 function response(status, headers, body)
   answered = answered + 1
   statuses[tostring(status)] = (statuses[tostring(status)] or 0) + 1
-  if answered >= limit then wrk.thread:stop() end
+  if answered == limit then
+    io.write("WRK_THREAD_DONE\n")
+    io.flush()
+  end
 end
 
 function done(summary, latency, requests)
@@ -42,6 +52,6 @@ function done(summary, latency, requests)
   for s, n in pairs(totals) do parts[#parts + 1] = string.format('"%s":%d', s, n) end
   io.write(string.format('WRK_JSON {"statuses":{%s},"requests":%d,"durationUs":%d,"errors":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d}\n',
     table.concat(parts, ","), summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end

@@ -1,0 +1,206 @@
+// `bun run bench:spike`: the largest seed scenario against the real stack over HTTP (wrk), then waits until
+// every accepted order settles and audits the invariants. In the same run it measures the machine's own
+// limits and reports ratios. Writes scripts/bench/results/spike.{md,json,html}.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { admin, root, startPrivateStack } from "../lib/private-stack";
+import { shoppers } from "../lib/shoppers";
+import { page, type Series } from "./lib/html";
+import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
+import { quantile, scrape, type Scrape } from "./lib/metrics";
+import { wrk } from "./lib/wrk";
+
+const { values: a } = parseArgs({
+  options: {
+    shoppers: { type: "string", default: "10000" },
+    requests: { type: "string", default: "50000" },
+    units: { type: "string", default: "500" },
+    declines: { type: "string", default: "0.2" },
+    connections: { type: "string", default: "256" },
+    threads: { type: "string", default: "2" },
+    "limit-seconds": { type: "string", default: "5" },
+    out: { type: "string", default: join(root, "scripts/bench/results") },
+  },
+});
+const n = (k: keyof typeof a) => Number(a[k]);
+const route = "/v1/sales/:id/purchase";
+const log = (msg: string) => console.error(`[bench:spike] ${msg}`);
+
+const setupStarted = performance.now();
+const s = await startPrivateStack({
+  name: "bench_spike",
+  logFile: join(root, ".data", "bench-spike.log"),
+  // shoppers arrive from their own addresses through a trusted loopback proxy, as behind a load balancer
+  env: { PAYMENT_FAILURE_RATE: a.declines!, LOG_LEVEL: "warn", TRUSTED_PROXIES: "127.0.0.1/32" },
+});
+try {
+  const api = async (method: string, path: string, token?: string, body?: unknown) => {
+    const r = await fetch(s.edgeUrl + path, {
+      method,
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await r.json();
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json as any;
+  };
+  const adminToken = (await api("POST", "/v1/auth/login", undefined, admin)).accessToken as string;
+  const product = await api("POST", "/v1/products", adminToken, { name: "Spike product", price: 100_000, stock: n("units") });
+  const sale = await api("POST", "/v1/sales", adminToken, { productId: product.id, price: 50_000, quantity: n("units"), startsAt: new Date().toISOString() });
+  const people = await shoppers(s.env, n("shoppers"));
+  const tokenFile = join(root, ".data", "bench-spike-tokens.txt");
+  writeFileSync(tokenFile, people.map((p) => p.token).join("\n") + "\n");
+  const setupSeconds = (performance.now() - setupStarted) / 1000;
+  log(`setup ${setupSeconds.toFixed(1)} s: stack, sale of ${n("units")} units, ${people.length} shoppers with tokens`);
+
+  const driver = { threads: n("threads"), connections: n("connections") };
+  const bareBefore = await bareBun({ ...driver, seconds: n("limit-seconds") });
+  log(`bare Bun.serve: ${bareBefore.rps.toFixed(0)} req/s`);
+
+  // the spike, sampled every 250 ms from the edge's own metrics
+  const samples: Scrape[] = [await scrape(s.edgeUrl, route)];
+  const t0 = Date.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await Bun.sleep(250);
+      samples.push(await scrape(s.edgeUrl, route));
+    }
+  })();
+  const spike = await wrk({
+    url: s.edgeUrl,
+    ...driver,
+    seconds: 120,
+    script: join(import.meta.dir, "purchase.lua"),
+    args: [`/v1/sales/${sale.id}/purchase`, tokenFile, String(n("requests")), String(n("threads"))],
+  });
+  const spikeEnd = Date.now();
+  log(`spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`);
+
+  let audit: any;
+  for (const until = Date.now() + 180_000; Date.now() < until; await Bun.sleep(250)) {
+    audit = await api("GET", `/v1/ops/sales/${sale.id}/audit`, adminToken);
+    if (audit.quiet) break;
+  }
+  const settledAt = Date.now();
+  sampling = false;
+  await sampler;
+  log(`settled ${((settledAt - t0) / 1000).toFixed(2)} s after the first request; confirmed ${audit.confirmed}`);
+
+  const bareAfter = await bareBun({ ...driver, seconds: n("limit-seconds") });
+  const lua = await gateLua(s.env.REDIS_URL!, n("limit-seconds"));
+  const publish = await jetstreamPublish(s.env.NATS_URL!, n("limit-seconds"));
+  const pgTx = await naiveSagaTx(s.env.DATABASE_URL!, n("limit-seconds"));
+  const bare = (bareBefore.rps + bareAfter.rps) / 2;
+  log(`limits: bare ${bareAfter.rps.toFixed(0)} req/s, gate Lua ${lua.toFixed(0)}/s, JetStream ${publish.toFixed(0)}/s, saga tx ${pgTx.toFixed(0)}/s`);
+
+  const first = samples[0]!;
+  const last = samples.at(-1)!;
+  const outcome: Record<string, string> = { "202": "accepted", "409": "refused (409)", "429": "rate limited", "503": "unavailable" };
+  const byOutcome = Object.fromEntries(
+    Object.keys(last.counts).map((st) => [
+      st,
+      {
+        outcome: outcome[st] ?? st,
+        count: last.counts[st]! - (first.counts[st] ?? 0),
+        p50ms: (quantile(first.buckets[st], last.buckets[st], 0.5) ?? 0) * 1000,
+        p95ms: (quantile(first.buckets[st], last.buckets[st], 0.95) ?? 0) * 1000,
+        p99ms: (quantile(first.buckets[st], last.buckets[st], 0.99) ?? 0) * 1000,
+      },
+    ]),
+  );
+  const failed = Object.entries(audit.invariants as Record<string, { pass: boolean }>).filter(([, v]) => !v.pass).map(([k]) => k);
+  const result = {
+    when: new Date().toISOString(),
+    parameters: { shoppers: n("shoppers"), requests: n("requests"), units: n("units"), declineRate: n("declines"), ...driver },
+    setupSeconds,
+    spike: { ...spike, seconds: spike.durationUs / 1e6 },
+    latencyByStatus: byOutcome,
+    timeToSellOutSeconds: audit.soldOutAt ? (Date.parse(audit.soldOutAt) - t0) / 1000 : null,
+    timeToSettleSeconds: (settledAt - t0) / 1000,
+    sale: { quantity: audit.quantity, confirmed: audit.confirmed, cancelled: audit.cancelled, remaining: audit.remaining, orders: audit.orders, perUserMax: audit.perUserMax },
+    oversell: Math.max(0, audit.confirmed - audit.quantity),
+    // units left unsold although they were back in the gate before the last request was answered
+    undersell: audit.lastRestockAt && Date.parse(audit.lastRestockAt) < spikeEnd ? audit.remaining : 0,
+    unsoldAfterDemandEnded: audit.lastRestockAt && Date.parse(audit.lastRestockAt) >= spikeEnd ? audit.remaining : 0,
+    invariants: audit.invariants,
+    limits: { bareBunBefore: bareBefore.rps, bareBunAfter: bareAfter.rps, bareBun: bare, gateLuaPerS: lua, jetstreamPublishPerS: publish, naiveSagaTxPerS: pgTx },
+    ratios: {
+      purchaseVsBareBun: spike.rps / bare,
+      acceptedOrdersVsJetstreamPublish: (audit.orders / ((spikeEnd - t0) / 1000)) / publish,
+    },
+  };
+
+  const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
+  const md = `# Spike bench
+
+${result.when}. ${f(n("requests"))} purchase requests from ${f(n("shoppers"))} shoppers for ${f(n("units"))} units, ${f(n("declines") * 100)}% of payments declined,
+driven over HTTP by wrk (${driver.threads} threads, ${driver.connections} connections) against one edge process with every actor running,
+on this 2-core machine (load generator on the same cores). Setup (stack, sale, shoppers and tokens): ${f(setupSeconds, 1)} s.
+
+## Throughput, against the machine's own limits in the same run
+
+| | rate | ratio |
+|---|---|---|
+| purchase requests through the edge (auth, rate limit, gate, JetStream publish for the admitted) | ${f(spike.rps)} req/s | **${f(result.ratios.purchaseVsBareBun, 2)}x** bare Bun |
+| bare \`Bun.serve\` returning "ok", same wrk settings (before / after) | ${f(bareBefore.rps)} / ${f(bareAfter.rps)} req/s | 1.00x |
+| the gate's Lua on raw Redis (ioredis, 256 in flight) | ${f(lua)} /s | |
+| raw JetStream acked publish (256 B, msg id, 1000 in flight) | ${f(publish)} /s | |
+| naive saga transaction on Postgres (inbox + snapshot + outbox, 8 clients) | ${f(pgTx)} /s | |
+
+## Answers and latency (server side, from the edge's histograms)
+
+| status | answers | p50 | p95 | p99 |
+|---|---|---|---|---|
+${Object.entries(byOutcome).map(([st, o]) => `| ${st} ${o.outcome} | ${f(o.count)} | ${f(o.p50ms, 2)} ms | ${f(o.p95ms, 2)} ms | ${f(o.p99ms, 2)} ms |`).join("\n")}
+
+Client side (wrk, all answers): p50 ${f(spike.p50 / 1000, 2)} ms, p95 ${f(spike.p95 / 1000, 2)} ms, p99 ${f(spike.p99 / 1000, 2)} ms, max ${f(spike.max / 1000, 1)} ms; socket errors ${spike.errors}.
+
+## The sale
+
+- sold out ${result.timeToSellOutSeconds === null ? "never" : `${f(result.timeToSellOutSeconds, 3)} s`} after the first request; every accepted order settled ${f(result.timeToSettleSeconds, 2)} s after it
+- confirmed ${audit.confirmed} of ${audit.quantity}, remaining ${audit.remaining}, orders ${audit.orders} (cancelled units ${audit.cancelled}), most units per shopper ${audit.perUserMax}
+- oversell **${result.oversell}**, undersell **${result.undersell}** (units back in the gate before the last request was answered and still unsold); ${result.unsoldAfterDemandEnded} units came back (declined payments) only after the last request
+
+| invariant | | detail |
+|---|---|---|
+${Object.entries(audit.invariants as Record<string, { pass: boolean; detail: string }>).map(([k, v]) => `| ${k} | ${v.pass ? "pass" : "**FAIL**"} | ${v.detail} |`).join("\n")}
+
+Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("requests")} --units ${n("units")} --declines ${n("declines")}\`
+`;
+
+  const times = samples.map((x) => (x.at - t0) / 1000);
+  const rate = (st: string): [number, number][] =>
+    samples.slice(1).map((x, i) => [times[i + 1]!, ((x.counts[st] ?? 0) - (samples[i]!.counts[st] ?? 0)) / ((x.at - samples[i]!.at) / 1000)]);
+  const lat = (st: string, q: number): [number, number][] =>
+    samples.slice(1).flatMap((x, i) => {
+      const v = quantile(samples[i]!.buckets[st], x.buckets[st], q);
+      return v === undefined ? [] : [[times[i + 1]!, v * 1000] as [number, number]];
+    });
+  const colors: Record<string, string> = { "202": "#2a9d4b", "409": "#d1495b", "429": "#edae49", "503": "#6a4c93" };
+  const statuses = Object.keys(last.counts);
+  const html = page(
+    "Spike bench",
+    `<p>${result.when}: ${f(n("requests"))} requests, ${f(n("shoppers"))} shoppers, ${f(n("units"))} units. ${f(spike.rps)} req/s = ${f(result.ratios.purchaseVsBareBun, 2)}x a bare Bun server in the same run. Confirmed ${audit.confirmed}/${audit.quantity}, oversell ${result.oversell}, undersell ${result.undersell}, invariants ${failed.length ? "FAILED: " + failed.join(", ") : "all pass"}.</p>`,
+    [
+      { title: "Answers per second by status", unit: "answers/s", series: statuses.map((st): Series => ({ name: st, color: colors[st] ?? "#555", points: rate(st) })) },
+      {
+        title: "Server-side latency by status (p50 solid, p99 light)",
+        unit: "ms",
+        series: statuses.flatMap((st): Series[] => [
+          { name: `${st} p50`, color: colors[st] ?? "#555", points: lat(st, 0.5) },
+          { name: `${st} p99`, color: (colors[st] ?? "#555") + "88", points: lat(st, 0.99) },
+        ]),
+      },
+    ],
+  );
+  mkdirSync(a.out!, { recursive: true });
+  writeFileSync(join(a.out!, "spike.json"), JSON.stringify({ ...result, samples: samples.map((x) => ({ t: (x.at - t0) / 1000, counts: x.counts })) }, null, 2));
+  writeFileSync(join(a.out!, "spike.md"), md);
+  writeFileSync(join(a.out!, "spike.html"), html);
+  console.log(md);
+  if (failed.length || result.oversell) process.exitCode = 1;
+} finally {
+  await s.stop();
+}
