@@ -1,0 +1,70 @@
+// Shoppers rushing one first-come-first-served coupon: arrivals ramp from 0 to PEAK a second in 1 s and
+// stay there for DURATION seconds; a share click twice with the same Idempotency-Key; afterwards no shopper
+// may hold it twice, nor more be recorded than its quantity. `k6 run scripts/k6/coupon-rush.ts`
+import exec from "k6/execution";
+import { Counter } from "k6/metrics";
+import type { Options } from "k6/options";
+import { couponConfig } from "./lib/config.ts";
+import { CLAIM_OUTCOMES, claim, settleCoupon } from "./lib/coupon.ts";
+import { record, run } from "./lib/k6.ts";
+import { setupCoupon, type CouponData } from "./lib/setup.ts";
+import { summaryText, type SummaryData } from "./lib/summary.ts";
+
+const c = couponConfig(__ENV);
+
+export const options: Options = {
+  scenarios: {
+    rush: {
+      executor: "ramping-arrival-rate",
+      startRate: 0,
+      timeUnit: "1s",
+      preAllocatedVUs: Math.ceil(c.peak / 10),
+      maxVUs: Math.max(c.peak, 50),
+      stages: [
+        { duration: "1s", target: c.peak },
+        { duration: `${c.durationS}s`, target: c.peak },
+      ],
+    },
+  },
+  thresholds: {
+    "http_req_duration{name:coupon_claim}": [`p(95)<${c.p95Ms}`],
+    "http_req_failed{name:coupon_claim}": [`rate<${c.maxErrorRate}`],
+    checks: ["rate>0.99"],
+    // never more granted than made (known only when this run made the coupon)
+    ...(c.couponId ? {} : { claim_claimed: [`count<=${c.quantity}`] }),
+  },
+  setupTimeout: "10m",
+  teardownTimeout: `${c.settleWaitS + 60}s`,
+  summaryTrendStats: ["avg", "min", "med", "max", "p(95)", "p(99)"],
+};
+
+const outcomes = Object.fromEntries(CLAIM_OUTCOMES.map((o) => [o, new Counter(`claim_${o}`)]));
+const recorded = new Counter("claims_recorded");
+
+export function setup(): CouponData {
+  return run(c.baseUrl, setupCoupon(c));
+}
+
+export default function (d: CouponData) {
+  const r = run(c.baseUrl, claim(d, exec.scenario.iterationInTest));
+  record(r.checks);
+  for (const o of r.outcomes) outcomes[o]!.add(1);
+}
+
+export function teardown(d: CouponData) {
+  const r = run(c.baseUrl, settleCoupon(d, c.settleWaitS, c.batch));
+  record(r.checks);
+  recorded.add(r.recorded);
+  for (const line of r.lines) console.log(line);
+}
+
+export function handleSummary(data: SummaryData) {
+  const text = summaryText(
+    "coupon-rush",
+    data,
+    [...CLAIM_OUTCOMES.map((o) => `claim_${o}`), "claims_recorded"],
+    ["http_req_duration{name:coupon_claim}"],
+    ["(claim_claimed counts the grants answered; claims_recorded what reached Postgres: they match once settled)"],
+  );
+  return { stdout: text, ...(c.summaryJson ? { [c.summaryJson]: JSON.stringify(data, null, 2) } : {}) };
+}

@@ -1,0 +1,66 @@
+// The headline flash-sale scenario: arrivals ramp from 0 to PEAK a second in 1 s and stay there for
+// DURATION seconds; shoppers buy one sale (a share click twice with the same Idempotency-Key, a share pay
+// with a declined card); afterwards the sale's audit must be green. `k6 run scripts/k6/spike-purchase.ts`
+import exec from "k6/execution";
+import { Counter } from "k6/metrics";
+import type { Options } from "k6/options";
+import { spikeConfig } from "./lib/config.ts";
+import { record, run } from "./lib/k6.ts";
+import { setupSpike, type SpikeData } from "./lib/setup.ts";
+import { PURCHASE_OUTCOMES, purchase, settleSale } from "./lib/spike.ts";
+import { summaryText, type SummaryData } from "./lib/summary.ts";
+
+const c = spikeConfig(__ENV);
+
+export const options: Options = {
+  scenarios: {
+    spike: {
+      executor: "ramping-arrival-rate",
+      startRate: 0,
+      timeUnit: "1s",
+      preAllocatedVUs: Math.ceil(c.peak / 10),
+      maxVUs: Math.max(c.peak, 50),
+      stages: [
+        { duration: "1s", target: c.peak },
+        { duration: `${c.durationS}s`, target: c.peak },
+      ],
+    },
+  },
+  thresholds: {
+    "http_req_duration{name:purchase}": [`p(95)<${c.p95Ms}`],
+    // answers other than 202 and 409 (each request says which statuses it expects)
+    "http_req_failed{name:purchase}": [`rate<${c.maxErrorRate}`],
+    checks: ["rate>0.99"],
+  },
+  setupTimeout: "10m",
+  teardownTimeout: `${c.settleWaitS + 60}s`,
+  summaryTrendStats: ["avg", "min", "med", "max", "p(95)", "p(99)"],
+};
+
+const outcomes = Object.fromEntries(PURCHASE_OUTCOMES.map((o) => [o, new Counter(`purchase_${o}`)]));
+
+export function setup(): SpikeData {
+  return run(c.baseUrl, setupSpike(c));
+}
+
+export default function (d: SpikeData) {
+  const r = run(c.baseUrl, purchase(d, exec.scenario.iterationInTest));
+  record(r.checks);
+  for (const o of r.outcomes) outcomes[o]!.add(1);
+}
+
+export function teardown(d: SpikeData) {
+  const r = run(c.baseUrl, settleSale(d, c.settleWaitS));
+  record(r.checks);
+  for (const line of r.lines) console.log(line);
+}
+
+export function handleSummary(data: SummaryData) {
+  const text = summaryText(
+    "spike-purchase",
+    data,
+    PURCHASE_OUTCOMES.map((o) => `purchase_${o}`),
+    ["http_req_duration{name:purchase}"],
+  );
+  return { stdout: text, ...(c.summaryJson ? { [c.summaryJson]: JSON.stringify(data, null, 2) } : {}) };
+}
