@@ -72,7 +72,11 @@ async function spike(saleId: string, people: { id: string; token: string }[], du
   const accepted: { orderId: string; token: string }[] = [];
   let sent = 0;
   const fire = async (p: { id: string; token: string }) => {
-    const r = await buy(saleId, p.token, { paymentMethod: method(p.id) });
+    const r = await buy(saleId, p.token, { paymentMethod: method(p.id) }).catch(() => undefined);
+    if (!r) {
+      answers["no answer"] = (answers["no answer"] ?? 0) + 1;
+      return;
+    }
     const key = r.status === 202 ? "202" : `${r.status} ${r.body?.code}`;
     answers[key] = (answers[key] ?? 0) + 1;
     if (r.status === 202) accepted.push({ orderId: r.body.orderId, token: p.token });
@@ -169,6 +173,27 @@ describe("flash sales", () => {
     expect(flushed).toBe(true);
     const a = await quietAudit(sale.id);
     expect(a).toMatchObject({ confirmed: 50, pending: 0, remaining: 0 });
+    expect(a.perUserMax).toBeLessThanOrEqual(1);
+    expectGreen(a);
+  });
+
+  test("the same with the edge killed (SIGKILL) in the middle of the spike", async () => {
+    const s = await stack();
+    const { sale } = await makeSale(50);
+    const people = await shoppers(env, 1000);
+    let killed = false;
+    const { answers } = await spike(sale.id, people, async (sent) => {
+      if (sent >= 500 && !killed) {
+        killed = true;
+        s.supervisor.running.get("edge")!.kill("SIGKILL");
+        await eventually(async () => ((await fetch(`${s.edgeUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined), 20_000, "the edge to restart");
+      }
+    });
+    expect(killed).toBe(true);
+    expect(answers["no answer"]).toBeGreaterThan(0);
+    // holds whose publish died with the edge are released after their grace, then sold again
+    const a = await quietAudit(sale.id);
+    expect(a).toMatchObject({ confirmed: 50, remaining: 0 });
     expect(a.perUserMax).toBeLessThanOrEqual(1);
     expectGreen(a);
   });
