@@ -218,4 +218,40 @@ describe("the rush: 2,000 claims from 1,000 shoppers for 100 coupons", () => {
     // messages the dead process had taken come back after the consumer's ack wait
     await allPersisted(coupon.id, winners, 45_000);
   }, 70_000);
+
+  test("the edge killed (SIGKILL) mid-rush, between decisions and publishes: every granted claim is recorded", async () => {
+    const coupon = await newCoupon({ quantity: 100 });
+    const k = couponKeys(coupon.id);
+    const edge = s.supervisor.running.get("edge")!;
+    // kill the edge the moment Redis holds a claim it granted and the edge has not published yet
+    let unpublishedAtDeath = 0;
+    let rushing = true;
+    const watcher = (async () => {
+      while (rushing && !unpublishedAtDeath) {
+        const n = await redis.zcard(k.unpublished);
+        if (n > 0) {
+          edge.kill("SIGKILL");
+          unpublishedAtDeath = n;
+        }
+      }
+    })();
+    const answered = await Promise.all(
+      shoppers.map((sh) => claim(sh.token, coupon.id).then((r) => r.status, () => 0)), // 0: the connection died with the edge
+    );
+    rushing = false;
+    await watcher;
+    expect(unpublishedAtDeath).toBeGreaterThan(0);
+    expect(answered.filter((x) => x === 0).length).toBeGreaterThan(0);
+    await eventually(async () => (await fetch(`${s.edgeUrl}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, "the edge back");
+    const granted = await redis.hgetall(k.claims);
+    const expected = Object.entries(granted).map(([userId, v]) => `${v.split("|")[0]}:${userId}`).sort();
+    expect(expected.length).toBeGreaterThan(0);
+    const rows = await eventually(async () => {
+      const rows = await persisted(coupon.id);
+      return rows.length >= expected.length ? rows : undefined;
+    }, 15_000, "every granted claim recorded");
+    expect(rows.map((r) => `${r.id}:${r.userId}`).sort()).toEqual(expected);
+    // the reconciler takes a claim out of the set once JetStream has it, which can be after it is recorded
+    await eventually(async () => ((await redis.zcard(k.unpublished)) === 0 ? true : undefined), 5000, "nothing left unpublished");
+  }, 40_000);
 });

@@ -110,13 +110,12 @@ export function couponRoutes(d: Deps) {
         throw new AppError("UPSTREAM_UNAVAILABLE", "coupons cannot be claimed right now; retry shortly");
       }
       if (r.outcome === "OK") {
-        try {
-          await publishClaim(d.bus.js, r.claim, c.get("traceparent"));
-          await markPublished(d.redis, couponId, [userId]);
-        } catch (err) {
-          // the claim is won and waits in Redis's unpublished set: the coupon actor's reconciler publishes it
-          c.get("log").warn("claim publish deferred", { err, couponId });
-        }
+        // answered without waiting for JetStream: the script already put the claim in Redis's unpublished set,
+        // so if this publish fails or this process dies first, the coupon actor's reconciler publishes it
+        const log = c.get("log");
+        publishClaim(d.bus.js, r.claim, c.get("traceparent"))
+          .then(() => markPublished(d.redis, couponId, [userId]))
+          .catch((err) => log.warn("claim publish deferred to the reconciler", { err, couponId }));
         return c.json({ userCouponId: r.claim.userCouponId }, 201);
       }
       if (r.outcome === "ALREADY_CLAIMED") {
