@@ -30,6 +30,8 @@ export const options: Options = {
     "http_req_duration{name:coupon_claim}": [`p(95)<${c.p95Ms}`],
     "http_req_failed{name:coupon_claim}": [`rate<${c.maxErrorRate}`],
     checks: ["rate>0.99"],
+    // what the system kept, checked once after the load: every one must pass
+    "checks{phase:settled}": ["rate==1"],
     // never more granted than made (known only when this run made the coupon)
     ...(c.couponId ? {} : { claim_claimed: [`count<=${c.quantity}`] }),
   },
@@ -53,7 +55,7 @@ export default function (d: CouponData) {
 
 export function teardown(d: CouponData) {
   const r = run(c.baseUrl, settleCoupon(d, c.settleWaitS, c.batch));
-  record(r.checks);
+  record(r.checks, { phase: "settled" });
   recorded.add(r.recorded);
   for (const line of r.lines) console.log(line);
 }

@@ -31,6 +31,8 @@ export const options: Options = {
     // answers other than 202 and 409 (each request says which statuses it expects)
     "http_req_failed{name:purchase}": [`rate<${c.maxErrorRate}`],
     checks: ["rate>0.99"],
+    // what the system kept, checked once after the load: every one must pass
+    "checks{phase:settled}": ["rate==1"],
   },
   setupTimeout: "10m",
   teardownTimeout: `${c.settleWaitS + 60}s`,
@@ -51,7 +53,7 @@ export default function (d: SpikeData) {
 
 export function teardown(d: SpikeData) {
   const r = run(c.baseUrl, settleSale(d, c.settleWaitS));
-  record(r.checks);
+  record(r.checks, { phase: "settled" });
   for (const line of r.lines) console.log(line);
 }
 

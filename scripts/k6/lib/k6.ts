@@ -35,7 +35,7 @@ export function run<T>(base: string, flow: Flow<T>): T {
   return step.value;
 }
 
-/** Each named result as a k6 check, so the `checks` rate and its threshold see it. */
-export function record(checks: [string, boolean][]) {
-  for (const [name, ok] of checks) check(ok, { [name]: (v) => v });
+/** Each named result as a k6 check, so the `checks` rate and its thresholds see it (tags select a part). */
+export function record(checks: [string, boolean][], tags?: Record<string, string>) {
+  for (const [name, ok] of checks) check(ok, { [name]: (v) => v }, tags);
 }
