@@ -47,7 +47,7 @@ export function handleSummary(data: SummaryData) {
   const text = summaryText(
     "browse-mix",
     data,
-    [...BROWSE_KINDS, "error"].map((o) => `read_${o}`),
+    [...[...BROWSE_KINDS, "error"].map((o) => `read_${o}`), "dropped_iterations"],
     BROWSE_KINDS.map((k) => `http_req_duration{name:${k}}`),
   );
   return { stdout: text, ...(c.summaryJson ? { [c.summaryJson]: JSON.stringify(data, null, 2) } : {}) };

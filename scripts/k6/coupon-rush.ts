@@ -64,7 +64,7 @@ export function handleSummary(data: SummaryData) {
   const text = summaryText(
     "coupon-rush",
     data,
-    [...CLAIM_OUTCOMES.map((o) => `claim_${o}`), "claims_recorded"],
+    [...CLAIM_OUTCOMES.map((o) => `claim_${o}`), "claims_recorded", "dropped_iterations"],
     ["http_req_duration{name:coupon_claim}"],
     ["(claim_claimed counts the grants answered; claims_recorded what reached Postgres: they match once settled)"],
   );

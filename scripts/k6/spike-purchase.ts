@@ -61,7 +61,7 @@ export function handleSummary(data: SummaryData) {
   const text = summaryText(
     "spike-purchase",
     data,
-    PURCHASE_OUTCOMES.map((o) => `purchase_${o}`),
+    [...PURCHASE_OUTCOMES.map((o) => `purchase_${o}`), "dropped_iterations"],
     ["http_req_duration{name:purchase}"],
   );
   return { stdout: text, ...(c.summaryJson ? { [c.summaryJson]: JSON.stringify(data, null, 2) } : {}) };
