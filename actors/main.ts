@@ -32,7 +32,8 @@ if (kind === "gateway") {
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
   const log = logger({ proc: kind, pid: process.pid });
-  const db = createDb(config.DATABASE_URL, { max: 8 });
+  // one connection per consumer, one for the relay, one for sweepers
+  const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
 
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
