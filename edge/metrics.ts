@@ -12,20 +12,36 @@ export function createMetrics() {
   const histograms = new Map<string, Map<string, { buckets: number[]; sum: number; count: number }>>();
   const gauges = new Map<string, () => [Labels, number][]>();
 
+  /** One histogram series; hot paths keep it instead of naming their labels on every call. */
+  function histogram(name: string, labels: Labels) {
+    const series = histograms.get(name) ?? histograms.set(name, new Map()).get(name)!;
+    const k = key(labels);
+    let h = series.get(k);
+    if (!h) series.set(k, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    const hist = h;
+    return (seconds: number) => {
+      for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) hist.buckets[i]!++;
+      hist.sum += seconds;
+      hist.count++;
+    };
+  }
+
+  /** One counter series, likewise. */
+  function counter(name: string, labels: Labels) {
+    const series = counters.get(name) ?? counters.set(name, new Map()).get(name)!;
+    const k = key(labels);
+    if (!series.has(k)) series.set(k, 0);
+    return (by = 1) => void series.set(k, series.get(k)! + by);
+  }
+
   return {
+    counter,
+    histogram,
     inc(name: string, labels: Labels, by = 1) {
-      const series = counters.get(name) ?? counters.set(name, new Map()).get(name)!;
-      const k = key(labels);
-      series.set(k, (series.get(k) ?? 0) + by);
+      counter(name, labels)(by);
     },
     observe(name: string, labels: Labels, seconds: number) {
-      const series = histograms.get(name) ?? histograms.set(name, new Map()).get(name)!;
-      const k = key(labels);
-      let h = series.get(k);
-      if (!h) series.set(k, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
-      for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) h.buckets[i]!++;
-      h.sum += seconds;
-      h.count++;
+      histogram(name, labels)(seconds);
     },
     /** A gauge read at scrape time. */
     gauge(name: string, read: () => [Labels, number][]) {

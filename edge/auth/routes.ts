@@ -28,7 +28,7 @@ export function authRoutes(d: Deps) {
   const perEmail = limiter(d.redis, { name: "login-email", capacity: d.config.LOGIN_LIMIT_PER_MIN, refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN, intervalS: 60 });
   // GET /v1/me per access token. A user row changes only through a role change, which revokes every
   // access token of that user on every edge, so an entry is never served stale: its token is refused first.
-  const meCache = new Map<string, ReturnType<typeof publicUser>>();
+  const meCache = new Map<string, string>(); // jti -> the answer's JSON
 
   /** Issues an access token and a refresh token of the given family. */
   async function issue(tx: Tx, user: Pick<User, "id" | "role">, familyId: string) {
@@ -146,14 +146,15 @@ export function authRoutes(d: Deps) {
 
   app.get("/v1/me", requireRole(), openapi({ summary: "The signed-in user", responses: { 200: s.user } }), async (c) => {
     const { jti, sub } = caller(c);
-    const hit = meCache.get(jti);
-    if (hit) return c.json(hit);
-    const [user] = await d.db.select().from(users).where(eq(users.id, sub));
-    if (!user) throw new AppError("NOT_FOUND");
-    const me = publicUser(user);
-    if (meCache.size >= ME_CACHE_MAX) meCache.delete(meCache.keys().next().value!);
-    meCache.set(jti, me);
-    return c.json(me);
+    let me = meCache.get(jti);
+    if (!me) {
+      const [user] = await d.db.select().from(users).where(eq(users.id, sub));
+      if (!user) throw new AppError("NOT_FOUND");
+      me = JSON.stringify(publicUser(user));
+      if (meCache.size >= ME_CACHE_MAX) meCache.delete(meCache.keys().next().value!);
+      meCache.set(jti, me);
+    }
+    return c.body(me, 200, { "content-type": "application/json" });
   });
 
   app.get(

@@ -8,6 +8,7 @@ import { createDb } from "../../db";
 import { connectBus, logger } from "../../nats";
 import { createApp } from "../app";
 import { loadConfig } from "../config";
+import { createMetrics } from "../metrics";
 import type { Deps, Env } from "../deps";
 import { AppError, problem } from "../errors";
 import { requireRole } from "../middleware/auth";
@@ -26,7 +27,7 @@ afterAll(async () => {
 });
 
 describe("the OpenAPI document of the edge", () => {
-  const app = createApp({ config, db, redis, bus, log: logger({ test: "openapi" }), metrics: { inc() {}, observe() {}, gauge() {}, render: () => "" } } as unknown as Deps);
+  const app = createApp({ config, db, redis, bus, log: logger({ test: "openapi" }), metrics: createMetrics() } as unknown as Deps);
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   afterAll(() => server.stop(true));
   const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);

@@ -74,6 +74,42 @@ describe("token bucket on Redis", () => {
   });
 });
 
+describe("leases: a busy identity does not cost a Redis call per request", () => {
+  const scriptCalls = async () => {
+    const info = String(await redis.info("commandstats"));
+    return [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+  };
+
+  test("a burst still takes exactly the capacity, with exact headers, in far fewer Redis calls", async () => {
+    const limit = onRedis(limiter(redis, bucket({ capacity: 100, refillPerInterval: 1, intervalS: 60 })));
+    const before = await scriptCalls();
+    const burst = [];
+    for (let i = 0; i < 101; i++) burst.push(await limit("busy"));
+    const calls = (await scriptCalls()) - before;
+    expect(burst.filter((d) => d.success)).toHaveLength(100);
+    expect(burst[100]!.success).toBe(false);
+    expect(burst.slice(0, 100).map((d) => d.remaining)).toEqual(Array.from({ length: 100 }, (_, i) => 99 - i));
+    expect(calls).toBeLessThan(25);
+    expect(calls).toBeGreaterThan(1);
+  });
+
+  test("two edges on one bucket never admit more than it holds", async () => {
+    const b = bucket({ capacity: 100, refillPerInterval: 1, intervalS: 60 });
+    const [a, c] = [onRedis(limiter(redis, b)), onRedis(limiter(redis, b))];
+    const admitted = (await Promise.all(Array.from({ length: 150 }, (_, i) => (i % 2 ? a : c)("shared")))).filter((d) => d.success).length;
+    expect(admitted).toBe(100);
+  });
+
+  test("many concurrent requests of one identity share Redis calls and take the capacity", async () => {
+    const limit = onRedis(limiter(redis, bucket({ capacity: 100, refillPerInterval: 1, intervalS: 60 })));
+    const before = await scriptCalls();
+    const all = await Promise.all(Array.from({ length: 64 }, () => limit("together")));
+    expect(all.every((d) => d.success)).toBe(true);
+    expect((await scriptCalls()) - before).toBeLessThan(20);
+    expect(Math.min(...all.map((d) => d.remaining))).toBe(36);
+  });
+});
+
 /**
  * The edge's own chain around a few routes (built once Redis is up), served for real so the client
  * address comes from the socket. Any answer from the local fallback fails the test: these are Redis's.

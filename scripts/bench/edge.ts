@@ -1,0 +1,153 @@
+// `bun run bench:edge`: requests/s of an authenticated, rate-limited GET /v1/me through the edge's whole
+// middleware chain against a bare Bun.serve answering "ok", on the same machine in the same run, driven by
+// wrk (Debian's package), interleaved A B A B. Writes scripts/bench/results/edge.{md,json}.
+// Options: --seconds N (per run, default 10), --reps N (default 3), --connections N (default 64).
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, startPrivateStack } from "../lib/private-stack";
+
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, reps: { type: "string", default: "3" }, connections: { type: "string", default: "64" } } });
+const seconds = Number(values.seconds);
+const reps = Number(values.reps);
+const connections = Number(values.connections);
+const root = join(import.meta.dir, "..", "..");
+
+function ensureWrk(): string {
+  let bin = Bun.which("wrk");
+  if (!bin && process.getuid?.() === 0) {
+    console.log("wrk is missing: apt-get install -y wrk");
+    Bun.spawnSync(["apt-get", "install", "-y", "wrk"], { stdout: "inherit", stderr: "inherit" });
+    bin = Bun.which("wrk");
+  }
+  if (!bin) throw new Error("wrk is not installed: run `apt-get install -y wrk` (Debian's package) as root");
+  return bin;
+}
+
+type Run = { label: "bare" | "edge"; rps: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number; errors: number; stealPct: number };
+
+/** CPU time the hypervisor took away, as a share of all CPU time, from /proc/stat. */
+async function cpuTimes() {
+  const line = (await Bun.file("/proc/stat").text()).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { steal: line[7] ?? 0, total: line.reduce((a, b) => a + b, 0) };
+}
+
+const ms = (v: string) => {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
+  if (!m) return NaN;
+  return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
+};
+
+async function drive(wrkBin: string, label: Run["label"], url: string, headers: string[]): Promise<Run> {
+  const before = await cpuTimes();
+  const args = [wrkBin, "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+  const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
+  const out = await new Response(proc.stdout).text();
+  await proc.exited;
+  const after = await cpuTimes();
+  const pick = (re: RegExp) => re.exec(out)?.[1];
+  const rps = Number(pick(/Requests\/sec:\s+([\d.]+)/));
+  if (!Number.isFinite(rps)) throw new Error(`wrk printed no result:\n${out}${await new Response(proc.stderr).text()}`);
+  const errors = [...out.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((a, m) => a + Number(m[2]), 0);
+  return {
+    label,
+    rps,
+    p50Ms: ms(pick(/^\s+50%\s+(\S+)/m) ?? ""),
+    p99Ms: ms(pick(/^\s+99%\s+(\S+)/m) ?? ""),
+    requests: Number(pick(/(\d+) requests in/)),
+    non2xx: Number(pick(/Non-2xx or 3xx responses: (\d+)/) ?? 0),
+    errors,
+    stealPct: (100 * (after.steal - before.steal)) / Math.max(1, after.total - before.total),
+  };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const wrkBin = ensureWrk();
+console.log(`starting a private stack (edge, actors, NATS, Redis, a fresh database) ...`);
+const stack = await startPrivateStack({
+  name: `bench_edge_${process.pid}`,
+  logFile: join(root, ".data", `bench-edge-${process.pid}.log`),
+  env: {
+    LOG_LEVEL: "warn",
+    // every request still takes its token from the Redis bucket; the bucket is only big enough that
+    // the benchmark measures admitted requests, not 429s
+    RATE_LIMIT_CAPACITY: "1000000000",
+    RATE_LIMIT_REFILL_PER_S: "1000000000",
+  },
+});
+const barePort = freePort();
+const bare = Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${barePort}, fetch: () => new Response("ok") })`], { stdout: "ignore", stderr: "inherit" });
+const runs: Run[] = [];
+try {
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${barePort}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
+  const login = await fetch(`${stack.edgeUrl}/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "shopper@example.com", password: "Shopper1!pass" }),
+  });
+  if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const auth = [`Authorization: Bearer ${accessToken}`];
+  const me = await fetch(`${stack.edgeUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } });
+  if (me.status !== 200 || !me.headers.get("ratelimit-remaining")) throw new Error(`GET /v1/me: ${me.status}`);
+
+  // warm both (JIT, connection pools, caches), then A B A B
+  await drive(wrkBin, "bare", `http://127.0.0.1:${barePort}/`, []);
+  await drive(wrkBin, "edge", `${stack.edgeUrl}/v1/me`, auth);
+  for (let r = 0; r < reps; r++) {
+    for (const [label, url, h] of [["bare", `http://127.0.0.1:${barePort}/`, []], ["edge", `${stack.edgeUrl}/v1/me`, auth]] as const) {
+      const run = await drive(wrkBin, label, url, [...h]);
+      runs.push(run);
+      console.log(`${label.padEnd(5)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  non-2xx ${run.non2xx}  steal ${run.stealPct.toFixed(1)}%`);
+    }
+  }
+} finally {
+  bare.kill();
+  await bare.exited;
+  await stack.stop();
+}
+
+const of = (l: Run["label"]) => runs.filter((r) => r.label === l);
+const pairs = of("bare").map((b, i) => of("edge")[i]!.rps / b.rps);
+const summary = {
+  what: "GET /v1/me with a Bearer token through the whole edge chain (request id, logs, metrics, secure headers, timeout, body limit, token bucket on Redis, cached EdDSA verification, role check, cached user) vs a bare Bun.serve returning \"ok\"",
+  driver: `wrk -t1 -c${connections} -d${seconds}s --latency, interleaved bare/edge, ${reps} repetitions after one warm-up each`,
+  machine: { cpus: navigator.hardwareConcurrency, bun: Bun.version },
+  at: new Date().toISOString(),
+  ratio: { median: median(pairs), perPair: pairs },
+  bare: { rpsMedian: median(of("bare").map((r) => r.rps)), p50MsMedian: median(of("bare").map((r) => r.p50Ms)), p99MsMedian: median(of("bare").map((r) => r.p99Ms)) },
+  edge: { rpsMedian: median(of("edge").map((r) => r.rps)), p50MsMedian: median(of("edge").map((r) => r.p50Ms)), p99MsMedian: median(of("edge").map((r) => r.p99Ms)) },
+  runs,
+};
+const bad = of("edge").reduce((a, r) => a + r.non2xx + r.errors, 0);
+
+const md = `# Edge benchmark
+
+${summary.what}.
+
+Driver: ${summary.driver}; ${summary.machine.cpus} CPUs shared by wrk, the edge, Redis, Postgres, NATS and the idle actors. Run: \`bun run bench:edge\` (${summary.at}).
+
+| | req/s (median) | p50 ms | p99 ms |
+|---|---|---|---|
+| bare Bun.serve | ${summary.bare.rpsMedian.toFixed(0)} | ${summary.bare.p50MsMedian.toFixed(2)} | ${summary.bare.p99MsMedian.toFixed(2)} |
+| edge GET /v1/me | ${summary.edge.rpsMedian.toFixed(0)} | ${summary.edge.p50MsMedian.toFixed(2)} | ${summary.edge.p99MsMedian.toFixed(2)} |
+
+**Ratio edge / bare: ${summary.ratio.median.toFixed(2)}x** (median of the side-by-side pairs: ${pairs.map((p) => p.toFixed(2)).join(", ")}; target 0.5x or better).
+Edge answers that were not 2xx, or socket errors: ${bad}.
+
+| run | target | req/s | p50 ms | p99 ms | non-2xx | steal % |
+|---|---|---|---|---|---|---|
+${runs.map((r, i) => `| ${Math.floor(i / 2) + 1} | ${r.label} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.non2xx} | ${r.stealPct.toFixed(1)} |`).join("\n")}
+
+Absolute figures drift with the machine; the ratio, measured side by side, is the figure to quote.
+`;
+await Bun.write(join(import.meta.dir, "results", "edge.json"), JSON.stringify(summary, null, 2) + "\n");
+await Bun.write(join(import.meta.dir, "results", "edge.md"), md);
+console.log(`\nratio edge/bare: ${summary.ratio.median.toFixed(2)}x (pairs ${pairs.map((p) => p.toFixed(2)).join(", ")}); written to scripts/bench/results/edge.md`);
+if (bad) {
+  console.error(`${bad} edge answers were not 2xx or failed`);
+  process.exit(1);
+}
