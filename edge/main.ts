@@ -22,7 +22,7 @@ const tokens = tokenService(keys, {
   reload: config.JWT_PRIVATE_JWK ? undefined : () => devKeyRing(config.KEYS_DIR),
 });
 const db = createDb(config.DATABASE_URL, { max: 16 });
-const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
 const bus = await connectBus(config.NATS_URL, "edge");
 const metrics = createMetrics();
