@@ -3,13 +3,13 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { parse } from "./validate";
 
-const query = z.object({
+export const pageQuerySchema = z.object({
   cursor: z.string().uuid().optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 export function pageQuery(c: Context) {
-  return parse(query, { cursor: c.req.query("cursor"), limit: c.req.query("limit") });
+  return parse(pageQuerySchema, { cursor: c.req.query("cursor"), limit: c.req.query("limit") });
 }
 
 export function page<T extends { id: string }>(rows: T[], limit: number) {

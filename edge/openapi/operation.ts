@@ -19,7 +19,7 @@ export type Operation = {
   tags?: readonly string[];
   /** The JSON body, validated: 415 when not JSON, 400 MALFORMED_JSON, 400 VALIDATION_FAILED. */
   body?: Schema;
-  /** The handler reads the raw body itself (a signature covers it): `body` is documented, not parsed here. */
+  /** The handler parses the body itself (after a signature check over the raw bytes, or a refusal that needs no body): `body` is documented, not parsed here. */
   rawBody?: boolean;
   /** The query string, validated: 400 VALIDATION_FAILED. */
   query?: z.ZodObject;

@@ -11,8 +11,9 @@ import { discountOf, heldCoupon } from "../coupons";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
-import { page, pageQuery } from "../pagination";
-import { body, idParam } from "../validate";
+import { openapi } from "../openapi";
+import { page, pageQuerySchema } from "../pagination";
+import { idParam } from "../validate";
 
 export const placeOrder = z
   .object({
@@ -28,6 +29,24 @@ export const placeOrder = z
     paymentMethod: paymentMethod.default("card_ok"),
   })
   .refine((o) => !o.items !== !o.fromCart, "send either items or fromCart: true");
+
+const orderStatus = z.enum(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]);
+export const orderView = z
+  .object({
+    id: z.uuid(),
+    userId: z.uuid(),
+    status: orderStatus,
+    items: z.array(z.object({ id: z.uuid(), productId: z.uuid(), quantity: z.number().int(), price: z.number().int(), status: z.string() })),
+    total: z.number().int(),
+    discount: z.number().int(),
+    paymentMethod: z.string(),
+    reason: z.string().optional(),
+    history: z.array(z.object({ status: orderStatus, at: z.iso.datetime() })),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: "Order" });
+const accepted = z.object({ orderId: z.uuid(), status: orderStatus });
 
 export async function loadOrder(db: Db, id: string) {
   const [order] = await db.select().from(orders).where(eq(orders.id, id));
@@ -54,63 +73,88 @@ export async function loadOrder(db: Db, id: string) {
 export function orderRoutes(d: Deps) {
   const app = new Hono<Env>();
 
-  app.post("/v1/orders", requireRole("shopper"), async (c) => {
-    const user = caller(c);
-    const input = await body(c, placeOrder);
-    const lines = input.items ?? (await cartLines(d.db, user.sub));
-    if (!lines.length) throw new AppError("VALIDATION_FAILED", "the cart is empty");
-    const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
-    const ids = [...new Set(lines.map((i) => i.productId))];
-    const found = await d.db
-      .select({ id: products.id, price: products.price })
-      .from(products)
-      .where(and(inArray(products.id, ids), isNull(products.deletedAt)));
-    const price = new Map(found.map((p) => [p.id, p.price]));
-    const missing = ids.filter((id) => !price.has(id));
-    if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
+  app.post(
+    "/v1/orders",
+    requireRole("shopper"),
+    openapi({
+      summary: "Place an order (items, or the cart's content); the saga confirms or cancels it",
+      body: placeOrder,
+      headers: { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } },
+      responses: { 202: accepted },
+      errors: ["IDEMPOTENCY_KEY_REUSED"],
+    }),
+    async (c) => {
+      const user = caller(c);
+      const input = c.req.valid("json");
+      const lines = input.items ?? (await cartLines(d.db, user.sub));
+      if (!lines.length) throw new AppError("VALIDATION_FAILED", "the cart is empty");
+      const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
+      const ids = [...new Set(lines.map((i) => i.productId))];
+      const found = await d.db
+        .select({ id: products.id, price: products.price })
+        .from(products)
+        .where(and(inArray(products.id, ids), isNull(products.deletedAt)));
+      const price = new Map(found.map((p) => [p.id, p.price]));
+      const missing = ids.filter((id) => !price.has(id));
+      if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
 
-    let rows: Awaited<ReturnType<typeof writeOutbox>> = [];
-    const answer = await idempotent(
-      d.db,
-      { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/orders", request: input },
-      async (tx) => {
-        const orderId = uuidv7();
-        const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
-        const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
-        const discount = coupon ? discountOf(coupon, subtotal) : 0;
-        const total = subtotal - discount;
-        const couponId = input.couponId;
-        await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount, couponId, paymentMethod: input.paymentMethod });
-        if (input.fromCart) await recordCheckout(tx, orderId, user.sub, lines);
-        await tx.insert(orderItems).values(items.map((i) => ({ id: i.itemId, orderId, productId: i.productId, quantity: i.quantity, price: i.price })));
-        await tx.insert(orderHistory).values({ orderId, status: "PENDING" });
-        rows = await writeOutbox(tx, [
-          {
-            msg: { type: "orders.cmd.place", data: { orderId, userId: user.sub, items, total, discount, couponId, paymentMethod: input.paymentMethod } },
-            traceparent: c.get("traceparent"),
-          },
-        ]);
-        return { status: 202, body: { orderId, status: "PENDING" } };
-      },
-    );
-    // after commit; if this fails the relay publishes the row shortly
-    await publishRows(d.db, d.bus.js, rows).catch((err) => c.get("log").warn("outbox publish deferred", { err }));
-    if (answer.replayed) c.header("Idempotent-Replayed", "true");
-    return c.json(answer.body, answer.status);
-  });
+      let rows: Awaited<ReturnType<typeof writeOutbox>> = [];
+      const answer = await idempotent(
+        d.db,
+        { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/orders", request: input },
+        async (tx) => {
+          const orderId = uuidv7();
+          const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
+          const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
+          const discount = coupon ? discountOf(coupon, subtotal) : 0;
+          const total = subtotal - discount;
+          const couponId = input.couponId;
+          await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount, couponId, paymentMethod: input.paymentMethod });
+          if (input.fromCart) await recordCheckout(tx, orderId, user.sub, lines);
+          await tx
+            .insert(orderItems)
+            .values(items.map((i) => ({ id: i.itemId, orderId, productId: i.productId, quantity: i.quantity, price: i.price })));
+          await tx.insert(orderHistory).values({ orderId, status: "PENDING" });
+          rows = await writeOutbox(tx, [
+            {
+              msg: {
+                type: "orders.cmd.place",
+                data: { orderId, userId: user.sub, items, total, discount, couponId, paymentMethod: input.paymentMethod },
+              },
+              traceparent: c.get("traceparent"),
+            },
+          ]);
+          return { status: 202, body: { orderId, status: "PENDING" } };
+        },
+      );
+      // after commit; if this fails the relay publishes the row shortly
+      await publishRows(d.db, d.bus.js, rows).catch((err) => c.get("log").warn("outbox publish deferred", { err }));
+      if (answer.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json(answer.body, answer.status);
+    },
+  );
 
-  app.get("/v1/orders", requireRole(), async (c) => {
-    const user = caller(c);
-    const q = pageQuery(c);
-    const rows = await d.db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(user.role === "admin" ? undefined : eq(orders.userId, user.sub), q.cursor ? lt(orders.id, q.cursor) : undefined))
-      .orderBy(desc(orders.id))
-      .limit(q.limit + 1);
-    const { items, nextCursor } = page(rows, q.limit);
-    return c.json({ items: await Promise.all(items.map((r) => loadOrder(d.db, r.id))), nextCursor });
-  });
+  app.get(
+    "/v1/orders",
+    requireRole(),
+    openapi({
+      summary: "The caller's orders, newest first (an admin: every order)",
+      query: pageQuerySchema,
+      responses: { 200: z.object({ items: z.array(orderView), nextCursor: z.uuid().nullable() }) },
+    }),
+    async (c) => {
+      const user = caller(c);
+      const q = c.req.valid("query");
+      const rows = await d.db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(user.role === "admin" ? undefined : eq(orders.userId, user.sub), q.cursor ? lt(orders.id, q.cursor) : undefined))
+        .orderBy(desc(orders.id))
+        .limit(q.limit + 1);
+      const { items, nextCursor } = page(rows, q.limit);
+      return c.json({ items: await Promise.all(items.map((r) => loadOrder(d.db, r.id))), nextCursor });
+    },
+  );
 
   /** The order if the caller may see it; someone else's order is as absent as a missing one. */
   async function visible(c: Parameters<typeof caller>[0], id: string) {
@@ -120,7 +164,12 @@ export function orderRoutes(d: Deps) {
     return order;
   }
 
-  app.get("/v1/orders/:id", requireRole(), async (c) => c.json(await visible(c, idParam(c))));
+  app.get(
+    "/v1/orders/:id",
+    requireRole(),
+    openapi({ summary: "One order (its owner or an admin; anyone else: 404)", responses: { 200: orderView } }),
+    async (c) => c.json(await visible(c, idParam(c))),
+  );
 
   async function cancel(c: Parameters<typeof caller>[0] & { get(k: "traceparent"): string }, orderId: string, itemId?: string) {
     const order = await visible(c, orderId);
@@ -134,13 +183,20 @@ export function orderRoutes(d: Deps) {
     return order;
   }
 
-  app.post("/v1/orders/:id/cancel", requireRole("shopper", "admin"), async (c) => {
-    const id = idParam(c);
-    const order = await cancel(c, id);
-    return c.json({ orderId: id, status: order.status }, 202);
-  });
+  const cancelDoc = (summary: string) =>
+    openapi({ summary, responses: { 202: accepted.extend({ itemId: z.uuid().optional() }) }, errors: ["NOT_CANCELLABLE"] });
+  app.post(
+    "/v1/orders/:id/cancel",
+    requireRole("shopper", "admin"),
+    cancelDoc("Cancel an order; refund, stock and coupon come back through the saga"),
+    async (c) => {
+      const id = idParam(c);
+      const order = await cancel(c, id);
+      return c.json({ orderId: id, status: order.status }, 202);
+    },
+  );
 
-  app.post("/v1/orders/:id/items/:itemId/cancel", requireRole("shopper", "admin"), async (c) => {
+  app.post("/v1/orders/:id/items/:itemId/cancel", requireRole("shopper", "admin"), cancelDoc("Cancel one item, with a partial refund"), async (c) => {
     const id = idParam(c);
     const itemId = idParam(c, "itemId");
     const order = await cancel(c, id, itemId);

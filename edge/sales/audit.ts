@@ -6,6 +6,7 @@ import { gate, type Gate } from "../../actors/gate";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
+import { openapi } from "../openapi";
 import { idParam } from "../validate";
 
 export async function auditSale(db: Db, g: Gate, saleId: string) {
@@ -94,11 +95,16 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
 export function auditRoutes(d: Deps) {
   const app = new Hono<Env>();
   const g = gate(d.redis);
-  app.get("/v1/ops/sales/:id/audit", requireRole("admin"), async (c) => {
-    const report = await auditSale(d.db, g, idParam(c));
-    if (!report) throw new AppError("NOT_FOUND", "no such sale");
-    return c.json(report);
-  });
+  app.get(
+    "/v1/ops/sales/:id/audit",
+    requireRole("admin"),
+    openapi({ summary: "A sale's counts from Postgres and the gate, and each invariant with pass or fail", tags: ["ops"], responses: { 200: { description: "The audit report" } } }),
+    async (c) => {
+      const report = await auditSale(d.db, g, idParam(c));
+      if (!report) throw new AppError("NOT_FOUND", "no such sale");
+      return c.json(report);
+    },
+  );
   return app;
 }
 

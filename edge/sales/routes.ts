@@ -12,6 +12,7 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
+import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
 
 export const createSale = z
@@ -77,123 +78,153 @@ export function salesRoutes(d: Deps) {
       throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
   };
 
-  app.post("/v1/sales", requireRole("seller", "admin"), async (c) => {
-    const user = caller(c);
-    const input = await body(c, createSale);
-    const answer = await idempotent(
-      d.db,
-      { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/sales", request: input },
-      async (tx) => {
-        const [p] = await tx.select().from(products).where(and(eq(products.id, input.productId), isNull(products.deletedAt)));
-        if (!p) throw new AppError("NOT_FOUND", "no such product");
-        if (user.role !== "admin" && p.sellerId !== user.sub) throw new AppError("FORBIDDEN", "not your product");
-        const carved = await tx
-          .update(stock)
-          .set({ available: sql`${stock.available} - ${input.quantity}`, updatedAt: sql`now()` })
-          .where(and(eq(stock.productId, p.id), sql`${stock.available} >= ${input.quantity}`))
-          .returning();
-        if (!carved.length) throw new AppError("INSUFFICIENT_STOCK", "the product has fewer units than the sale's quantity");
-        const [s] = await tx
-          .insert(sales)
-          .values({
-            id: uuidv7(),
-            productId: p.id,
-            sellerId: p.sellerId,
-            price: input.price,
-            quantity: input.quantity,
-            perUserLimit: input.perUserLimit,
-            startsAt: new Date(input.startsAt),
-            endsAt: input.endsAt ? new Date(input.endsAt) : null,
-          })
-          .returning();
-        await tx.insert(saleStock).values({ saleId: s!.id, available: s!.quantity });
-        return { status: 201, body: saleView(s!, s!.quantity) };
-      },
-    );
-    const s = await findSale(answer.body.id);
-    await g.load(s.id, {
-      remaining: s.quantity,
-      limit: s.perUserLimit,
-      quantity: s.quantity,
-      startsAt: s.startsAt.getTime(),
-      endsAt: s.endsAt?.getTime() ?? 0,
-      expireAt: expiryOf(s),
-      seq: 0,
-      users: {},
-      holds: {},
-    });
-    return c.json(answer.body, answer.status);
-  });
-
-  app.get("/v1/sales/:id", async (c) => {
-    const s = await findSale(idParam(c));
-    let counters = await g.counters(s.id);
-    if (!counters) {
-      await rebuild(s.id);
-      counters = await g.counters(s.id);
-    }
-    return c.json(saleView(s, counters?.remaining ?? 0));
-  });
-
-  app.post("/v1/sales/:id/purchase", requireRole("shopper"), async (c) => {
-    const user = caller(c);
-    const saleId = idParam(c);
-    const key = c.req.header("idempotency-key");
-    // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: ask Redis)
-    if (!key && (soldOut.get(saleId) ?? 0) > Date.now()) throw new AppError("SOLD_OUT", "this sale is sold out");
-    const input = await body(c, purchase);
-    const s = await findSale(saleId);
-    if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
-    if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
-    const ask = () =>
-      g.purchase({
-        saleId,
-        userId: user.sub,
-        qty: input.quantity,
-        orderId: uuidv7(),
-        itemId: uuidv7(),
-        idemKey: key,
-        requestHash: key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined,
+  const idempotencyKey = { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } };
+  app.post(
+    "/v1/sales",
+    requireRole("seller", "admin"),
+    openapi({
+      summary: "Create a flash sale; its quantity is carved out of the product's stock",
+      description: "For the product's seller or an admin.",
+      body: createSale,
+      headers: idempotencyKey,
+      responses: { 201: { description: "The sale, with remaining and status" } },
+      errors: ["INSUFFICIENT_STOCK", "IDEMPOTENCY_KEY_REUSED"],
+    }),
+    async (c) => {
+      const user = caller(c);
+      const input = c.req.valid("json");
+      const answer = await idempotent(
+        d.db,
+        { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/sales", request: input },
+        async (tx) => {
+          const [p] = await tx.select().from(products).where(and(eq(products.id, input.productId), isNull(products.deletedAt)));
+          if (!p) throw new AppError("NOT_FOUND", "no such product");
+          if (user.role !== "admin" && p.sellerId !== user.sub) throw new AppError("FORBIDDEN", "not your product");
+          const carved = await tx
+            .update(stock)
+            .set({ available: sql`${stock.available} - ${input.quantity}`, updatedAt: sql`now()` })
+            .where(and(eq(stock.productId, p.id), sql`${stock.available} >= ${input.quantity}`))
+            .returning();
+          if (!carved.length) throw new AppError("INSUFFICIENT_STOCK", "the product has fewer units than the sale's quantity");
+          const [s] = await tx
+            .insert(sales)
+            .values({
+              id: uuidv7(),
+              productId: p.id,
+              sellerId: p.sellerId,
+              price: input.price,
+              quantity: input.quantity,
+              perUserLimit: input.perUserLimit,
+              startsAt: new Date(input.startsAt),
+              endsAt: input.endsAt ? new Date(input.endsAt) : null,
+            })
+            .returning();
+          await tx.insert(saleStock).values({ saleId: s!.id, available: s!.quantity });
+          return { status: 201, body: saleView(s!, s!.quantity) };
+        },
+      );
+      const s = await findSale(answer.body.id);
+      await g.load(s.id, {
+        remaining: s.quantity,
+        limit: s.perUserLimit,
+        quantity: s.quantity,
+        startsAt: s.startsAt.getTime(),
+        endsAt: s.endsAt?.getTime() ?? 0,
+        expireAt: expiryOf(s),
+        seq: 0,
+        users: {},
+        holds: {},
       });
-    let r = await ask();
-    if (!r.ok && r.code === "MISSING") {
-      await rebuild(saleId);
-      r = await ask();
-    }
-    if (!r.ok) {
-      if (r.code === "MISSING") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
-      if (r.code === "SOLD_OUT") soldOut.set(saleId, Date.now() + d.config.SOLD_OUT_FLAG_MS);
-      const detail = {
-        SOLD_OUT: "this sale is sold out",
-        LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,
-        NOT_STARTED: `the sale starts at ${s.startsAt.toISOString()}`,
-        ENDED: "the sale has ended",
-        IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different request",
-      }[r.code];
-      throw new AppError(r.code, detail);
-    }
-    // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
-    // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
-    await publish(
-      d.bus.js,
-      "orders.cmd.place",
-      {
-        orderId: r.orderId,
-        userId: user.sub,
-        items: [{ itemId: r.itemId, productId: s.productId, quantity: input.quantity, price: s.price }],
-        total: s.price * input.quantity,
-        discount: 0,
-        saleId,
-        paymentMethod: input.paymentMethod,
-      },
-      { id: r.orderId, traceparent: c.get("traceparent") },
-    ).catch((err) => {
-      c.get("log").error("purchase not queued", { err, saleId, orderId: r.orderId });
-      throw new AppError("UPSTREAM_UNAVAILABLE", "the order could not be queued; retry with the same Idempotency-Key");
-    });
-    if (r.replayed) c.header("Idempotent-Replayed", "true");
-    return c.json({ orderId: r.orderId, status: "PENDING", ...(r.replayed ? {} : { position: r.position }) }, 202);
-  });
+      return c.json(answer.body, answer.status);
+    },
+  );
+
+  app.get(
+    "/v1/sales/:id",
+    openapi({ summary: "A sale with what remains; status: scheduled, live, sold_out or ended", responses: { 200: { description: "The sale, with remaining and status" } } }),
+    async (c) => {
+      const s = await findSale(idParam(c));
+      let counters = await g.counters(s.id);
+      if (!counters) {
+        await rebuild(s.id);
+        counters = await g.counters(s.id);
+      }
+      return c.json(saleView(s, counters?.remaining ?? 0));
+    },
+  );
+
+  app.post(
+    "/v1/sales/:id/purchase",
+    requireRole("shopper"),
+    openapi({
+      summary: "Buy in a flash sale: decided at once, in arrival order; the order follows through the saga",
+      body: purchase,
+      // parsed by the handler, after the sold-out answer that needs no body
+      rawBody: true,
+      headers: idempotencyKey,
+      responses: { 202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }) },
+      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+    }),
+    async (c) => {
+      const user = caller(c);
+      const saleId = idParam(c);
+      const key = c.req.header("idempotency-key");
+      // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: ask Redis)
+      if (!key && (soldOut.get(saleId) ?? 0) > Date.now()) throw new AppError("SOLD_OUT", "this sale is sold out");
+      const input = await body(c, purchase);
+      const s = await findSale(saleId);
+      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
+      if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
+      const ask = () =>
+        g.purchase({
+          saleId,
+          userId: user.sub,
+          qty: input.quantity,
+          orderId: uuidv7(),
+          itemId: uuidv7(),
+          idemKey: key,
+          requestHash: key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined,
+        });
+      let r = await ask();
+      if (!r.ok && r.code === "MISSING") {
+        await rebuild(saleId);
+        r = await ask();
+      }
+      if (!r.ok) {
+        if (r.code === "MISSING") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
+        if (r.code === "SOLD_OUT") soldOut.set(saleId, Date.now() + d.config.SOLD_OUT_FLAG_MS);
+        const detail = {
+          SOLD_OUT: "this sale is sold out",
+          LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,
+          NOT_STARTED: `the sale starts at ${s.startsAt.toISOString()}`,
+          ENDED: "the sale has ended",
+          IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different request",
+        }[r.code];
+        throw new AppError(r.code, detail);
+      }
+      // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
+      // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
+      await publish(
+        d.bus.js,
+        "orders.cmd.place",
+        {
+          orderId: r.orderId,
+          userId: user.sub,
+          items: [{ itemId: r.itemId, productId: s.productId, quantity: input.quantity, price: s.price }],
+          total: s.price * input.quantity,
+          discount: 0,
+          saleId,
+          paymentMethod: input.paymentMethod,
+        },
+        { id: r.orderId, traceparent: c.get("traceparent") },
+      ).catch((err) => {
+        c.get("log").error("purchase not queued", { err, saleId, orderId: r.orderId });
+        throw new AppError("UPSTREAM_UNAVAILABLE", "the order could not be queued; retry with the same Idempotency-Key");
+      });
+      if (r.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json({ orderId: r.orderId, status: "PENDING", ...(r.replayed ? {} : { position: r.position }) }, 202);
+    },
+  );
 
   return app;
 }
