@@ -28,7 +28,7 @@ beforeAll(async () => {
     env: { CHAOS_CRASH_AFTER_COMMIT: "order:2,inventory:1,payment:1", CHAOS_STATE_DIR: chaosDir, PAYMENT_DEADLINE_MS: "20000" },
   });
   api = client(s.edgeUrl);
-  db = createDb(s.env.DATABASE_URL, { max: 2 });
+  db = createDb(s.env.DATABASE_URL!, { max: 2 });
   nc = await connect({ servers: s.env.NATS_URL });
 }, 60_000);
 afterAll(async () => {
@@ -95,7 +95,7 @@ describe("SIGKILL between commit and ack", () => {
     const history = await db.select({ orderId: orderHistory.orderId, status: orderHistory.status }).from(orderHistory).where(inArray(orderHistory.orderId, ids)).orderBy(orderHistory.seq);
     for (const [i, id] of ids.entries()) {
       const expected = id === toCancel ? ["PENDING", "CONFIRMED", "CANCELLED"] : methods[i] === "card_ok" ? ["PENDING", "CONFIRMED"] : ["PENDING", "CANCELLED"];
-      expect(history.filter((h) => h.orderId === id).map((h) => h.status)).toEqual(expected);
+      expect(history.filter((h) => h.orderId === id).map((h) => h.status as string)).toEqual(expected);
     }
     const notes = await db.select().from(notifications).where(inArray(notifications.orderId, ids));
     expect(notes).toHaveLength(ids.length + 1); // one per order, and the cancelled confirmed order's second

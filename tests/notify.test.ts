@@ -35,7 +35,7 @@ beforeAll(async () => {
     env: { NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${sink.port}/services/hook`, NOTIFY_BACKOFF_MS: "50", LOG_LEVEL: "info" },
   });
   api = client(s.edgeUrl);
-  db = createDb(s.env.DATABASE_URL, { max: 2 });
+  db = createDb(s.env.DATABASE_URL!, { max: 2 });
 }, 60_000);
 afterAll(async () => {
   await db?.$client.end();

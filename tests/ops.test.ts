@@ -6,7 +6,7 @@ import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { eq, sql } from "drizzle-orm";
 import { createDb, orderHistory, orders, refunds, sagas, type Db } from "../db";
 import { envelope, uuidv7 } from "../nats";
-import { client, eventually } from "./client";
+import { client, eventually, type Res } from "./client";
 import { admin, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -36,7 +36,7 @@ async function letters(): Promise<Letter[]> {
   const all: Letter[] = [];
   let cursor: number | null = null;
   do {
-    const r = await api.call("GET", `/v1/ops/dlq?limit=100${cursor !== null ? `&cursor=${cursor}` : ""}`, { token: adminToken });
+    const r: Res = await api.call("GET", `/v1/ops/dlq?limit=100${cursor !== null ? `&cursor=${cursor}` : ""}`, { token: adminToken });
     expect(r.status).toBe(200);
     all.push(...r.body.items);
     cursor = r.body.nextCursor;

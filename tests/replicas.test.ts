@@ -31,7 +31,7 @@ beforeAll(async () => {
     },
   });
   api = client(s.edgeUrl);
-  db = createDb(s.env.DATABASE_URL, { max: 2 });
+  db = createDb(s.env.DATABASE_URL!, { max: 2 });
   nc = await connect({ servers: s.env.NATS_URL });
   const js = jetstream(nc);
   for (const subject of ["orders.cmd.>", "inventory.>", "payments.>"])

@@ -3,6 +3,7 @@
 // time so a poison message is isolated; a message out of deliveries goes to the DLQ with its last error.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
+import { sql } from "drizzle-orm";
 import { inbox, type Db, type Tx } from "../../db";
 import {
   BadMessage,
@@ -51,6 +52,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
+  const finishing = new Set<Promise<void>>();
 
   const messages = await consumer.consume({
     max_messages: batchSize * 2,
@@ -60,24 +62,34 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     },
   });
 
-  async function commit(msgs: JsMsg[]): Promise<void> {
-    const incoming = msgs.map((m) => ({ env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined }));
+  /**
+   * Commits the batch, then publishes its outbox and acks it. The returned promise settles at the commit:
+   * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS
+   * work side by side. A publish that fails is left to the relay; the batch is acked all the same.
+   */
+  async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
     const rows = await o.db.transaction(async (tx) => {
-      const fresh = await claimInbox(tx, o.spec.durable, incoming);
+      const fresh = await claimInbox(tx, o.spec.durable, batch.map((p) => p.inc));
       if (!fresh.length) return [];
       const out = await o.handle(tx, fresh, (fn) => after.push(fn));
       return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
     });
     o.onCommitted?.();
     for (const fn of after) fn();
-    await publishRows(o.db, o.js, rows);
-    for (const m of msgs) m.ack();
+    const done = publishRows(o.db, o.js, rows)
+      .catch((err) => log.warn("outbox publish left to the relay", { rows: rows.length, err }))
+      .then(() => {
+        for (const p of batch) p.m.ack();
+      });
+    finishing.add(done);
+    void done.finally(() => finishing.delete(done));
   }
 
-  async function processOne(m: JsMsg): Promise<void> {
+  async function processOne(p: Parsed): Promise<void> {
+    const m = p.m;
     try {
-      await commit([m]);
+      await commit([p]);
     } catch (err) {
       const deliveries = m.info.deliveryCount;
       if (err instanceof BadMessage || deliveries >= MAX_DELIVER) {
@@ -106,44 +118,63 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
         wake = undefined;
         continue;
       }
-      const taken = queue.splice(0, batchSize);
-      // messages that do not fit their contract never will: straight to the DLQ, the rest go on
-      const batch = taken.filter((m) => fits(m) || (void processOne(m), false));
+      const batch: Parsed[] = [];
+      for (const m of queue.splice(0, batchSize)) {
+        const inc = parse(m);
+        // a message that does not fit its contract never will: straight to the DLQ, the rest go on
+        if (inc instanceof BadMessage) void processBad(m, inc);
+        else batch.push({ m, inc });
+      }
       if (!batch.length) continue;
+      // at most two batches publishing behind the one being handled
+      while (finishing.size >= 2) await Promise.race(finishing);
       try {
         await commit(batch);
       } catch (err) {
         if (batch.length > 1) log.warn("batch failed, isolating", { size: batch.length, err });
-        for (const m of batch) await processOne(m);
+        for (const p of batch) await processOne(p);
       }
     }
   })();
+
+  async function processBad(m: JsMsg, err: BadMessage) {
+    try {
+      await deadLetter(o.js, o.spec.durable, m, err);
+      m.term();
+      log.error("dead-lettered", { subject: m.subject, deliveries: m.info.deliveryCount, err });
+    } catch (dlqErr) {
+      m.nak(backoffMs(m.info.deliveryCount, o.backoffBaseMs));
+      log.error("dead-letter publish failed", { subject: m.subject, err: dlqErr });
+    }
+  }
 
   return async () => {
     stopping = true;
     await messages.close();
     wake?.();
     await loop;
+    await Promise.all(finishing);
   };
 }
 
-function fits(m: JsMsg): boolean {
+type Parsed = { m: JsMsg; inc: Incoming };
+
+/** The message as the handler sees it, parsed and validated once; a BadMessage when it breaks its contract. */
+function parse(m: JsMsg): Incoming | BadMessage {
   try {
-    parseEnvelope(m.subject, m.json());
-    return true;
-  } catch {
-    return false;
+    return { env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined };
+  } catch (err) {
+    return err instanceof BadMessage ? err : new BadMessage(String(err instanceof Error ? err.message : err));
   }
 }
 
 /** Inserts the batch's message ids into the inbox; returns the messages not seen before, in order. */
 async function claimInbox(tx: Tx, consumer: string, batch: Incoming[]): Promise<Incoming[]> {
   const ids = [...new Set(batch.map((b) => b.env.id))];
-  const inserted = await tx
-    .insert(inbox)
-    .values(ids.map((messageId) => ({ consumer, messageId })))
-    .onConflictDoNothing()
-    .returning({ id: inbox.messageId });
+  // one array parameter whatever the batch's size (this runs for every batch of every actor)
+  const inserted = await tx.execute<{ id: string }>(sql`
+    insert into ${inbox} (consumer, message_id) select ${consumer}, unnest(${sql.param(ids)}::text[])
+    on conflict do nothing returning message_id as id`);
   const fresh = new Set(inserted.map((r) => r.id));
   return batch.filter((b) => fresh.delete(b.env.id));
 }
