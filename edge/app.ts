@@ -40,7 +40,19 @@ export function createApp(d: Deps) {
   });
 
   app.use(observe({ log: d.log, metrics: d.metrics, trustedProxies: d.config.TRUSTED_PROXIES }));
-  app.use(secureHeaders());
+  // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones (X-XSS-Protection,
+  // X-Download-Options, X-DNS-Prefetch-Control, ...) would cost every answer and protect nothing here
+  app.use(
+    secureHeaders({
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+      removePoweredBy: false,
+    }),
+  );
   if (origins.length) app.use(cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }));
   app.route("/", healthRoutes(d));
   app.use(timeout(d.config.REQUEST_TIMEOUT_MS, () => new AppError("TIMEOUT", "the request took too long") as never));
