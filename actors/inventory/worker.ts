@@ -1,19 +1,30 @@
 // Inventory: takes units for an order all-or-nothing (never below zero) and gives them back once.
+// A batch locks every stock row it may change up front, in one sorted statement (two instances never
+// deadlock), decides its reservations in arrival order in memory, and writes them in one statement per table.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { reservations, saleStock, stock, type Tx } from "../../db";
 import type { Data, LineItem } from "../../nats";
 import type { Outgoing } from "../../nats";
-import type { BatchHandler } from "../lib/worker";
+import type { BatchHandler, Incoming } from "../lib/worker";
+
+type Reserve = Data<"inventory.cmd.reserve">;
+type Release = Data<"inventory.cmd.release">;
 
 export const inventoryHandler: BatchHandler = async (tx, batch) => {
-  const out = [];
-  for (const inc of batch) {
-    const { env } = inc;
-    if (env.type === "inventory.cmd.reserve") out.push({ msg: await reserve(tx, env.data as Data<"inventory.cmd.reserve">), cause: inc });
-    if (env.type === "inventory.cmd.release") out.push({ msg: await release(tx, env.data as Data<"inventory.cmd.release">), cause: inc });
-  }
-  return out;
+  const reserves = batch.filter((b) => b.env.type === "inventory.cmd.reserve");
+  const releases = batch.filter((b) => b.env.type === "inventory.cmd.release");
+  await lockRows(tx, reserves.map((b) => b.env.data as Reserve), releases.map((b) => b.env.data as Release));
+  const out = new Map<Incoming, Outgoing>();
+  // releases first: the units they give back are there for this batch's reservations
+  for (const inc of releases) out.set(inc, await release(tx, inc.env.data as Release));
+  const decided = await reserveAll(tx, reserves.map((b) => b.env.data as Reserve));
+  reserves.forEach((inc, i) => out.set(inc, decided[i]!));
+  return batch.filter((b) => out.has(b)).map((b) => ({ msg: out.get(b)!, cause: b }));
 };
+
+/** One array parameter, whatever the batch's size. */
+const list = (values: unknown[]) => sql.param(values);
+const sorted = (s: Set<string>) => [...s].sort();
 
 function perProduct(items: LineItem[]) {
   const m = new Map<string, number>();
@@ -21,38 +32,95 @@ function perProduct(items: LineItem[]) {
   return [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
 
-async function reserve(tx: Tx, { orderId, items, saleId }: Data<"inventory.cmd.reserve">): Promise<Outgoing> {
-  const existing = await tx.select({ id: reservations.itemId }).from(reservations).where(eq(reservations.orderId, orderId)).limit(1);
-  if (existing.length) return { type: "inventory.evt.reserved", data: { orderId } };
-  if (saleId) return reserveFromSale(tx, orderId, items, saleId);
-  const wanted = perProduct(items);
-  const values = sql.join(wanted.map(([p, q]) => sql`(${p}::uuid, ${q}::int)`), sql`, `);
-  const taken = await tx.execute<{ product_id: string; q: number }>(sql`
-    update ${stock} s set available = s.available - w.q, updated_at = now()
-    from (values ${values}) as w(product_id, q)
-    where s.product_id = w.product_id and s.available >= w.q
-    returning s.product_id, w.q`);
-  if (taken.length < wanted.length) {
-    // all or nothing: put back what this order took before one of its products fell short
-    for (const row of taken)
-      await tx.update(stock).set({ available: sql`${stock.available} + ${row.q}` }).where(eq(stock.productId, row.product_id));
-    return { type: "inventory.evt.rejected", data: { orderId, reason: "OUT_OF_STOCK" } };
+/** Locks the stock and sale rows this batch may change, each table in one statement in key order. */
+async function lockRows(tx: Tx, reserves: Reserve[], releases: Release[]) {
+  const products = new Set<string>();
+  const sales = new Set<string>();
+  for (const r of reserves) if (r.saleId) sales.add(r.saleId);
+  else for (const i of r.items) products.add(i.productId);
+  if (releases.length) {
+    const held = await tx.execute<{ product_id: string; sale_id: string | null }>(sql`
+      select distinct product_id, sale_id from ${reservations}
+      where order_id = any(${list(releases.map((r) => r.orderId))}::uuid[]) and status = 'RESERVED'`);
+    for (const h of held) if (h.sale_id) sales.add(h.sale_id);
+    else products.add(h.product_id);
   }
-  await tx.insert(reservations).values(items.map((i) => ({ orderId, itemId: i.itemId, productId: i.productId, quantity: i.quantity })));
-  return { type: "inventory.evt.reserved", data: { orderId } };
+  if (products.size)
+    await tx.execute(sql`select 1 from ${stock} where product_id = any(${list(sorted(products))}::uuid[]) order by product_id for update`);
+  if (sales.size)
+    await tx.execute(sql`select 1 from ${saleStock} where sale_id = any(${list(sorted(sales))}::uuid[]) order by sale_id for update`);
 }
 
-/** A sale's units were carved out of the product's stock when the sale was made: take them from the sale. */
-async function reserveFromSale(tx: Tx, orderId: string, items: LineItem[], saleId: string): Promise<Outgoing> {
-  const units = items.reduce((n, i) => n + i.quantity, 0);
-  const taken = await tx
-    .update(saleStock)
-    .set({ available: sql`${saleStock.available} - ${units}`, updatedAt: sql`now()` })
-    .where(and(eq(saleStock.saleId, saleId), sql`${saleStock.available} >= ${units}`))
-    .returning({ saleId: saleStock.saleId });
-  if (!taken.length) return { type: "inventory.evt.rejected", data: { orderId, reason: "OUT_OF_STOCK" } };
-  await tx.insert(reservations).values(items.map((i) => ({ orderId, itemId: i.itemId, productId: i.productId, saleId, quantity: i.quantity })));
-  return { type: "inventory.evt.reserved", data: { orderId } };
+/**
+ * Decides the batch's reservations in arrival order against the locked rows: an order gets all its units
+ * or none; a sale's units come from the sale. An order reserved before (a redelivery) is answered again.
+ */
+async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
+  if (!reserves.length) return [];
+  const done = new Set(
+    (
+      await tx.execute<{ order_id: string }>(
+        sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`,
+      )
+    ).map((r) => r.order_id),
+  );
+  const productIds = new Set(reserves.filter((r) => !r.saleId).flatMap((r) => r.items.map((i) => i.productId)));
+  const saleIds = new Set(reserves.flatMap((r) => (r.saleId ? [r.saleId] : [])));
+  const left = new Map<string, number>();
+  const saleLeft = new Map<string, number>();
+  if (productIds.size)
+    for (const r of await tx.execute<{ id: string; available: number }>(
+      sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`,
+    ))
+      left.set(r.id, r.available);
+  if (saleIds.size)
+    for (const r of await tx.execute<{ id: string; available: number }>(
+      sql`select sale_id as id, available from ${saleStock} where sale_id = any(${list(sorted(saleIds))}::uuid[])`,
+    ))
+      saleLeft.set(r.id, r.available);
+
+  const taken = new Map<string, number>();
+  const saleTaken = new Map<string, number>();
+  const rows: { orderId: string; itemId: string; productId: string; saleId: string | null; quantity: number }[] = [];
+  const decided = reserves.map((r): Outgoing => {
+    const reserved: Outgoing = { type: "inventory.evt.reserved", data: { orderId: r.orderId } };
+    if (done.has(r.orderId)) return reserved;
+    if (r.saleId) {
+      const units = r.items.reduce((n, i) => n + i.quantity, 0);
+      const have = saleLeft.get(r.saleId) ?? 0;
+      if (have < units) return { type: "inventory.evt.rejected", data: { orderId: r.orderId, reason: "OUT_OF_STOCK" } };
+      saleLeft.set(r.saleId, have - units);
+      saleTaken.set(r.saleId, (saleTaken.get(r.saleId) ?? 0) + units);
+    } else {
+      const wanted = perProduct(r.items);
+      if (!wanted.every(([p, q]) => (left.get(p) ?? 0) >= q))
+        return { type: "inventory.evt.rejected", data: { orderId: r.orderId, reason: "OUT_OF_STOCK" } };
+      for (const [p, q] of wanted) {
+        left.set(p, left.get(p)! - q);
+        taken.set(p, (taken.get(p) ?? 0) + q);
+      }
+    }
+    done.add(r.orderId);
+    for (const i of r.items) rows.push({ orderId: r.orderId, itemId: i.itemId, productId: i.productId, saleId: r.saleId ?? null, quantity: i.quantity });
+    return reserved;
+  });
+
+  if (taken.size)
+    await tx.execute(sql`
+      update ${stock} s set available = s.available - v.q, updated_at = now()
+      from unnest(${list([...taken.keys()])}::uuid[], ${list([...taken.values()])}::int[]) as v(id, q) where s.product_id = v.id`);
+  if (saleTaken.size)
+    await tx.execute(sql`
+      update ${saleStock} s set available = s.available - v.q, updated_at = now()
+      from unnest(${list([...saleTaken.keys()])}::uuid[], ${list([...saleTaken.values()])}::int[]) as v(id, q) where s.sale_id = v.id`);
+  if (rows.length) {
+    const col = <T>(f: (r: (typeof rows)[number]) => T) => list(rows.map(f));
+    await tx.execute(sql`
+      insert into ${reservations} (order_id, item_id, product_id, sale_id, quantity)
+      select * from unnest(${col((r) => r.orderId)}::uuid[], ${col((r) => r.itemId)}::uuid[], ${col((r) => r.productId)}::uuid[],
+        ${col((r) => r.saleId)}::uuid[], ${col((r) => r.quantity)}::int[])`);
+  }
+  return decided;
 }
 
 async function release(tx: Tx, { orderId, itemIds }: Data<"inventory.cmd.release">): Promise<Outgoing> {

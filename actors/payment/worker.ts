@@ -1,6 +1,6 @@
 // Payment: charges through the gateway with the order id as idempotency key, settles on the verified
-// webhook, refunds once per refund key.
-import { and, eq, sql } from "drizzle-orm";
+// webhook, refunds once per refund key. A batch's charges and settlements are written in one statement each.
+import { eq, sql } from "drizzle-orm";
 import { payments, refunds, type Tx } from "../../db";
 import type { Data } from "../../nats";
 import type { Outgoing } from "../../nats";
@@ -11,42 +11,58 @@ export function paymentHandler(gateway: GatewayClient): BatchHandler {
   return async (tx, batch) => {
     // gateway calls of a batch go out together; each is idempotent, so a retried batch repeats nothing
     const charges = batch.filter((b) => b.env.type === "payments.cmd.charge");
-    await Promise.all(charges.map((c) => charge(tx, gateway, c.env.data as Data<"payments.cmd.charge">)));
-    const out: { msg: Outgoing; cause: Incoming }[] = [];
-    for (const inc of batch) {
-      const { env } = inc;
-      let msg: Outgoing | undefined;
-      if (env.type === "payments.cmd.settle") msg = await settle(tx, env.data as Data<"payments.cmd.settle">);
-      if (env.type === "payments.cmd.refund") msg = await refund(tx, gateway, env.data as Data<"payments.cmd.refund">);
-      if (msg) out.push({ msg, cause: inc });
-    }
-    return out;
+    await chargeAll(tx, gateway, charges.map((c) => c.env.data as Data<"payments.cmd.charge">));
+    const settles = batch.filter((b) => b.env.type === "payments.cmd.settle");
+    const settled = await settleAll(tx, settles.map((b) => b.env.data as Data<"payments.cmd.settle">));
+    const msgs = new Map<Incoming, Outgoing | undefined>(settles.map((b, i) => [b, settled[i]]));
+    for (const inc of batch)
+      if (inc.env.type === "payments.cmd.refund") msgs.set(inc, await refund(tx, gateway, inc.env.data as Data<"payments.cmd.refund">));
+    return batch.flatMap((inc) => {
+      const msg = msgs.get(inc);
+      return msg ? [{ msg, cause: inc }] : [];
+    });
   };
 }
 
-async function charge(tx: Tx, gateway: GatewayClient, c: Data<"payments.cmd.charge">) {
-  const g = await gateway.charge(c);
-  await tx
-    .insert(payments)
-    .values({ id: Bun.randomUUIDv7(), orderId: c.orderId, amount: c.amount, method: c.method, gatewayPaymentId: g.id })
-    .onConflictDoNothing();
+/** One array parameter, whatever the batch's size. */
+const list = (values: unknown[]) => sql.param(values);
+
+async function chargeAll(tx: Tx, gateway: GatewayClient, charges: Data<"payments.cmd.charge">[]) {
+  if (!charges.length) return;
+  const answers = await Promise.all(charges.map((c) => gateway.charge(c)));
+  const col = <T>(f: (c: Data<"payments.cmd.charge">, i: number) => T) => list(charges.map(f));
+  await tx.execute(sql`
+    insert into ${payments} (id, order_id, amount, method, gateway_payment_id)
+    select * from unnest(${col(() => Bun.randomUUIDv7())}::uuid[], ${col((c) => c.orderId)}::uuid[], ${col((c) => c.amount)}::int[],
+      ${col((c) => c.method)}::text[], ${col((_, i) => answers[i]!.id)}::text[])
+    on conflict do nothing`);
 }
 
-async function settle(tx: Tx, s: Data<"payments.cmd.settle">): Promise<Outgoing | undefined> {
-  const [p] = await tx
-    .update(payments)
-    .set({ status: s.approved ? "APPROVED" : "DECLINED", updatedAt: sql`now()` })
-    .where(and(eq(payments.orderId, s.orderId), eq(payments.gatewayPaymentId, s.gatewayPaymentId), eq(payments.status, "PENDING")))
-    .returning();
-  if (!p) {
+/** Settles the batch's payments still PENDING; returns each settlement's fact (undefined: settled before). */
+async function settleAll(tx: Tx, settles: Data<"payments.cmd.settle">[]): Promise<(Outgoing | undefined)[]> {
+  if (!settles.length) return [];
+  const rows = await tx.execute<{ order_id: string; amount: number; status: string }>(sql`
+    update ${payments} p set status = (case when v.approved = 'true' then 'APPROVED' else 'DECLINED' end)::payment.payment_status, updated_at = now()
+    from (select distinct * from unnest(${list(settles.map((s) => s.orderId))}::uuid[], ${list(settles.map((s) => s.gatewayPaymentId))}::text[],
+      ${list(settles.map((s) => String(s.approved)))}::text[]) as u(order_id, gateway_payment_id, approved)) as v
+    where p.order_id = v.order_id and p.gateway_payment_id = v.gateway_payment_id and p.status = 'PENDING'
+    returning p.order_id, p.amount, p.status`);
+  const now = new Map(rows.map((r) => [r.order_id, r]));
+  const unmatched = settles.filter((s) => !now.has(s.orderId)).map((s) => s.orderId);
+  if (unmatched.length) {
+    const known = await tx.execute<{ order_id: string }>(sql`select order_id from ${payments} where order_id = any(${list(unmatched)}::uuid[])`);
+    const missing = unmatched.filter((id) => !known.some((k) => k.order_id === id));
     // the webhook can outrun the commit of the charge that caused it: retry until the row is there
-    const [known] = await tx.select({ id: payments.id }).from(payments).where(eq(payments.orderId, s.orderId));
-    if (!known) throw new Error(`settle before charge was recorded: order ${s.orderId}`);
-    return undefined; // already settled
+    if (missing.length) throw new Error(`settle before charge was recorded: order ${missing[0]}`);
   }
-  return s.approved
-    ? { type: "payments.evt.approved", data: { orderId: p.orderId, amount: p.amount } }
-    : { type: "payments.evt.declined", data: { orderId: p.orderId } };
+  return settles.map((s) => {
+    const p = now.get(s.orderId);
+    if (!p) return undefined; // already settled
+    now.delete(s.orderId); // one fact per payment, even for a settlement seen twice in the batch
+    return p.status === "APPROVED"
+      ? { type: "payments.evt.approved", data: { orderId: p.order_id, amount: p.amount } }
+      : { type: "payments.evt.declined", data: { orderId: p.order_id } };
+  });
 }
 
 async function refund(tx: Tx, gateway: GatewayClient, r: Data<"payments.cmd.refund">): Promise<Outgoing> {

@@ -1,0 +1,90 @@
+// The inventory handler on real Postgres, a batch at a time: arrival order, all or nothing, redeliveries,
+// sale units, releases in the same batch, and two instances on the same products at once.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { eq, inArray } from "drizzle-orm";
+import { createDb, reservations, saleStock, stock, type Db } from "../../db";
+import { envelope, uuidv7, type Data, type LineItem } from "../../nats";
+import { stack } from "../../tests/harness";
+import type { Incoming } from "../lib/worker";
+import { inventoryHandler } from "./worker";
+
+let db: Db;
+beforeAll(async () => {
+  db = createDb((await stack()).env.DATABASE_URL!, { max: 6 });
+});
+afterAll(async () => {
+  await db?.$client.end();
+});
+
+async function products(...available: number[]) {
+  const ids = available.map(() => uuidv7());
+  await db.insert(stock).values(ids.map((productId, i) => ({ productId, available: available[i]! })));
+  return ids;
+}
+const item = (productId: string, quantity: number): LineItem => ({ itemId: uuidv7(), productId, quantity, price: 1000 });
+const reserve = (items: LineItem[], extra: Partial<Data<"inventory.cmd.reserve">> = {}, orderId = uuidv7()): Incoming => ({
+  env: envelope("inventory.cmd.reserve", { orderId, items, ...extra }),
+});
+const run = (batch: Incoming[]) => db.transaction((tx) => inventoryHandler(tx, batch, () => {}));
+const answers = async (batch: Incoming[]) => (await run(batch)).map((o) => o.msg.type.replace("inventory.evt.", ""));
+const left = async (id: string) => (await db.select().from(stock).where(eq(stock.productId, id)))[0]!.available;
+
+describe("inventory batch", () => {
+  test("in arrival order: a later order gets what an earlier one could not take", async () => {
+    const [p] = await products(5);
+    expect(await answers([reserve([item(p!, 3)]), reserve([item(p!, 3)]), reserve([item(p!, 2)])])).toEqual(["reserved", "rejected", "reserved"]);
+    expect(await left(p!)).toBe(0);
+  });
+
+  test("all or nothing across products: a short one takes none of the others", async () => {
+    const [p, q] = await products(1, 10);
+    const short = reserve([item(q!, 1), item(p!, 2)]);
+    const fits = reserve([item(p!, 1), item(q!, 1), item(q!, 2)]);
+    expect(await answers([short, fits])).toEqual(["rejected", "reserved"]);
+    expect([await left(p!), await left(q!)]).toEqual([0, 7]);
+    expect(await db.select().from(reservations).where(eq(reservations.orderId, fits.env.orderId!))).toHaveLength(3);
+  });
+
+  test("an order seen again, in the same batch or a later one, is reserved once", async () => {
+    const [p] = await products(4);
+    const first = reserve([item(p!, 3)]);
+    const again = { env: { ...first.env, id: uuidv7() } } as Incoming;
+    expect(await answers([first, again])).toEqual(["reserved", "reserved"]);
+    expect(await answers([{ env: { ...first.env, id: uuidv7() } } as Incoming])).toEqual(["reserved"]);
+    expect(await left(p!)).toBe(1);
+    expect(await db.select().from(reservations).where(eq(reservations.orderId, first.env.orderId!))).toHaveLength(1);
+  });
+
+  test("sale units come from the sale, not from the product's stock", async () => {
+    const [p] = await products(100);
+    const saleId = uuidv7();
+    await db.insert(saleStock).values({ saleId, available: 2 });
+    expect(await answers([reserve([item(p!, 1)], { saleId }), reserve([item(p!, 2)], { saleId }), reserve([item(p!, 1)], { saleId })])).toEqual([
+      "reserved",
+      "rejected",
+      "reserved",
+    ]);
+    expect((await db.select().from(saleStock).where(eq(saleStock.saleId, saleId)))[0]!.available).toBe(0);
+    expect(await left(p!)).toBe(100);
+  });
+
+  test("a release in the batch gives its units back before the batch's reservations", async () => {
+    const [p] = await products(2);
+    const earlier = reserve([item(p!, 2)]);
+    await run([earlier]);
+    const release: Incoming = { env: envelope("inventory.cmd.release", { orderId: earlier.env.orderId! }) };
+    expect(await answers([reserve([item(p!, 1)]), release])).toEqual(["reserved", "released"]);
+    expect(await left(p!)).toBe(1);
+  });
+
+  test("two instances reserving the same products in opposite orders do not deadlock", async () => {
+    const [p, q] = await products(1000, 1000);
+    const forward = Array.from({ length: 40 }, (_, i) => reserve([item(i % 2 ? p! : q!, 1)]));
+    const backward = Array.from({ length: 40 }, (_, i) => reserve([item(i % 2 ? q! : p!, 1)]));
+    const results = await Promise.allSettled([run(forward), run(backward), run(forward.slice().reverse()), run(backward.slice().reverse())]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
+    expect([await left(p!), await left(q!)]).toEqual([960, 960]);
+    const ids = [...forward, ...backward].map((b) => b.env.orderId!);
+    expect(await db.select().from(reservations).where(inArray(reservations.orderId, ids))).toHaveLength(80);
+  });
+});
