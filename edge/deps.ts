@@ -25,6 +25,9 @@ export type Env = {
     traceparent: string;
     log: Logger;
     user?: Claims;
-    clientIp: string;
+    /** The Bearer token as sent, once the rate limiter has read it (null: a header that is not a Bearer token). */
+    bearer?: string | null;
+    /** The client's address (see middleware/client-ip.ts); worked out when first asked, most requests never need it. */
+    clientIp: () => string;
   };
 };

@@ -21,7 +21,9 @@ export function bearer(header: string | undefined): string | undefined | null {
 
 export function authenticate(tokens: TokenService): MiddlewareHandler<Env> {
   return async function authenticate(c, next) {
-    const token = bearer(c.req.header("authorization"));
+    // read once by the rate limiter when it runs first
+    const seen = c.get("bearer");
+    const token = seen !== undefined ? seen : bearer(c.req.header("authorization"));
     if (token === null) throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
     if (token !== undefined) c.set("user", await tokens.verify(token));
     await next();

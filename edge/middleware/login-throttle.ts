@@ -10,7 +10,7 @@ type Limit = (identity: string) => Promise<Decision>;
 
 export function loginThrottle(perIp: Limit, perEmail: Limit): MiddlewareHandler<Env, string, { out: { json: { email: string } } }> {
   return async function loginThrottle(c, next) {
-    const decisions = await Promise.all([perIp(c.get("clientIp")), perEmail(c.req.valid("json").email)]);
+    const decisions = await Promise.all([perIp(c.get("clientIp")()), perEmail(c.req.valid("json").email)]);
     const refused = decisions.find((d) => !d.success);
     if (refused) {
       setRateHeaders(c, refused);

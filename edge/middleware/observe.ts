@@ -10,11 +10,10 @@ import { clientIp, parseCidrs } from "./client-ip";
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 const MAX_SERIES = 2_000;
 
-/** W3C traceparent with random trace and span ids (randomUUID draws from a buffered pool: cheap). */
-function newTraceparent(): string {
+/** A random W3C trace id (randomUUID draws from a buffered pool: cheap). */
+function newTraceId(): string {
   const a = crypto.randomUUID();
-  const b = crypto.randomUUID();
-  return `00-${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}-${b.slice(0, 8)}${b.slice(9, 13)}${b.slice(14, 18)}-01`;
+  return `${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}`;
 }
 
 /** The request's logger; the child logger with its fields is only built when something is logged. */
@@ -46,13 +45,14 @@ class RequestLog implements Logger {
 
 export function observe(opts: { log: Logger; metrics: Metrics; trustedProxies: string }): MiddlewareHandler<Env> {
   const trusted = parseCidrs(opts.trustedProxies);
-  const counts = new Map<string, () => void>();
-  const durations = new Map<string, (s: number) => void>();
-  const seriesFor = <T>(map: Map<string, T>, key: string, make: () => T) => {
-    let s = map.get(key);
+  // keyed by the router's own path strings, whose hashes the engine keeps: no key is built per request
+  const series = new Map<string, { count: Map<number, () => void>; time: (s: number) => void }>();
+  const seriesOf = (method: string, route: string) => {
+    const key = method === "GET" ? route : `${method} ${route}`;
+    let s = series.get(key);
     if (!s) {
-      s = make();
-      if (map.size < MAX_SERIES) map.set(key, s);
+      s = { count: new Map(), time: opts.metrics.histogram("http_request_duration_seconds", { method, route }) };
+      if (series.size < MAX_SERIES) series.set(key, s);
     }
     return s;
   };
@@ -62,20 +62,26 @@ export function observe(opts: { log: Logger; metrics: Metrics; trustedProxies: s
     const given = c.req.header("x-request-id");
     const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
     const incoming = c.req.header("traceparent");
-    const traceparent = incoming && traceIdOf(incoming) ? incoming : newTraceparent();
-    const peer = getConnInfo(c).remote.address ?? "0.0.0.0";
+    let traceId = incoming ? traceIdOf(incoming) : undefined;
+    // the span id: the random tail of the request id when it is ours, else of a fresh one
+    const span = requestId === given ? uuidv7() : requestId;
+    const traceparent = traceId ? incoming! : `00-${(traceId = newTraceId())}-${span.slice(19, 23)}${span.slice(24)}-01`;
+    let ip: string | undefined;
     c.set("requestId", requestId);
     c.set("traceparent", traceparent);
-    c.set("clientIp", clientIp(peer, c.req.header("x-forwarded-for"), trusted));
-    c.set("log", new RequestLog(opts.log, { requestId, traceId: traceIdOf(traceparent) }));
+    c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
+    c.set("log", new RequestLog(opts.log, { requestId, traceId }));
     c.header("X-Request-Id", requestId);
     await next();
     const method = c.req.method;
     const route = c.req.routePath || "unmatched";
     const status = c.res.status;
+    const s = seriesOf(method, route);
+    let count = s.count.get(status);
+    if (!count) s.count.set(status, (count = opts.metrics.counter("http_requests_total", { method, route, status: String(status) })));
+    count();
     const seconds = (performance.now() - started) / 1000;
-    seriesFor(counts, `${method} ${route} ${status}`, () => opts.metrics.counter("http_requests_total", { method, route, status: String(status) }))();
-    seriesFor(durations, `${method} ${route}`, () => opts.metrics.histogram("http_request_duration_seconds", { method, route }))(seconds);
+    s.time(seconds);
     if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
 }

@@ -24,8 +24,9 @@ export function rateLimit(
 ): MiddlewareHandler<Env> {
   return async function rateLimit(c, next) {
     const token = bearer(c.req.header("authorization"));
+    c.set("bearer", token);
     const user = token ? tokens.peek(token) : undefined;
-    const d = await limit(user ? `u:${user.sub}` : `ip:${c.get("clientIp")}`);
+    const d = await limit(user ? `u:${user.sub}` : `ip:${c.get("clientIp")()}`);
     if (d.degraded) onDegraded();
     setRateHeaders(c, d);
     if (!d.success) throw new AppError("RATE_LIMITED", "slow down and retry after the time in Retry-After");
