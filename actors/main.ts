@@ -5,7 +5,7 @@ import { createDb } from "../db";
 import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
-import { startWorker, type BatchHandler } from "./lib/worker";
+import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
@@ -71,6 +71,7 @@ async function run(kind: ConsumerKind) {
   for (const spec of consumers[kind])
     stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE, onCommitted: chaos(kind, config, log) }));
   stops.push(startRelay(db, bus.js, log));
+  stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "coupon")
     stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));

@@ -2,7 +2,7 @@
 // (inbox + state + outbox), publish after commit, ack last. A failing batch is retried one message at a
 // time so a poison message is isolated; a message out of deliveries goes to the DLQ with its last error.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
+import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { inbox, type Db, type Tx } from "../../db";
 import {
@@ -179,14 +179,53 @@ async function claimInbox(tx: Tx, consumer: string, batch: Incoming[]): Promise<
   return batch.filter((b) => fresh.delete(b.env.id));
 }
 
-async function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: unknown): Promise<void> {
-  const h = m.headers;
+function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: unknown): Promise<void> {
+  return toDlq(js, { durable, subject: m.subject, seq: m.info.streamSequence, deliveries: m.info.deliveryCount, headers: m.headers, data: m.data }, err);
+}
+
+/** The letter's message id is its consumer and stream sequence: the worker and the mover never file it twice. */
+async function toDlq(
+  js: JetStreamClient,
+  l: { durable: string; subject: string; seq: number; deliveries: number; headers?: MsgHdrs; data: Uint8Array },
+  err: unknown,
+): Promise<void> {
   const out = headers();
-  for (const [k, v] of Object.entries(headerRecord(h))) if (k !== "Nats-Msg-Id") out.set(k, v);
-  out.set("Dlq-Subject", m.subject);
-  out.set("Dlq-Consumer", durable);
-  out.set("Dlq-Deliveries", String(m.info.deliveryCount));
+  for (const [k, v] of Object.entries(headerRecord(l.headers))) if (k !== "Nats-Msg-Id") out.set(k, v);
+  out.set("Dlq-Subject", l.subject);
+  out.set("Dlq-Consumer", l.durable);
+  out.set("Dlq-Deliveries", String(l.deliveries));
   out.set("Dlq-Error", String(err instanceof Error ? err.message : err).replace(/[\r\n]+/g, " ").slice(0, 1000));
-  await js.publish(`dlq.${durable}`, m.data, { headers: out, msgID: `dlq:${durable}:${m.info.streamSequence}` });
+  await js.publish(`dlq.${l.durable}`, l.data, { headers: out, msgID: `dlq:${l.durable}:${l.seq}` });
+}
+
+/**
+ * A message whose deliveries ran out without any answer (its process died or hung every time) never reaches
+ * the worker's dead-letter path; JetStream announces it, and this files it in the DLQ. One instance of the
+ * kind takes each announcement (a queue group).
+ */
+export function startDeadLetterMover(nc: NatsConnection, js: JetStreamClient, specs: readonly ConsumerSpec[], log: Logger): () => Promise<void> {
+  const jsm = js.jetstreamManager();
+  const subs = specs.map((spec) =>
+    nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${spec.stream}.${spec.durable}`, {
+      queue: `dlq-mover.${spec.stream}.${spec.durable}`,
+      callback: (_err, msg) => {
+        void (async () => {
+          const a = msg.json<{ stream_seq: number; deliveries: number }>();
+          try {
+            const m = await (await jsm).streams.getMessage(spec.stream, { seq: a.stream_seq });
+            if (!m) return; // gone already (limits): nothing left to file
+            const err = `no answer after ${a.deliveries} deliveries (the consumer's process died or hung each time)`;
+            await toDlq(js, { durable: spec.durable, subject: m.subject, seq: a.stream_seq, deliveries: a.deliveries, headers: m.header, data: m.data }, err);
+            log.error("dead-lettered", { subject: m.subject, deliveries: a.deliveries, err, consumer: spec.durable });
+          } catch (err) {
+            log.error("dead-letter mover failed: the message stays in its stream", { stream: spec.stream, seq: a.stream_seq, err });
+          }
+        })();
+      },
+    }),
+  );
+  return async () => {
+    for (const s of subs) s.unsubscribe();
+  };
 }
 
