@@ -20,7 +20,7 @@ beforeAll(async () => {
   db = createDb(s.env.DATABASE_URL!, { max: 2 });
   adminToken = await api.login(admin.email, admin.password);
   [seller, shopper] = await Promise.all([api.user("seller"), api.user("shopper")]);
-});
+}, 60_000);
 afterAll(async () => {
   await db?.$client.end();
 });

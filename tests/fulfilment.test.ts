@@ -13,7 +13,7 @@ beforeAll(async () => {
   api = client((await stack()).edgeUrl);
   adminToken = await api.login(admin.email, admin.password);
   [sellerA, sellerB, shopper] = await Promise.all([api.user("seller"), api.user("seller"), api.user("shopper")]);
-});
+}, 60_000);
 
 const place = async (items: { productId: string; quantity: number }[], paymentMethod = "card_ok") => {
   const r = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items, paymentMethod } });

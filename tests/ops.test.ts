@@ -25,7 +25,7 @@ beforeAll(async () => {
   js = jetstream(nc);
   adminToken = await api.login(admin.email, admin.password);
   [seller, shopper] = await Promise.all([api.user("seller"), api.user("shopper")]);
-});
+}, 60_000);
 afterAll(async () => {
   await nc?.close();
   await db?.$client.end();

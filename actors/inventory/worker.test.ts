@@ -11,7 +11,7 @@ import { inventoryHandler } from "./worker";
 let db: Db;
 beforeAll(async () => {
   db = createDb((await stack()).env.DATABASE_URL!, { max: 6 });
-});
+}, 60_000);
 afterAll(async () => {
   await db?.$client.end();
 });

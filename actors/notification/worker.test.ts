@@ -48,7 +48,7 @@ beforeAll(async () => {
   nc = await connect({ servers: url });
   await ensureStreams(await jetstreamManager(nc));
   js = jetstream(nc);
-});
+}, 60_000);
 afterAll(async () => {
   sink.stop(true);
   await nc?.close();

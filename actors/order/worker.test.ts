@@ -19,7 +19,7 @@ const log = logger({ test: "order-worker" });
 
 beforeAll(async () => {
   db = createDb((await stack()).env.DATABASE_URL!, { max: 6 });
-});
+}, 60_000);
 afterAll(async () => {
   await db?.$client.end();
 });

@@ -12,7 +12,7 @@ import { paymentHandler } from "./worker";
 let db: Db;
 beforeAll(async () => {
   db = createDb((await stack()).env.DATABASE_URL!, { max: 4 });
-});
+}, 60_000);
 afterAll(async () => {
   await db?.$client.end();
 });
