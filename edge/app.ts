@@ -4,7 +4,6 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { timeout } from "hono/timeout";
 import { authRoutes } from "./auth/routes";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog/routes";
@@ -12,6 +11,7 @@ import { couponRoutes } from "./coupons";
 import type { Deps, Env } from "./deps";
 import { AppError, problem } from "./errors";
 import { authenticate } from "./middleware/auth";
+import { deadline } from "./middleware/deadline";
 import { observe } from "./middleware/observe";
 import { openapiRoutes } from "./openapi";
 import { rateLimit } from "./middleware/rate-limit";
@@ -55,7 +55,7 @@ export function createApp(d: Deps) {
   );
   if (origins.length) app.use(cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }));
   app.route("/", healthRoutes(d));
-  app.use(timeout(d.config.REQUEST_TIMEOUT_MS, () => new AppError("TIMEOUT", "the request took too long") as never));
+  app.use(deadline(d.config.REQUEST_TIMEOUT_MS));
   app.use(
     bodyLimit({
       maxSize: MAX_BODY,

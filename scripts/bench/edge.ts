@@ -82,6 +82,8 @@ const stack = await startPrivateStack({
 const barePort = freePort();
 const bare = Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${barePort}, fetch: () => new Response("ok") })`], { stdout: "ignore", stderr: "inherit" });
 const runs: Run[] = [];
+const discarded: Run[] = [];
+const MAX_STEAL_PCT = 5;
 try {
   for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${barePort}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
   const login = await fetch(`${stack.edgeUrl}/v1/auth/login`, {
@@ -104,12 +106,18 @@ try {
   ] as const;
   // warm every target (JIT, connection pools, caches), then A B C A B C
   for (const [label, url, h] of targets) await drive(wrkBin, label, url, [...h]);
-  for (let r = 0; r < reps; r++) {
+  // a repetition in which the hypervisor took CPU away (steal) is done again, at most twice in all
+  for (let attempt = 0; runs.length < reps * targets.length && attempt < reps + 2; attempt++) {
+    const rep: Run[] = [];
     for (const [label, url, h] of targets) {
       const run = await drive(wrkBin, label, url, [...h]);
-      runs.push(run);
+      rep.push(run);
       console.log(`${label.padEnd(5)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  non-2xx ${run.non2xx}  steal ${run.stealPct.toFixed(1)}%`);
     }
+    if (rep.some((r) => r.stealPct > MAX_STEAL_PCT) && attempt < reps + 1) {
+      console.log(`  (steal above ${MAX_STEAL_PCT}%: this repetition is done again)`);
+      discarded.push(...rep);
+    } else runs.push(...rep);
   }
 } finally {
   bare.kill();
@@ -134,6 +142,7 @@ const summary = {
     ratioMedian: median(of("bare").map((b, i) => of("probe")[i]!.rps / b.rps)),
   },
   runs,
+  discarded,
 };
 const bad = of("edge").reduce((a, r) => a + r.non2xx + r.errors, 0);
 
@@ -159,7 +168,7 @@ Edge answers that were not 2xx, or socket errors: ${bad}.
 |---|---|---|---|---|---|---|
 ${runs.map((r, i) => `| ${Math.floor(i / 3) + 1} | ${r.label} | ${r.rps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.non2xx} | ${r.stealPct.toFixed(1)} |`).join("\n")}
 
-Absolute figures drift with the machine; the ratio, measured side by side, is the figure to quote.
+${discarded.length ? `Repetitions done again because the hypervisor took more than ${MAX_STEAL_PCT}% of the CPU (steal): ${discarded.length / 3}.\n\n` : ""}Absolute figures drift with the machine; the ratio, measured side by side, is the figure to quote.
 `;
 await Bun.write(join(import.meta.dir, "results", "edge.json"), JSON.stringify(summary, null, 2) + "\n");
 await Bun.write(join(import.meta.dir, "results", "edge.md"), md);
