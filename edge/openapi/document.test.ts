@@ -1,11 +1,15 @@
 // The document is built from the routers themselves: every route of the edge must be described, and
-// what a route validates is what the document says.
+// what a route validates is what the document says. Also: the built app never leaks a failure's insides.
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { z } from "zod";
 import { createDb } from "../../db";
 import { connectBus, logger } from "../../nats";
+import { ensureNats } from "../../scripts/lib/services";
 import { createApp } from "../app";
 import { loadConfig } from "../config";
 import { createMetrics } from "../metrics";
@@ -15,16 +19,29 @@ import { requireRole } from "../middleware/auth";
 import { openapiDocument, undocumented } from "./document";
 import { openapi } from "./operation";
 
-/** The whole edge app on the local services; only its documentation routes are asked. */
+/** The whole edge app (on a private NATS server: some routers subscribe when built); only its documentation routes are asked. */
 const config = loadConfig({});
-const bus = await connectBus(config.NATS_URL, "openapi-test");
+const natsDir = mkdtempSync(join(tmpdir(), "openapi-test-"));
+const natsUrl = `nats://127.0.0.1:${freePort()}`;
+const nats = await ensureNats(natsUrl, natsDir);
+const bus = await connectBus(natsUrl, "openapi-test");
 const redis = new Redis(config.REDIS_URL, { lazyConnect: true });
 const db = createDb(config.DATABASE_URL, { max: 1 });
 afterAll(async () => {
   await bus.nc.close();
   redis.disconnect();
   await db.$client.end();
+  nats?.proc.kill("SIGTERM");
+  await nats?.proc.exited;
+  rmSync(natsDir, { recursive: true, force: true });
 });
+
+function freePort() {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
 
 describe("the OpenAPI document of the edge", () => {
   const app = createApp({ config, db, redis, bus, log: logger({ test: "openapi" }), metrics: createMetrics() } as unknown as Deps);
@@ -63,6 +80,24 @@ describe("the OpenAPI document of the edge", () => {
     expect(html).toContain("/v1/auth/login");
     expect(html).not.toMatch(/<script|https?:\/\/(?!json-schema)/);
     expect(res.headers.get("content-security-policy")).toStartWith("default-src 'none'; style-src 'sha256-");
+  });
+});
+
+describe("the edge app's failures", () => {
+  test("a failure inside a handler is 500 INTERNAL with the request id, and nothing of the failure", async () => {
+    const broken = createApp({ config, db: createDb("postgres://postgres@127.0.0.1:1/nowhere", { max: 1 }), redis, bus, log: logger({ test: "openapi" }), metrics: createMetrics() } as unknown as Deps);
+    const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: broken.fetch });
+    try {
+      const res = await fetch(`http://127.0.0.1:${s.port}/v1/products`);
+      const text = await res.text();
+      expect(res.status).toBe(500);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      const body = JSON.parse(text);
+      expect(body).toMatchObject({ status: 500, code: "INTERNAL", instance: res.headers.get("x-request-id") });
+      expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres|stack|at /i);
+    } finally {
+      s.stop(true);
+    }
   });
 });
 
