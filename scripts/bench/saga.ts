@@ -6,6 +6,7 @@
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
@@ -180,6 +181,8 @@ try {
   const ratio = ordersPerS / naive;
   log(`naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); mean ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`);
   const lostCpu = [naiveBeforeSteal, pipelineSteal, naiveSteal].some((x) => x > 5);
+  const cpuTotal = Object.values(cpuPerOrder).reduce((x, y) => x + y, 0);
+  const cpus = availableParallelism();
 
   const at = new Date().toISOString();
   const ok = audit!.charged_twice === 0 && audit!.units_reserved === audit!.units_confirmed && audit!.payments === audit!.approved + outcome!.declined && outcome!.other === 0;
@@ -225,7 +228,8 @@ Run: \`bun run bench:saga\` (${at}); 2 CPUs shared by the bench, Postgres, NATS,
 **Ratio settled orders/s / naive transactions/s (mean): ${ratio.toFixed(2)}x** (target 1.0x or better).${lostCpu ? " A phase lost more than 5 % of the CPU to steal: rerun before quoting." : ""} Each settled order takes
 at least six saga messages (place, reserve, reserved, charge, settle, approved or declined) plus its notification.
 
-CPU per settled order, by process (ms): ${Object.entries(cpuPerOrder).map(([k, v]) => `${k} ${v}`).join(", ")}.
+CPU per settled order, by process (ms): ${Object.entries(cpuPerOrder).map(([k, v]) => `${k} ${v}`).join(", ")}: ${cpuTotal.toFixed(2)} ms in
+all, so ${cpus} CPUs settle at most about ${((cpus * 1000) / cpuTotal).toFixed(0)} orders/s; the run reached ${((100 * ordersPerS * cpuTotal) / (cpus * 1000)).toFixed(0)} % of that.
 
 Outcomes: ${outcome!.confirmed} confirmed, ${outcome!.declined} declined, ${outcome!.out_of_stock} out of stock, ${outcome!.other} other.
 Audit: ${audit!.payments} payments (${audit!.approved} approved), ${audit!.charged_twice} orders charged twice, ${audit!.units_reserved} units
