@@ -46,13 +46,20 @@ class RequestLog implements Logger {
 export function observe(opts: { log: Logger; metrics: Metrics; trustedProxies: string }): MiddlewareHandler<Env> {
   const trusted = parseCidrs(opts.trustedProxies);
   // keyed by the router's own path strings, whose hashes the engine keeps: no key is built per request
-  const series = new Map<string, { count: Map<number, () => void>; time: (s: number) => void }>();
-  const seriesOf = (method: string, route: string) => {
+  // by status too, so latency can be read per outcome (a sale's 202s and 409s are different paths)
+  type Series = { count: () => void; time: (s: number) => void };
+  const series = new Map<string, Map<number, Series>>();
+  const seriesOf = (method: string, route: string, status: number) => {
     const key = method === "GET" ? route : `${method} ${route}`;
-    let s = series.get(key);
+    let byStatus = series.get(key);
+    if (!byStatus) {
+      byStatus = new Map();
+      if (series.size < MAX_SERIES) series.set(key, byStatus);
+    }
+    let s = byStatus.get(status);
     if (!s) {
-      s = { count: new Map(), time: opts.metrics.histogram("http_request_duration_seconds", { method, route }) };
-      if (series.size < MAX_SERIES) series.set(key, s);
+      const labels = { method, route, status: String(status) };
+      byStatus.set(status, (s = { count: opts.metrics.counter("http_requests_total", labels), time: opts.metrics.histogram("http_request_duration_seconds", labels) }));
     }
     return s;
   };
@@ -76,10 +83,8 @@ export function observe(opts: { log: Logger; metrics: Metrics; trustedProxies: s
     const method = c.req.method;
     const route = c.req.routePath || "unmatched";
     const status = c.res.status;
-    const s = seriesOf(method, route);
-    let count = s.count.get(status);
-    if (!count) s.count.set(status, (count = opts.metrics.counter("http_requests_total", { method, route, status: String(status) })));
-    count();
+    const s = seriesOf(method, route, status);
+    s.count();
     const seconds = (performance.now() - started) / 1000;
     s.time(seconds);
     if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
