@@ -1,7 +1,7 @@
 // The cart over HTTP: quantities checked against the product, totals computed by the edge, an order
 // placed from the cart, the cart emptied only once that order is confirmed, and coupons on such orders.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { accounts, adminAccount, type Account } from "./accounts";
+import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, desc, isNull } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { createDb, products, type Db } from "../db";
-import { accounts, adminAccount, type Account } from "./accounts";
+import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";
 

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { claimCoupon, couponKeys } from "../actors/coupon";
 import { createDb, userCoupons, type Db } from "../db";
 import { uuidv7 } from "../nats";
-import { accounts, adminAccount, type Account } from "./accounts";
+import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";
 

@@ -9,7 +9,7 @@ import { inArray, sql } from "drizzle-orm";
 import { createDb, notifications, orderHistory, payments, refunds, reservations, type Db } from "../db";
 import { consumers } from "../nats";
 import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
-import { shoppers } from "../scripts/lib/shoppers";
+import { accounts } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 
 let s: PrivateStack;
@@ -58,7 +58,7 @@ describe("two instances of every actor", () => {
     const seller = await api.user("seller");
     const STOCK = 150;
     const p = await api.product(seller.token, 1000, STOCK);
-    const buyers = await shoppers(s.env, 40);
+    const buyers = await accounts(s.env, "shopper", 40);
     const methods = ["card_ok", "card_ok", "card_ok", "card_declined", "card_ok", "card_no_answer"] as const;
     const orders = Array.from({ length: 120 }, (_, i) => ({ buyer: buyers[i % buyers.length]!, method: methods[i % methods.length]!, quantity: 1 + (i % 3) }));
     const placed = await Promise.all(

@@ -6,7 +6,7 @@ import { gate } from "../actors/gate";
 import { uuidv7 } from "../nats";
 import { client, eventually } from "./client";
 import { admin, stack } from "./harness";
-import { shoppers } from "../scripts/lib/shoppers";
+import { accounts } from "../scripts/lib/accounts";
 
 let api: ReturnType<typeof client>;
 let env: Record<string, string>;
@@ -148,7 +148,7 @@ describe("flash sales", () => {
 
   test("2,000 purchases for 50 units: exactly 50 confirmed, declines re-sold, nobody over the limit, audit green", async () => {
     const { sale } = await makeSale(50);
-    const people = await shoppers(env, 1000);
+    const people = await accounts(env, "shopper", 1000);
     const { answers, accepted } = await spike(sale.id, people);
     const a = await quietAudit(sale.id);
     expect(answers["202"]).toBeGreaterThanOrEqual(50);
@@ -162,7 +162,7 @@ describe("flash sales", () => {
 
   test("the same with Redis flushed in the middle: the gate is rebuilt from Postgres", async () => {
     const { sale } = await makeSale(50);
-    const people = await shoppers(env, 1000);
+    const people = await accounts(env, "shopper", 1000);
     let flushed = false;
     await spike(sale.id, people, async (sent) => {
       if (sent >= 500 && !flushed) {
@@ -180,7 +180,7 @@ describe("flash sales", () => {
   test("the same with the edge killed (SIGKILL) in the middle of the spike", async () => {
     const s = await stack();
     const { sale } = await makeSale(50);
-    const people = await shoppers(env, 1000);
+    const people = await accounts(env, "shopper", 1000);
     let killed = false;
     const { answers } = await spike(sale.id, people, async (sent) => {
       if (sent >= 500 && !killed) {
@@ -200,7 +200,7 @@ describe("flash sales", () => {
 
   test("a hold whose order was never published is released by the sweeper", async () => {
     const { sale } = await makeSale(3);
-    const [ghost, buyer] = await shoppers(env, 2);
+    const [ghost, buyer] = await accounts(env, "shopper", 2);
     // what an edge does before it dies: the gate admits, the publish never happens
     const g = gate(redis);
     const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7() });

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { admin, root, startPrivateStack } from "../lib/private-stack";
-import { shoppers } from "../lib/shoppers";
+import { accounts } from "../lib/accounts";
 import { page, type Series } from "./lib/html";
 import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
 import { quantile, scrape, type Scrape } from "./lib/metrics";
@@ -48,7 +48,7 @@ try {
   const adminToken = (await api("POST", "/v1/auth/login", undefined, admin)).accessToken as string;
   const product = await api("POST", "/v1/products", adminToken, { name: "Spike product", price: 100_000, stock: n("units") });
   const sale = await api("POST", "/v1/sales", adminToken, { productId: product.id, price: 50_000, quantity: n("units"), startsAt: new Date().toISOString() });
-  const people = await shoppers(s.env, n("shoppers"));
+  const people = await accounts(s.env, "shopper", n("shoppers"));
   const tokenFile = join(root, ".data", "bench-spike-tokens.txt");
   writeFileSync(tokenFile, people.map((p) => p.token).join("\n") + "\n");
   const setupSeconds = (performance.now() - setupStarted) / 1000;

@@ -1,12 +1,12 @@
-// Accounts for whole-stack tests that need many users, or more than the login throttle lets one address
+// Accounts for whole-stack tests and benches that need many users, or more than the login throttle lets one address
 // sign in per minute: rows written straight into the test database, with access tokens signed by the
 // running edge's own development key, as login signs them (same issuer, claims and lifetime).
 import { eq } from "drizzle-orm";
-import { createDb, users, type Role } from "../db";
-import { devKeyRing } from "../edge/auth/keys";
-import { tokenService } from "../edge/auth/tokens";
-import { uuidv7 } from "../nats";
-import { admin } from "./harness";
+import { createDb, users, type Role } from "../../db";
+import { devKeyRing } from "../../edge/auth/keys";
+import { tokenService } from "../../edge/auth/tokens";
+import { uuidv7 } from "../../nats";
+import { admin } from "./private-stack";
 
 export type Account = { id: string; token: string };
 
