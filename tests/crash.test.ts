@@ -25,7 +25,14 @@ beforeAll(async () => {
   s = await startPrivateStack({
     name: `crash_${process.pid}`,
     logFile: join(root, ".data", `test-crash-${process.pid}.log`),
-    env: { CHAOS_CRASH_AFTER_COMMIT: "order:2,inventory:1,payment:1", CHAOS_STATE_DIR: chaosDir, PAYMENT_DEADLINE_MS: "20000" },
+    env: {
+      CHAOS_CRASH_AFTER_COMMIT: "order:2,inventory:1,payment:1",
+      CHAOS_STATE_DIR: chaosDir,
+      PAYMENT_DEADLINE_MS: "20000",
+      // one shopper polls eight orders at once
+      RATE_LIMIT_CAPACITY: "100000",
+      RATE_LIMIT_REFILL_PER_S: "100000",
+    },
   });
   api = client(s.edgeUrl);
   db = createDb(s.env.DATABASE_URL!, { max: 2 });

@@ -32,7 +32,12 @@ beforeAll(async () => {
   s = await startPrivateStack({
     name: `notify_${process.pid}`,
     logFile: join(root, ".data", `test-notify-${process.pid}.log`),
-    env: { NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${sink.port}/services/hook`, NOTIFY_BACKOFF_MS: "50", LOG_LEVEL: "info" },
+    env: {
+      NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${sink.port}/services/hook`,
+      NOTIFY_BACKOFF_MS: "50",
+      RATE_LIMIT_CAPACITY: "100000",
+      RATE_LIMIT_REFILL_PER_S: "100000",
+    },
   });
   api = client(s.edgeUrl);
   db = createDb(s.env.DATABASE_URL!, { max: 2 });

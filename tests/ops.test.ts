@@ -97,7 +97,7 @@ describe("dead letters", () => {
     const again = await eventually(() => letterOf(env.id), 5_000, "the second letter");
     expect((await api.call("POST", `/v1/ops/dlq/${again.id}/replay`, { token: adminToken })).status).toBe(200);
     await Bun.sleep(1000);
-    const history = await db.select().from(orderHistory).where(eq(orderHistory.orderId, orderId));
+    const history = await db.select().from(orderHistory).where(eq(orderHistory.orderId, orderId)).orderBy(orderHistory.seq);
     expect(history.map((h) => h.status)).toEqual(["PENDING", "CONFIRMED", "CANCELLED"]);
     expect(await db.select().from(refunds).where(eq(refunds.orderId, orderId))).toHaveLength(1);
   });
