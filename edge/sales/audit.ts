@@ -43,8 +43,9 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
     : 0;
   const inPostgres = count("PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED");
   const remaining = gateCounters?.remaining;
-  // quiet: every admitted purchase is an order row and none is in flight
-  const quiet = pending === 0 && holds.length === inPostgres + abandoned;
+  // quiet: every admitted purchase is an order row, none is in flight, and no refund is still on its way
+  // (a payment approved after its order timed out is refunded by the saga a moment later)
+  const quiet = pending === 0 && holds.length === inPostgres + abandoned && (money?.unrefunded ?? 0) === 0;
   const check = (pass: boolean, detail: string) => ({ pass, detail });
 
   return {
