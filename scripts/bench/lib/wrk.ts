@@ -25,7 +25,7 @@ function done(summary, latency, requests)
 end
 `;
 
-export async function wrk(o: { url: string; threads: number; connections: number; seconds: number; script?: string; args?: string[] }): Promise<WrkResult> {
+export async function wrk(o: { url: string; threads: number; connections: number; seconds: number; script?: string; args?: string[]; stop?: Promise<void> }): Promise<WrkResult> {
   let script = o.script;
   if (!script) {
     script = `/tmp/wrk-plain-${process.pid}.lua`;
@@ -35,16 +35,9 @@ export async function wrk(o: { url: string; threads: number; connections: number
     [requireWrk(), `-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "-s", script, o.url, ...(o.args?.length ? ["--", ...o.args] : [])],
     { stdout: "pipe", stderr: "pipe" },
   );
-  // a script may say each thread is done (WRK_THREAD_DONE): wrk itself would wait out its duration
-  let out = "";
-  let done = 0;
-  const decoder = new TextDecoder();
-  for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
-    const text = decoder.decode(chunk, { stream: true });
-    out += text;
-    done += text.split("WRK_THREAD_DONE").length - 1;
-    if (done >= o.threads && !proc.killed) proc.kill("SIGINT");
-  }
+  // the caller may stop wrk early (SIGINT makes it print its results); else it runs its duration
+  o.stop?.then(() => proc.kill("SIGINT"));
+  const out = await new Response(proc.stdout).text();
   await proc.exited;
   const line = out.split("\n").find((l) => l.startsWith("WRK_JSON "));
   if (!line) throw new Error(`wrk printed no result:\n${out}\n${await new Response(proc.stderr).text()}`);
