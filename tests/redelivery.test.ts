@@ -1,36 +1,24 @@
 // Every saga message delivered twice (a second copy under a new Nats-Msg-Id, so JetStream keeps it):
 // the end state must be the same as with one delivery, with one charge and one notification per fact.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { inArray, sql } from "drizzle-orm";
 import { createDb, notifications, orderHistory, payments, refunds, type Db } from "../db";
 import { client } from "./client";
+import { duplicateEverything } from "./duplicator";
 import { stack } from "./harness";
 
 let api: ReturnType<typeof client>;
 let nc: NatsConnection;
 let db: Db;
-let copies = 0;
+let dup: Awaited<ReturnType<typeof duplicateEverything>>;
 
 beforeAll(async () => {
   const s = await stack();
   api = client(s.edgeUrl);
   db = createDb(s.env.DATABASE_URL!, { max: 2 });
   nc = await connect({ servers: s.env.NATS_URL });
-  const js = jetstream(nc);
-  // a second copy of every message the moment it is published, carrying the same envelope (same id)
-  for (const subject of ["orders.>", "inventory.>", "payments.>"])
-    nc.subscribe(subject, {
-      callback: (_err, m) => {
-        if (!m.headers?.get("Nats-Msg-Id") || m.headers.get("X-Copy")) return;
-        const h = headers();
-        h.set("X-Copy", "1");
-        copies++;
-        void js.publish(m.subject, m.data, { headers: h, msgID: `copy:${m.headers.get("Nats-Msg-Id")}` });
-      },
-    });
-  await nc.flush();
+  dup = await duplicateEverything(nc, ["orders.>", "inventory.>", "payments.>"]);
 });
 
 afterAll(async () => {
@@ -60,7 +48,7 @@ describe("redelivery", () => {
     }
     await Bun.sleep(1000); // let the late copies drain
 
-    expect(copies).toBeGreaterThan(15);
+    expect(dup.copies()).toBeGreaterThan(15);
     expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(18);
     const ids = [ok, declined, toCancel];
     const pays = await db.select().from(payments).where(inArray(payments.orderId, ids));

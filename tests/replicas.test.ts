@@ -2,8 +2,8 @@
 // every saga message as it flows, so both instances race on the same orders: many orders at once, mixed
 // payment outcomes and too little stock for all. Automatic delivery runs in both order processes too.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { join } from "node:path";
 import { inArray, sql } from "drizzle-orm";
 import { createDb, notifications, orderHistory, payments, refunds, reservations, type Db } from "../db";
@@ -11,12 +11,13 @@ import { consumers } from "../nats";
 import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
 import { accounts } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
+import { duplicateEverything } from "./duplicator";
 
 let s: PrivateStack;
 let api: ReturnType<typeof client>;
 let db: Db;
 let nc: NatsConnection;
-let copies = 0;
+let dup: Awaited<ReturnType<typeof duplicateEverything>>;
 
 beforeAll(async () => {
   s = await startPrivateStack({
@@ -33,18 +34,7 @@ beforeAll(async () => {
   api = client(s.edgeUrl);
   db = createDb(s.env.DATABASE_URL!, { max: 2 });
   nc = await connect({ servers: s.env.NATS_URL });
-  const js = jetstream(nc);
-  for (const subject of ["orders.cmd.>", "inventory.>", "payments.>"])
-    nc.subscribe(subject, {
-      callback: (_err, m) => {
-        if (!m.headers?.get("Nats-Msg-Id") || m.headers.get("X-Copy")) return;
-        const h = headers();
-        h.set("X-Copy", "1");
-        copies++;
-        js.publish(m.subject, m.data, { headers: h, msgID: `copy:${m.headers.get("Nats-Msg-Id")}` }).catch(() => {}); // closing at the end
-      },
-    });
-  await nc.flush();
+  dup = await duplicateEverything(nc, ["orders.cmd.>", "inventory.>", "payments.>"]);
 }, 90_000);
 afterAll(async () => {
   await nc?.close();
@@ -96,7 +86,7 @@ describe("two instances of every actor", () => {
       }
       return true;
     }, 30_000, "every message acked");
-    expect(copies).toBeGreaterThan(ids.length * 4);
+    expect(dup.copies()).toBeGreaterThan(ids.length * 4);
 
     expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(STOCK - sold);
     const pays = await db.select().from(payments).where(inArray(payments.orderId, ids));
