@@ -210,6 +210,30 @@ describe("flash sales", () => {
     expectGreen(a);
   });
 
+  test("a coupon the shopper holds lowers a sale purchase's total; one not held is refused and takes nothing", async () => {
+    const { sale } = await makeSale(5);
+    const shopper = await api.user();
+    const coupon = await api.call("POST", "/v1/coupons", {
+      token: adminToken,
+      body: { name: "Sale coupon", discount: { type: "amount", value: 1000 }, quantity: 5, startsAt: iso(-1000), endsAt: iso(3_600_000) },
+    });
+    expect(coupon.status).toBe(201);
+    const notHeld = await buy(sale.id, shopper.token, { couponId: coupon.body.id });
+    expect([notHeld.status, notHeld.body.code]).toEqual([404, "NOT_FOUND"]);
+    expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(5);
+    expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: shopper.token })).status).toBe(201);
+    await eventually(async () => {
+      const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as { couponId: string }[];
+      return mine.some((m) => m.couponId === coupon.body.id) ? true : undefined;
+    });
+    const r = await buy(sale.id, shopper.token, { couponId: coupon.body.id });
+    expect(r.status).toBe(202);
+    const order = await api.settled(shopper.token, r.body.orderId);
+    expect(order).toMatchObject({ status: "CONFIRMED", total: 4000, discount: 1000 });
+    const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as { couponId: string; status: string }[];
+    expect(mine.find((m) => m.couponId === coupon.body.id)?.status).toBe("USED");
+  });
+
   test("a hold whose order was never published is released by the sweeper", async () => {
     const { sale } = await makeSale(3);
     const [ghost, buyer] = await accounts(env, "shopper", 2);

@@ -11,6 +11,7 @@ import { paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from ".
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
+import { discountOf, heldCoupon } from "../coupons";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
@@ -28,6 +29,8 @@ export const createSale = z
 
 export const purchase = z.object({
   quantity: z.number().int().min(1).max(1000).default(1),
+  /** The coupon's id; the shopper must hold an AVAILABLE claim of it (the saga redeems it). */
+  couponId: z.uuid().optional(),
   paymentMethod: paymentMethod.default("card_ok"),
 });
 
@@ -163,7 +166,7 @@ export function salesRoutes(d: Deps) {
       rawBody: true,
       headers: idempotencyKey,
       responses: { 202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }) },
-      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED"],
+      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "NOT_FOUND"],
     }),
     async (c) => {
       const user = caller(c);
@@ -175,6 +178,9 @@ export function salesRoutes(d: Deps) {
       const s = await findSale(saleId);
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
+      const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
+      const subtotal = s.price * input.quantity;
+      const discount = coupon ? discountOf(coupon, subtotal) : 0;
       const ask = () =>
         g.purchase({
           saleId,
@@ -211,8 +217,9 @@ export function salesRoutes(d: Deps) {
           orderId: r.orderId,
           userId: user.sub,
           items: [{ itemId: r.itemId, productId: s.productId, quantity: input.quantity, price: s.price }],
-          total: s.price * input.quantity,
-          discount: 0,
+          total: subtotal - discount,
+          discount,
+          ...(input.couponId ? { couponId: input.couponId } : {}),
           saleId,
           paymentMethod: input.paymentMethod,
         },
