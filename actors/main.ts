@@ -14,6 +14,7 @@ import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
 import { Redis } from "ioredis";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "./gate";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
@@ -35,6 +36,7 @@ async function run(kind: ConsumerKind) {
   // one connection per consumer, one for the relay, one for sweepers
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
+  const jsm = await jetstreamManager(bus.nc);
 
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
     coupon: () => couponHandler,
@@ -61,7 +63,7 @@ async function run(kind: ConsumerKind) {
     gate: () => {
       const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
       const g = gate(redis);
-      stops.push(startHoldSweeper({ db, gate: g, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
     },

@@ -1,8 +1,8 @@
 // The first path end to end over HTTP: confirmed, declined (stock back), out of stock, timeout,
 // idempotent replay, someone else's order, cancel.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { client } from "./client";
-import { stack } from "./harness";
+import { client, eventually } from "./client";
+import { admin, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
 let seller: Awaited<ReturnType<typeof api.user>>;
@@ -128,5 +128,41 @@ describe("orders through the saga", () => {
     const again = await api.call("POST", `/v1/orders/${r.body.orderId}/cancel`, { token: shopper.token });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe("NOT_CANCELLABLE");
+  });
+});
+
+describe("orders: found by the review", () => {
+  test("one item of a pending order with several items cannot be cancelled alone (409, nothing changes)", async () => {
+    const p = await api.product(seller.token, 1000, 5);
+    const q = await api.product(seller.token, 2000, 5);
+    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 1 }, { productId: q.id, quantity: 1 }], paymentMethod: "card_no_answer" });
+    const pending = (await api.call("GET", `/v1/orders/${r.body.orderId}`, { token: shopper.token })).body;
+    expect(pending.status).toBe("PENDING");
+    const c = await api.call("POST", `/v1/orders/${r.body.orderId}/items/${pending.items[0].id}/cancel`, { token: shopper.token });
+    expect([c.status, c.body.code]).toEqual([409, "NOT_CANCELLABLE"]);
+    const o = await api.settled(shopper.token, r.body.orderId);
+    expect(o.reason).toBe("PAYMENT_TIMEOUT");
+    expect(o.items.every((i: { status: string }) => i.status === "ACTIVE")).toBe(true);
+  });
+
+  test("a retry with the same key gets the first answer even after its coupon was used by that order", async () => {
+    const adminToken = await api.login(admin.email, admin.password);
+    const coupon = await api.call("POST", "/v1/coupons", {
+      token: adminToken,
+      body: { name: "Retry coupon", discount: { type: "percent", value: 10 }, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    const me = await api.user();
+    expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: me.token })).status).toBe(201);
+    await eventually(async () =>
+      ((await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as { couponId: string }[]).some((m) => m.couponId === coupon.body.id) ? true : undefined,
+    );
+    const p = await api.product(seller.token, 10_000, 5);
+    const body = { items: [{ productId: p.id, quantity: 1 }], couponId: coupon.body.id };
+    const key = crypto.randomUUID();
+    const first = await order(me.token, body, key);
+    expect(first.status).toBe(202);
+    expect(await api.settled(me.token, first.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 9000, discount: 1000 });
+    const retry = await order(me.token, body, key);
+    expect([retry.status, retry.body.orderId]).toEqual([202, first.body.orderId]);
   });
 });

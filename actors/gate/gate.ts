@@ -10,7 +10,7 @@ export const saleKeys = (saleId: string) => {
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
   | { ok: true; orderId: string; itemId: string; replayed: true }
-  | { ok: false; code: "MISSING" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
+  | { ok: false; code: "MISSING" | "NONE" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
 
 export type GateLoad = {
   remaining: number;
@@ -43,9 +43,10 @@ export function gate(redis: Redis) {
   }
 
   return {
-    async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number }): Promise<PurchaseResult> {
+    /** `replayOnly`: only answer whether this Idempotency-Key was seen (REPLAY) or not (NONE). */
+    async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number; replayOnly?: boolean }): Promise<PurchaseResult> {
       const idem = p.idemKey ? `${p.userId}:${p.idemKey}` : "";
-      const res = await r.salePurchase(...saleKeys(p.saleId), p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId);
+      const res = await r.salePurchase(...saleKeys(p.saleId), p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId, p.replayOnly ? "1" : "0");
       const code = String(res[0]);
       if (code === "OK") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), position: Number(res[3]), remaining: Number(res[4]), replayed: false };
       if (code === "REPLAY") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), replayed: true };

@@ -2,7 +2,10 @@
 // Keys share one hash tag per sale ({id}), so they also live together on a Redis Cluster.
 // Holds: orderId -> "state|userId|qty|atMs|idemField|itemId", state P (placed), S (seen in Postgres), R (released).
 
-/** KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId. */
+/**
+ * KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId,
+ * replayOnly ('1': answer a replay, or NONE, and decide nothing).
+ */
 export const purchaseLua = `
 local s = redis.call('HMGET', KEYS[1], 'remaining', 'limit', 'startsAt', 'endsAt')
 if not s[1] then return {'MISSING'} end
@@ -14,6 +17,7 @@ if ARGV[5] ~= '' then
     return {'REPLAY', oid, item}
   end
 end
+if ARGV[8] == '1' then return {'NONE'} end
 local now = tonumber(ARGV[4])
 if now < tonumber(s[3]) then return {'NOT_STARTED'} end
 local endsAt = tonumber(s[4])

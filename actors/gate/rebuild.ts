@@ -10,8 +10,9 @@ import { saleKeys, type Gate, type GateLoad } from "./gate";
 
 const DAY_MS = 86_400_000;
 
-export function expiryOf(sale: { startsAt: Date; endsAt: Date | null }) {
-  return (sale.endsAt?.getTime() ?? sale.startsAt.getTime() + 7 * DAY_MS) + DAY_MS;
+/** A sale's keys live a day past its end; an open-ended sale's for a week from now (a rebuild extends it). */
+export function expiryOf(sale: { endsAt: Date | null }, now = Date.now()) {
+  return sale.endsAt ? sale.endsAt.getTime() + DAY_MS : now + 7 * DAY_MS;
 }
 
 export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad | undefined> {
@@ -69,9 +70,14 @@ export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: J
     return false;
   }
   try {
-    if (o.jsm) await drained(o.jsm);
+    // counted before the backlog is in Postgres, the gate would admit too many: better a 503 for now
+    if (o.jsm && !(await ordersDrained(o.jsm))) {
+      o.log.warn("sale gate not rebuilt: orders still in flight", { saleId });
+      return false;
+    }
     const load = await gateFromPostgres(o.db, saleId);
     if (!load) return false;
+    if (load.endsAt && load.endsAt <= Date.now()) return true; // nothing left to sell: no gate needed
     await o.gate.load(saleId, load);
     o.log.warn("sale gate rebuilt from postgres", { saleId, remaining: load.remaining, holds: Object.keys(load.holds).length });
     return true;
@@ -80,11 +86,16 @@ export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: J
   }
 }
 
-async function drained(jsm: JetStreamManager, ms = 5_000) {
+/**
+ * Whether the order consumer has taken and committed every placement published so far (it acks only after
+ * its commit), waiting up to `ms`. Unknown (the consumer cannot be read) counts as not drained.
+ */
+export async function ordersDrained(jsm: JetStreamManager, ms = 5_000): Promise<boolean> {
   const until = Date.now() + ms;
-  while (Date.now() < until) {
+  for (;;) {
     const info = await jsm.consumers.info("ORDERS", "order").catch(() => undefined);
-    if (!info || (info.num_pending === 0 && info.num_ack_pending === 0)) return;
+    if (info && info.num_pending === 0 && info.num_ack_pending === 0) return true;
+    if (Date.now() >= until) return false;
     await Bun.sleep(100);
   }
 }

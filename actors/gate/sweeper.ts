@@ -1,14 +1,22 @@
 // Releases flash-sale holds whose order never reached Postgres: the edge admitted a buyer in Redis and died
 // before publishing the order. A hold older than the grace period with no order row is tombstoned under the
 // order id's advisory lock (the order worker takes the same lock, so a late placement is dropped, never both),
-// then its units go back to the gate.
+// then its units go back to the gate. It acts only while the order consumer has drained: then every placement
+// JetStream acked before is an order row, and a hold without one was never published.
 import { gt, inArray, isNull, or, sql } from "drizzle-orm";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abandonedOrders, orders, sales, type Db } from "../../db";
 import { SALE_RESTOCKED, type Logger } from "../../nats";
 import type { Gate } from "./gate";
+import { ordersDrained } from "./rebuild";
 
-export async function sweepHolds(o: { db: Db; gate: Gate; nc?: NatsConnection; log: Logger; graceMs: number }, now = Date.now()) {
+export async function sweepHolds(
+  o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger; graceMs: number },
+  now = Date.now(),
+) {
+  // a placement still waiting in JetStream has no row yet but is not abandoned: sweep only a drained pipeline
+  if (!(await ordersDrained(o.jsm, 0))) return 0;
   const live = await o.db
     .select({ id: sales.id })
     .from(sales)

@@ -86,23 +86,24 @@ export function orderRoutes(d: Deps) {
     async (c) => {
       const user = caller(c);
       const input = c.req.valid("json");
-      const lines = input.items ?? (await cartLines(d.db, user.sub));
-      if (!lines.length) throw new AppError("VALIDATION_FAILED", "the cart is empty");
-      const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
-      const ids = [...new Set(lines.map((i) => i.productId))];
-      const found = await d.db
-        .select({ id: products.id, price: products.price })
-        .from(products)
-        .where(and(inArray(products.id, ids), isNull(products.deletedAt)));
-      const price = new Map(found.map((p) => [p.id, p.price]));
-      const missing = ids.filter((id) => !price.has(id));
-      if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
-
       let rows: Awaited<ReturnType<typeof writeOutbox>> = [];
       const answer = await idempotent(
         d.db,
         { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/orders", request: input },
+        // checked only for a new request: a retry gets the first answer even once its cart was emptied or its
+        // coupon used by the order it placed (a failed check rolls the key back)
         async (tx) => {
+          const lines = input.items ?? (await cartLines(d.db, user.sub));
+          if (!lines.length) throw new AppError("VALIDATION_FAILED", "the cart is empty");
+          const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
+          const ids = [...new Set(lines.map((i) => i.productId))];
+          const found = await tx
+            .select({ id: products.id, price: products.price })
+            .from(products)
+            .where(and(inArray(products.id, ids), isNull(products.deletedAt)));
+          const price = new Map(found.map((p) => [p.id, p.price]));
+          const missing = ids.filter((id) => !price.has(id));
+          if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
           const orderId = uuidv7();
           const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
           const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
@@ -179,6 +180,9 @@ export function orderRoutes(d: Deps) {
       if (!order.items.some((i) => i.id === itemId)) throw new AppError("NOT_FOUND", "no such item");
       throw new AppError("NOT_CANCELLABLE", "this item is already cancelled");
     }
+    // the saga takes one item back only from a confirmed order (cancelling the last one cancels the order)
+    if (itemId && order.status === "PENDING" && order.items.filter((i) => i.status === "ACTIVE").length > 1)
+      throw new AppError("NOT_CANCELLABLE", "one item can be cancelled once the order is confirmed; cancel the whole order instead");
     await publish(d.bus.js, "orders.cmd.cancel", { orderId, ...(itemId ? { itemId } : {}) }, { traceparent: c.get("traceparent") });
     return order;
   }

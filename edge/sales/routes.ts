@@ -6,7 +6,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
-import { gate, rebuildGate, expiryOf } from "../../actors/gate";
+import { expiryOf, gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
 import { paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -50,6 +50,8 @@ export function saleView(s: Sale, remaining: number, now = Date.now()) {
     status,
   };
 }
+
+const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsAt.getTime() <= now;
 
 export function salesRoutes(d: Deps) {
   const app = new Hono<Env>();
@@ -147,12 +149,12 @@ export function salesRoutes(d: Deps) {
     openapi({ summary: "A sale with what remains; status: scheduled, live, sold_out or ended", responses: { 200: { description: "The sale, with remaining and status" } } }),
     async (c) => {
       const s = await findSale(idParam(c));
-      let counters = await g.counters(s.id);
-      if (!counters) {
-        await rebuild(s.id);
-        counters = await g.counters(s.id);
-      }
-      return c.json(saleView(s, counters?.remaining ?? 0));
+      const counters = await g.counters(s.id);
+      if (counters) return c.json(saleView(s, counters.remaining));
+      // an ended sale's keys expire: what remains is read from Postgres; a live one gets its gate back
+      if (ended(s)) return c.json(saleView(s, (await gateFromPostgres(d.db, s.id))?.remaining ?? 0));
+      await rebuild(s.id);
+      return c.json(saleView(s, (await g.counters(s.id))?.remaining ?? 0));
     },
   );
 
@@ -176,12 +178,12 @@ export function salesRoutes(d: Deps) {
       if (!key && (soldOut.get(saleId) ?? 0) > Date.now()) throw new AppError("SOLD_OUT", "this sale is sold out");
       const input = await body(c, purchase);
       const s = await findSale(saleId);
+      // (a keyed request may be a replay of a purchase made before the end: Redis answers that one)
+      if (!key && ended(s)) throw new AppError("ENDED", "the sale has ended");
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
-      const coupon = input.couponId ? await heldCoupon(d.db, user.sub, input.couponId) : undefined;
       const subtotal = s.price * input.quantity;
-      const discount = coupon ? discountOf(coupon, subtotal) : 0;
-      const ask = () =>
+      const ask = (replayOnly: boolean) =>
         g.purchase({
           saleId,
           userId: user.sub,
@@ -190,14 +192,28 @@ export function salesRoutes(d: Deps) {
           itemId: uuidv7(),
           idemKey: key,
           requestHash: key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined,
+          replayOnly,
         });
-      let r = await ask();
-      if (!r.ok && r.code === "MISSING") {
+      const decide = async (replayOnly = false) => {
+        const first = await ask(replayOnly);
+        if (first.ok || first.code !== "MISSING") return first;
         await rebuild(saleId);
-        r = await ask();
-      }
+        const again = await ask(replayOnly);
+        // an ended sale's keys have expired for good: it is simply over
+        return !again.ok && again.code === "MISSING" && ended(s) ? ({ ok: false, code: "ENDED" } as const) : again;
+      };
+      // a keyed retry is answered as the first time even if its coupon has been used since (by that very order)
+      let r = key && input.couponId ? await decide(true) : undefined;
+      const replay = r?.ok === true;
+      const coupon = input.couponId
+        ? await heldCoupon(d.db, user.sub, input.couponId).catch((err) => {
+            if (!replay) throw err;
+            return null; // used by the first answer's order: it was placed, nothing to publish again
+          })
+        : undefined;
+      if (!r?.ok) r = await decide();
       if (!r.ok) {
-        if (r.code === "MISSING") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
+        if (r.code === "MISSING" || r.code === "NONE") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
         if (r.code === "SOLD_OUT") soldOut.set(saleId, Date.now() + d.config.SOLD_OUT_FLAG_MS);
         const detail = {
           SOLD_OUT: "this sale is sold out",
@@ -210,7 +226,8 @@ export function salesRoutes(d: Deps) {
       }
       // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
       // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
-      await publish(
+      const discount = coupon ? discountOf(coupon, subtotal) : 0;
+      if (coupon !== null) await publish(
         d.bus.js,
         "orders.cmd.place",
         {
