@@ -28,7 +28,8 @@ beforeAll(async () => {
     env: {
       CHAOS_CRASH_AFTER_COMMIT: "order:2,inventory:1,payment:1",
       CHAOS_STATE_DIR: chaosDir,
-      PAYMENT_DEADLINE_MS: "20000",
+      // past the 30 s ack wait: a settlement the dead payment process had taken comes back only then
+      PAYMENT_DEADLINE_MS: "60000",
       // one shopper polls eight orders at once
       RATE_LIMIT_CAPACITY: "100000",
       RATE_LIMIT_REFILL_PER_S: "100000",
@@ -60,7 +61,7 @@ describe("SIGKILL between commit and ack", () => {
     );
     const quantity = (i: number) => 1 + (i % 3);
 
-    const settled = await Promise.all(ids.map((id) => api.settled(shopper.token, id, 45_000)));
+    const settled = await Promise.all(ids.map((id) => api.settled(shopper.token, id, 55_000)));
     // each kind was killed once, and its supervisor started a new process
     for (const kind of crashing) {
       expect(existsSync(join(chaosDir, `crashed-${kind}`))).toBe(true);
