@@ -35,6 +35,9 @@ try {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  // started through a runner (npm run) that was killed: its children must not outlive it
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && stop(), 1000).unref();
 } catch (err) {
   console.error(`could not start the stack: ${err instanceof Error ? err.message : err}`);
   process.exit(1);
