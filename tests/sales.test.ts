@@ -2,6 +2,7 @@
 // and a hold whose order never got published (the edge died between the gate and the publish).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
+import { createHash } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { gate, sweepHolds } from "../actors/gate";
@@ -238,6 +239,25 @@ describe("flash sales", () => {
     // a retry of that request gets its first answer, though the coupon is used now (by that very order)
     const retry = await buy(sale.id, shopper.token, { couponId: coupon.body.id }, "with-coupon");
     expect([retry.status, retry.body.orderId]).toEqual([202, r.body.orderId]);
+  });
+
+  test("a keyed retry of a purchase the sweeper is giving up waits (503), then buys afresh", async () => {
+    const { sale } = await makeSale(3, { startsIn: -120_000 });
+    const [ghost] = await accounts(env, "shopper", 1);
+    const g = gate(redis);
+    const hash = createHash("sha256").update(JSON.stringify({ quantity: 1, paymentMethod: "card_ok" })).digest("base64url");
+    // an edge admitted this keyed purchase and died before publishing it; the sweeper has begun giving it up
+    const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7(), idemKey: "k1", requestHash: hash, now: Date.now() - 60_000 });
+    expect(held.ok).toBe(true);
+    expect(await g.mark(sale.id, "P", "A", [(held as { orderId: string }).orderId])).toBe(1);
+    const busy = await buy(sale.id, ghost!.token, {}, "k1");
+    expect([busy.status, busy.body.code]).toEqual([503, "UPSTREAM_UNAVAILABLE"]);
+    // the sweeper finishes: tombstone, units back, the key forgotten; the retry is a new purchase
+    await eventually(async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined), 15_000, "the hold to be released");
+    const again = await buy(sale.id, ghost!.token, {}, "k1");
+    expect(again.status).toBe(202);
+    expect(again.body.orderId).not.toBe((held as { orderId: string }).orderId);
+    expect((await api.settled(ghost!.token, again.body.orderId)).status).toBe("CONFIRMED");
   });
 
   test("the hold sweeper leaves alone a hold whose order is still waiting in JetStream (order actor stalled)", async () => {

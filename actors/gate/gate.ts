@@ -1,6 +1,6 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
 import type { Redis } from "ioredis";
-import { loadLua, markSeenLua, purchaseLua, releaseLua } from "./lua";
+import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
   const tag = `sale:{${saleId}}`;
@@ -10,7 +10,7 @@ export const saleKeys = (saleId: string) => {
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
   | { ok: true; orderId: string; itemId: string; replayed: true }
-  | { ok: false; code: "MISSING" | "NONE" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
+  | { ok: false; code: "MISSING" | "NONE" | "BUSY" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
 
 export type GateLoad = {
   remaining: number;
@@ -24,12 +24,12 @@ export type GateLoad = {
   holds: Record<string, string>;
 };
 
-export type Hold = { orderId: string; state: "P" | "S" | "R"; userId: string; qty: number; at: number };
+export type Hold = { orderId: string; state: "P" | "S" | "A" | "R"; userId: string; qty: number; at: number };
 
 type Scripted = Redis & {
   salePurchase(...args: (string | number)[]): Promise<(string | number)[]>;
   saleRelease(...args: (string | number)[]): Promise<number>;
-  saleMarkSeen(...args: string[]): Promise<number>;
+  saleMark(...args: string[]): Promise<number>;
   saleLoad(...args: string[]): Promise<number>;
 };
 
@@ -38,7 +38,7 @@ export function gate(redis: Redis) {
   if (!("salePurchase" in r)) {
     redis.defineCommand("salePurchase", { numberOfKeys: 4, lua: purchaseLua });
     redis.defineCommand("saleRelease", { numberOfKeys: 4, lua: releaseLua });
-    redis.defineCommand("saleMarkSeen", { numberOfKeys: 1, lua: markSeenLua });
+    redis.defineCommand("saleMark", { numberOfKeys: 1, lua: markLua });
     redis.defineCommand("saleLoad", { numberOfKeys: 4, lua: loadLua });
   }
 
@@ -57,7 +57,9 @@ export function gate(redis: Redis) {
     release: (saleId: string, orderId: string, opts: { forgetIdempotency?: boolean; now?: number } = {}) =>
       r.saleRelease(...saleKeys(saleId), orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"),
 
-    markSeen: (saleId: string, orderIds: string[]) => (orderIds.length ? r.saleMarkSeen(saleKeys(saleId)[2], ...orderIds) : Promise.resolve(0)),
+    /** Moves the holds that are in state `from` to state `to`; returns how many moved. */
+    mark: (saleId: string, from: Hold["state"], to: Hold["state"], orderIds: string[]) =>
+      orderIds.length ? r.saleMark(saleKeys(saleId)[2], from, to, ...orderIds) : Promise.resolve(0),
 
     load: (saleId: string, l: GateLoad) => r.saleLoad(...saleKeys(saleId), JSON.stringify(l)).then((n) => n === 1),
 

@@ -1,6 +1,7 @@
 // The flash-sale gate's scripts. Each runs atomically in Redis, so arrival order at Redis is sale order.
 // Keys share one hash tag per sale ({id}), so they also live together on a Redis Cluster.
-// Holds: orderId -> "state|userId|qty|atMs|idemField|itemId", state P (placed), S (seen in Postgres), R (released).
+// Holds: orderId -> "state|userId|qty|atMs|idemField|itemId", state P (placed), S (seen in Postgres),
+// A (being given up by the sweeper), R (released).
 
 /**
  * KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId,
@@ -14,6 +15,9 @@ if ARGV[5] ~= '' then
   if prev then
     local oid, item, h = string.match(prev, '^([^|]*)|([^|]*)|(.*)$')
     if h ~= ARGV[6] then return {'IDEMPOTENCY_KEY_REUSED'} end
+    -- a hold the sweeper is giving up: its placement would be dropped, so the retry must wait for the outcome
+    local hold = redis.call('HGET', KEYS[3], oid)
+    if hold and string.sub(hold, 1, 1) == 'A' then return {'BUSY'} end
     return {'REPLAY', oid, item}
   end
 end
@@ -61,13 +65,20 @@ if ARGV[3] == '1' and idem ~= '' then redis.call('HDEL', KEYS[4], idem) end
 return tonumber(qty)
 `;
 
-/** Marks holds whose order reached Postgres (P -> S), so the sweeper stops checking them. KEYS holds. ARGV orderIds. */
-export const markSeenLua = `
-for i, id in ipairs(ARGV) do
-  local h = redis.call('HGET', KEYS[1], id)
-  if h and string.sub(h, 1, 1) == 'P' then redis.call('HSET', KEYS[1], id, 'S' .. string.sub(h, 2)) end
+/**
+ * Moves holds from one state to another (P -> S: the order reached Postgres; P -> A: being given up; A -> S:
+ * its order turned up after all). KEYS holds. ARGV from, to, orderIds. Returns how many moved.
+ */
+export const markLua = `
+local moved = 0
+for i = 3, #ARGV do
+  local h = redis.call('HGET', KEYS[1], ARGV[i])
+  if h and string.sub(h, 1, 1) == ARGV[1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[2] .. string.sub(h, 2))
+    moved = moved + 1
+  end
 end
-return #ARGV
+return moved
 `;
 
 /**

@@ -23,12 +23,16 @@ export async function sweepHolds(
     .where(or(isNull(sales.endsAt), gt(sales.endsAt, new Date(now - 3_600_000))));
   let abandoned = 0;
   for (const { id: saleId } of live) {
-    const unseen = (await o.gate.holds(saleId)).filter((h) => h.state === "P" && now - h.at > o.graceMs);
+    // A: a sweep that stopped between the tombstone and the release finishes the job
+    const unseen = (await o.gate.holds(saleId)).filter((h) => (h.state === "P" || h.state === "A") && now - h.at > o.graceMs);
     if (!unseen.length) continue;
     const ids = unseen.map((h) => h.orderId);
     const placed = new Set((await o.db.select({ id: orders.id }).from(orders).where(inArray(orders.id, ids))).map((r) => r.id));
-    await o.gate.markSeen(saleId, [...placed]);
-    for (const orderId of ids.filter((id) => !placed.has(id))) {
+    await o.gate.mark(saleId, "P", "S", [...placed]);
+    await o.gate.mark(saleId, "A", "S", [...placed]);
+    for (const { orderId, state } of unseen.filter((h) => !placed.has(h.orderId))) {
+      // first in Redis, so a keyed retry of this purchase waits (BUSY) instead of re-placing what is dropped
+      if (state === "P" && !(await o.gate.mark(saleId, "P", "A", [orderId]))) continue;
       const gone = await o.db.transaction(async (tx) => {
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${orderId}))`);
         const [exists] = await tx.select({ id: orders.id }).from(orders).where(inArray(orders.id, [orderId]));
@@ -37,7 +41,7 @@ export async function sweepHolds(
         return true;
       });
       if (!gone) {
-        await o.gate.markSeen(saleId, [orderId]);
+        await o.gate.mark(saleId, "A", "S", [orderId]);
         continue;
       }
       if ((await o.gate.release(saleId, orderId, { forgetIdempotency: true })) > 0) {

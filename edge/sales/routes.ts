@@ -214,6 +214,7 @@ export function salesRoutes(d: Deps) {
       if (!r?.ok) r = await decide();
       if (!r.ok) {
         if (r.code === "MISSING" || r.code === "NONE") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
+        if (r.code === "BUSY") throw new AppError("UPSTREAM_UNAVAILABLE", "this purchase is being checked; retry in a moment");
         if (r.code === "SOLD_OUT") soldOut.set(saleId, Date.now() + d.config.SOLD_OUT_FLAG_MS);
         const detail = {
           SOLD_OUT: "this sale is sold out",
