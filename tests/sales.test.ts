@@ -105,7 +105,9 @@ async function spike(
   for (let round = 0; Date.now() < until; round++) {
     const a = await audit(saleId);
     if (a.quiet && a.remaining === 0) break;
-    await Promise.all(people.filter((p) => !declines.has(p.id)).slice(round * 50, round * 50 + 50).map(fire));
+    // the next 50 shoppers with a working card, round and round (units can come back late: a hold given up)
+    const paying = people.filter((p) => !declines.has(p.id));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => paying[(round * 50 + i) % paying.length]!).map(fire));
     await Bun.sleep(100);
   }
   return { answers, accepted };
