@@ -3,42 +3,19 @@
 // may hold it twice, nor more be recorded than its quantity. `k6 run scripts/k6/coupon-rush.ts`
 import exec from "k6/execution";
 import { Counter } from "k6/metrics";
-import type { Options } from "k6/options";
 import { couponConfig } from "./lib/config.ts";
 import { CLAIM_OUTCOMES, claim, settleCoupon } from "./lib/coupon.ts";
 import { record, run } from "./lib/k6.ts";
+import { rushOptions } from "./lib/rush.ts";
 import { setupCoupon, type CouponData } from "./lib/setup.ts";
 import { summaryText, type SummaryData } from "./lib/summary.ts";
 
 const c = couponConfig(__ENV);
 
-export const options: Options = {
-  scenarios: {
-    rush: {
-      executor: "ramping-arrival-rate",
-      startRate: 0,
-      timeUnit: "1s",
-      preAllocatedVUs: Math.ceil(c.peak / 10),
-      maxVUs: Math.max(c.peak, 50),
-      stages: [
-        { duration: "1s", target: c.peak },
-        { duration: `${c.durationS}s`, target: c.peak },
-      ],
-    },
-  },
-  thresholds: {
-    "http_req_duration{name:coupon_claim}": [`p(95)<${c.p95Ms}`],
-    "http_req_failed{name:coupon_claim}": [`rate<${c.maxErrorRate}`],
-    checks: ["rate>0.99"],
-    // what the system kept, checked once after the load: every one must pass
-    "checks{phase:settled}": ["rate==1"],
-    // never more granted than made (known only when this run made the coupon)
-    ...(c.couponId ? {} : { claim_claimed: [`count<=${c.quantity}`] }),
-  },
-  setupTimeout: "10m",
-  teardownTimeout: `${c.settleWaitS + 60}s`,
-  summaryTrendStats: ["avg", "min", "med", "max", "p(95)", "p(99)"],
-};
+export const options = rushOptions("rush", "coupon_claim", c, {
+  // never more granted than made (known only when this run made the coupon)
+  ...(c.couponId ? {} : { claim_claimed: [`count<=${c.quantity}`] }),
+});
 
 const outcomes = Object.fromEntries(CLAIM_OUTCOMES.map((o) => [o, new Counter(`claim_${o}`)]));
 const recorded = new Counter("claims_recorded");

@@ -3,41 +3,16 @@
 // with a declined card); afterwards the sale's audit must be green. `k6 run scripts/k6/spike-purchase.ts`
 import exec from "k6/execution";
 import { Counter } from "k6/metrics";
-import type { Options } from "k6/options";
 import { spikeConfig } from "./lib/config.ts";
 import { record, run } from "./lib/k6.ts";
+import { rushOptions } from "./lib/rush.ts";
 import { setupSpike, type SpikeData } from "./lib/setup.ts";
 import { PURCHASE_OUTCOMES, purchase, settleSale } from "./lib/spike.ts";
 import { summaryText, type SummaryData } from "./lib/summary.ts";
 
 const c = spikeConfig(__ENV);
 
-export const options: Options = {
-  scenarios: {
-    spike: {
-      executor: "ramping-arrival-rate",
-      startRate: 0,
-      timeUnit: "1s",
-      preAllocatedVUs: Math.ceil(c.peak / 10),
-      maxVUs: Math.max(c.peak, 50),
-      stages: [
-        { duration: "1s", target: c.peak },
-        { duration: `${c.durationS}s`, target: c.peak },
-      ],
-    },
-  },
-  thresholds: {
-    "http_req_duration{name:purchase}": [`p(95)<${c.p95Ms}`],
-    // answers other than 202 and 409 (each request says which statuses it expects)
-    "http_req_failed{name:purchase}": [`rate<${c.maxErrorRate}`],
-    checks: ["rate>0.99"],
-    // what the system kept, checked once after the load: every one must pass
-    "checks{phase:settled}": ["rate==1"],
-  },
-  setupTimeout: "10m",
-  teardownTimeout: `${c.settleWaitS + 60}s`,
-  summaryTrendStats: ["avg", "min", "med", "max", "p(95)", "p(99)"],
-};
+export const options = rushOptions("spike", "purchase", c);
 
 const outcomes = Object.fromEntries(PURCHASE_OUTCOMES.map((o) => [o, new Counter(`purchase_${o}`)]));
 
