@@ -1,32 +1,22 @@
 // A message delivered until max_deliver without any answer (its process died or hung every time) is filed
 // in the DLQ by the mover, with its original headers: on a private NATS server with a short ack wait.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ensureStreams, envelope, headerRecord, logger, publishEnvelope, uuidv7 } from "../../nats";
-import { ensureNats, type Started } from "../../scripts/lib/services";
+import { AckPolicy, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { envelope, headerRecord, logger, publishEnvelope, uuidv7 } from "../../nats";
+import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
 import { startDeadLetterMover } from "./worker";
 
-let nats: Started | undefined;
+let nats: PrivateNats | undefined;
 let nc: NatsConnection;
 let js: JetStreamClient;
-const dir = mkdtempSync(join(tmpdir(), "mover-test-"));
 
 beforeAll(async () => {
-  const url = `nats://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
-  nats = await ensureNats(url, dir);
-  nc = await connect({ servers: url });
-  await ensureStreams(await jetstreamManager(nc));
-  js = jetstream(nc);
+  nats = await startPrivateNats("mover-test");
+  ({ nc, js } = nats);
 });
 afterAll(async () => {
-  await nc?.close();
-  nats?.proc.kill();
-  await nats?.proc.exited;
-  rmSync(dir, { recursive: true, force: true });
+  await nats?.stop();
 });
 
 test("deliveries run out without an answer: the message is filed in the DLQ once, headers and all", async () => {

@@ -1,22 +1,18 @@
 // The consume loop on real NATS and Postgres: inbox deduplication, poison isolation, dead letters.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { inArray, sql } from "drizzle-orm";
 import { createDb, outbox, type Db } from "../../db";
-import { ensureStreams, envelope, logger, publishEnvelope, toHeaders, type ConsumerSpec } from "../../nats";
-import { ensureNats, type Started } from "../../scripts/lib/services";
+import { envelope, logger, publishEnvelope, toHeaders, type ConsumerSpec } from "../../nats";
+import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
 import { stack } from "../../tests/harness";
 import { startWorker, type Incoming } from "./worker";
 
-let nats: Started | undefined;
+let nats: PrivateNats | undefined;
 let nc: NatsConnection;
 let js: JetStreamClient;
 let db: Db;
-const dir = mkdtempSync(join(tmpdir(), "worker-test-"));
 // the inventory consumer of a private NATS server, so no real actor takes these messages
 const spec: ConsumerSpec = { stream: "INVENTORY", durable: "inventory", filter: "inventory.cmd.>" };
 const log = logger({ test: "worker" }).child({});
@@ -24,19 +20,13 @@ const log = logger({ test: "worker" }).child({});
 beforeAll(async () => {
   const s = await stack();
   db = createDb(s.env.DATABASE_URL!, { max: 4 });
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  nats = await ensureNats(`nats://127.0.0.1:${port}`, dir);
-  nc = await connect({ servers: `nats://127.0.0.1:${port}` });
-  await ensureStreams(await jetstreamManager(nc));
-  js = jetstream(nc);
+  nats = await startPrivateNats("worker-test");
+  ({ nc, js } = nats);
 });
 
 afterAll(async () => {
-  await nc?.close();
-  nats?.proc.kill();
-  await nats?.proc.exited;
+  await nats?.stop();
   await db?.$client.end();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const reserve = (orderId = crypto.randomUUID()) =>

@@ -1,26 +1,22 @@
 // The notification worker on a private NATS server, real Postgres and a local webhook sink that fails on
 // demand: retries with backoff, no second post of a delivered notification when its batch is retried.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { inArray } from "drizzle-orm";
 import { createDb, notifications, type Db } from "../../db";
-import { ensureStreams, logger, publish, uuidv7, type ConsumerSpec } from "../../nats";
-import { ensureNats, type Started } from "../../scripts/lib/services";
+import { logger, publish, uuidv7, type ConsumerSpec } from "../../nats";
+import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
 import { eventually } from "../../tests/client";
 import { stack } from "../../tests/harness";
 import { startWorker } from "../lib/worker";
 import { breaker } from "../payment";
 import { notificationHandler } from "./worker";
 
-let nats: Started | undefined;
+let nats: PrivateNats | undefined;
 let nc: NatsConnection;
 let js: JetStreamClient;
 let db: Db;
-const dir = mkdtempSync(join(tmpdir(), "notify-test-"));
 const spec: ConsumerSpec = { stream: "ORDERS", durable: "notification", filter: "orders.evt.>" };
 const log = logger({ test: "notification" });
 
@@ -43,19 +39,13 @@ const postsOf = (orderId: string) => posts.filter((p) => p.orderId === orderId);
 
 beforeAll(async () => {
   db = createDb((await stack()).env.DATABASE_URL!, { max: 4 });
-  const url = `nats://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
-  nats = await ensureNats(url, dir);
-  nc = await connect({ servers: url });
-  await ensureStreams(await jetstreamManager(nc));
-  js = jetstream(nc);
+  nats = await startPrivateNats("notify-test");
+  ({ nc, js } = nats);
 }, 60_000);
 afterAll(async () => {
   sink.stop(true);
-  await nc?.close();
-  nats?.proc.kill();
-  await nats?.proc.exited;
+  await nats?.stop();
   await db?.$client.end();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const confirmed = (orderId = uuidv7()) => publish(js, "orders.evt.confirmed", { orderId, userId: uuidv7(), total: 1000 });

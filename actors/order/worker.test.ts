@@ -2,14 +2,11 @@
 // one placement, the status broadcast after commit, and deadline sweeps that do not multiply timeouts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { eq } from "drizzle-orm";
 import { createDb, orderHistory, sagas, type Db } from "../../db";
-import { connectBus, ensureStreams, envelope, logger, uuidv7, type Bus, type Data } from "../../nats";
-import { ensureNats, type Started } from "../../scripts/lib/services";
+import { connectBus, envelope, logger, uuidv7, type Bus, type Data } from "../../nats";
+import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
 import { orderHandler, startDeadlineSweeper } from "./worker";
@@ -77,24 +74,18 @@ describe("order worker", () => {
 });
 
 describe("deadline sweeper", () => {
-  let nats: Started | undefined;
+  let nats: PrivateNats | undefined;
   let bus: Bus;
   let nc: NatsConnection;
-  const dir = mkdtempSync(join(tmpdir(), "sweeper-test-"));
 
   beforeAll(async () => {
-    const url = `nats://127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
-    nats = await ensureNats(url, dir);
-    nc = await connect({ servers: url });
-    await ensureStreams(await jetstreamManager(nc));
-    bus = await connectBus(url, "sweeper-test");
+    nats = await startPrivateNats("sweeper-test");
+    nc = nats.nc;
+    bus = await connectBus(nats.url, "sweeper-test");
   });
   afterAll(async () => {
     await bus?.nc.close();
-    await nc?.close();
-    nats?.proc.kill();
-    await nats?.proc.exited;
-    rmSync(dir, { recursive: true, force: true });
+    await nats?.stop();
   });
 
   test("two sweepers sweeping many times send one timeout per passed deadline", async () => {

@@ -3,8 +3,11 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { ensureStreams } from "../../nats";
 import { startStack } from "../stack";
-import { dropDatabase } from "./services";
+import { dropDatabase, ensureNats } from "./services";
 
 export const root = join(import.meta.dir, "..", "..");
 export const admin = { email: "admin@example.com", password: "Adm1n!pass" };
@@ -48,3 +51,25 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
     },
   };
 }
+
+/** A NATS server of its own on a free port (data in a temp folder), connected, with the streams ensured. */
+export async function startPrivateNats(name: string) {
+  const dir = mkdtempSync(join(tmpdir(), `flashsale-${name}-`));
+  const url = `nats://127.0.0.1:${freePort()}`;
+  const server = await ensureNats(url, dir);
+  if (!server) throw new Error(`something already listens at ${url}`);
+  const nc = await connect({ servers: url });
+  await ensureStreams(await jetstreamManager(nc));
+  return {
+    url,
+    nc,
+    js: jetstream(nc),
+    async stop() {
+      await nc.close();
+      server.proc.kill();
+      await server.proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+export type PrivateNats = Awaited<ReturnType<typeof startPrivateNats>>;
