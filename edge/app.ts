@@ -1,20 +1,14 @@
-// The edge application: one middleware chain, one router per domain, one error handler.
+// The edge application: one front layer, one router per domain, one error handler.
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import { authRoutes } from "./auth/routes";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog/routes";
 import { couponRoutes } from "./coupons";
 import type { Deps, Env } from "./deps";
-import { AppError, problem } from "./errors";
-import { authenticate } from "./middleware/auth";
-import { deadline } from "./middleware/deadline";
-import { observe } from "./middleware/observe";
-import { openapiRoutes } from "./openapi";
-import { rateLimit } from "./middleware/rate-limit";
+import { AppError, problem, renderError } from "./errors";
+import { front } from "./middleware/front";
+import { operationOf, openapiRoutes } from "./openapi";
 import { healthRoutes } from "./ops/health";
 import { orderRoutes } from "./orders/routes";
 import { orderEventRoutes } from "./orders/events";
@@ -39,35 +33,25 @@ export function createApp(d: Deps) {
     intervalS: 1,
   });
 
-  app.use(observe({ log: d.log, metrics: d.metrics, trustedProxies: d.config.TRUSTED_PROXIES }));
-  // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones (X-XSS-Protection,
-  // X-Download-Options, X-DNS-Prefetch-Control, ...) would cost every answer and protect nothing here
+  // the paths whose operations say they are not rate limited (probes, the signed webhook), once routes exist
+  const open = new Set<string>();
   app.use(
-    secureHeaders({
-      crossOriginOpenerPolicy: false,
-      originAgentCluster: false,
-      xDnsPrefetchControl: false,
-      xDownloadOptions: false,
-      xPermittedCrossDomainPolicies: false,
-      xXssProtection: false,
-      removePoweredBy: false,
+    front({
+      log: d.log,
+      metrics: d.metrics,
+      trustedProxies: d.config.TRUSTED_PROXIES,
+      onError: renderError,
+      timeoutMs: d.config.REQUEST_TIMEOUT_MS,
+      maxBodyBytes: MAX_BODY,
+      limit: perUser,
+      onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
+      tokens: d.tokens,
+      open,
     }),
   );
   if (origins.length) app.use(cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }));
   app.route("/", healthRoutes(d));
-  app.use(deadline(d.config.REQUEST_TIMEOUT_MS));
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY,
-      onError: () => {
-        throw new AppError("PAYLOAD_TOO_LARGE", "the body is larger than 1 MB");
-      },
-    }),
-  );
   app.route("/", webhookRoutes(d));
-  // limit before verifying, so forged tokens are throttled per address before each costs a signature check
-  app.use(rateLimit(perUser, d.tokens, () => d.metrics.inc("rate_limit_degraded_total", {})));
-  app.use(authenticate(d.tokens));
   app.route("/", openapiRoutes(() => app.routes));
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
@@ -83,11 +67,11 @@ export function createApp(d: Deps) {
   app.route("/", auditRoutes(d));
 
   app.notFound((c) => problem(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((err, c) => {
-    if (err instanceof AppError) return problem(c, err);
-    if (err instanceof HTTPException && err.status === 413) return problem(c, new AppError("PAYLOAD_TOO_LARGE"));
-    c.get("log")?.error("unhandled error", { err, path: c.req.path });
-    return problem(c, new AppError("INTERNAL", "something went wrong; the request id identifies it"));
-  });
+  app.onError(renderError);
+  for (const r of app.routes) {
+    if (operationOf(r.handler)?.rateLimited !== false) continue;
+    if (r.path.includes(":") || r.path.includes("*")) throw new Error(`an unlimited route must have a fixed path: ${r.path}`);
+    open.add(r.path);
+  }
   return app;
 }

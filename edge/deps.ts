@@ -6,6 +6,7 @@ import type { GatewayClient } from "../actors/payment";
 import type { Claims, TokenService } from "./auth/tokens";
 import type { EdgeConfig } from "./config";
 import type { Metrics } from "./metrics";
+import type { Decision } from "./rate-limit";
 
 export type Deps = {
   config: EdgeConfig;
@@ -25,8 +26,8 @@ export type Env = {
     traceparent: string;
     log: Logger;
     user?: Claims;
-    /** The Bearer token as sent, once the rate limiter has read it (null: a header that is not a Bearer token). */
-    bearer?: string | null;
+    /** The rate limiter's decision, sent back as RateLimit-* headers. */
+    rate?: Decision;
     /** The client's address (see middleware/client-ip.ts); worked out when first asked, most requests never need it. */
     clientIp: () => string;
   };

@@ -1,5 +1,7 @@
 // The one error type of the edge: a closed set of codes, rendered once as RFC 9457 problem+json.
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { Logger } from "../nats";
 
 export const codes = {
   VALIDATION_FAILED: [400, "Validation failed"],
@@ -59,4 +61,12 @@ export function problem(c: Context, err: AppError): Response {
   };
   c.header("content-type", "application/problem+json");
   return c.body(JSON.stringify(body), status as never);
+}
+
+/** Any error as the answer: an AppError as itself, anything else as a 500 that leaks nothing (and is logged). */
+export function renderError(err: unknown, c: Context): Response {
+  if (err instanceof AppError) return problem(c, err);
+  if (err instanceof HTTPException && err.status === 413) return problem(c, new AppError("PAYLOAD_TOO_LARGE"));
+  (c.get("log") as Logger | undefined)?.error("unhandled error", { err, path: c.req.path });
+  return problem(c, new AppError("INTERNAL", "something went wrong; the request id identifies it"));
 }

@@ -238,6 +238,7 @@ describe("every route against every role", () => {
         if (status >= 400) expectProblem(res, status, code!);
         expect(res.headers.get("x-request-id")).toBeTruthy();
         if (!unlimited.has(route)) for (const h of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]) expect(res.headers.get(h)).toMatch(/^\d+$/);
+        else expect(res.headers.get("ratelimit-limit")).toBeNull(); // never passed the bucket
       }
     });
 

@@ -114,10 +114,13 @@ describe("access token verification", () => {
     await expect(short.verify(token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
   });
 
-  test("peek knows only verified tokens", async () => {
-    const { token } = await tokens.sign({ ...claims, jti: crypto.randomUUID() });
+  test("peek knows only verified tokens, and forgets a revoked one (the front layer then verifies, and refuses)", async () => {
+    const jti = crypto.randomUUID();
+    const { token } = await tokens.sign({ ...claims, jti });
     expect(tokens.peek(token)).toBeUndefined();
     await tokens.verify(token);
     expect(tokens.peek(token)?.sub).toBe(claims.sub);
+    tokens.revoke([jti], Math.floor(Date.now() / 1000) + 900);
+    expect(tokens.peek(token)).toBeUndefined();
   });
 });

@@ -75,10 +75,10 @@ export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: num
     return claims;
   }
 
-  /** The claims of a token this edge has already verified and that has not expired; no verification. */
+  /** The claims of a token this edge has already verified, unexpired and not revoked; no verification. */
   function peek(token: string): Claims | undefined {
     const claims = cache.get(token);
-    return claims && claims.exp > Date.now() / 1000 ? claims : undefined;
+    return claims && claims.exp > Date.now() / 1000 && !revoked.has(claims.jti) ? claims : undefined;
   }
 
   function revoke(jtis: string[], exp: number) {

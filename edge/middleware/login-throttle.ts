@@ -4,16 +4,15 @@ import type { MiddlewareHandler } from "hono";
 import type { Env } from "../deps";
 import { AppError } from "../errors";
 import type { Decision } from "../rate-limit";
-import { setRateHeaders } from "./rate-limit";
 
-type Limit = (identity: string) => Promise<Decision>;
+type Limit = (identity: string) => Decision | Promise<Decision>;
 
 export function loginThrottle(perIp: Limit, perEmail: Limit): MiddlewareHandler<Env, string, { out: { json: { email: string } } }> {
   return async function loginThrottle(c, next) {
     const decisions = await Promise.all([perIp(c.get("clientIp")()), perEmail(c.req.valid("json").email)]);
     const refused = decisions.find((d) => !d.success);
     if (refused) {
-      setRateHeaders(c, refused);
+      c.set("rate", refused); // its RateLimit-* and Retry-After are the answer's
       throw new AppError("RATE_LIMITED", "too many login attempts; retry later");
     }
     await next();

@@ -6,9 +6,9 @@ import { breaker, gatewayClient, signWebhook } from "../../actors/payment";
 import { logger } from "../../nats";
 import { loadConfig } from "../config";
 import type { Deps, Env } from "../deps";
-import { AppError, problem } from "../errors";
+import { renderError } from "../errors";
 import { createMetrics } from "../metrics";
-import { observe } from "../middleware/observe";
+import { front } from "../middleware/front";
 import { webhookRoutes } from "./webhook";
 
 // a gateway that accepts the connection and never answers
@@ -16,9 +16,9 @@ const hanging = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Pro
 const config = loadConfig({ WEBHOOK_SECRET: "a-webhook-secret-for-tests" });
 const gateway = gatewayClient(`http://127.0.0.1:${hanging.port}`, 100, breaker("payment_gateway", { failures: 2, openMs: 60_000, timeoutMs: 100 }));
 const app = new Hono<Env>();
-app.use(observe({ log: logger({ test: "webhook" }), metrics: createMetrics(), trustedProxies: "" }));
+app.use(front({ log: logger({ test: "webhook" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
 app.route("/", webhookRoutes({ config, gateway } as Deps));
-app.onError((err, c) => problem(c, err instanceof AppError ? err : new AppError("INTERNAL")));
+app.onError(renderError);
 const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
 afterAll(() => {
   server.stop(true);

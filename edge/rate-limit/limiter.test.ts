@@ -10,11 +10,10 @@ import { logger } from "../../nats";
 import { ensureRedis, type Started } from "../../scripts/lib/services";
 import { login } from "../auth/schemas";
 import type { Env } from "../deps";
-import { AppError, problem } from "../errors";
+import { AppError, renderError } from "../errors";
 import { createMetrics } from "../metrics";
 import { loginThrottle } from "../middleware/login-throttle";
-import { observe } from "../middleware/observe";
-import { rateLimit } from "../middleware/rate-limit";
+import { front, type FrontOptions } from "../middleware/front";
 import { openapi } from "../openapi";
 import { limiter, type Bucket } from "./limiter";
 
@@ -114,22 +113,21 @@ describe("leases: a busy identity does not cost a Redis call per request", () =>
  * The edge's own chain around a few routes (built once Redis is up), served for real so the client
  * address comes from the socket. Any answer from the local fallback fails the test: these are Redis's.
  */
-function serve(routes: (app: Hono<Env>) => void, trustedProxies = "") {
+function serve(routes: (app: Hono<Env>) => void, o: { trustedProxies?: string; limit?: () => FrontOptions["limit"] } = {}) {
   let base = "";
   let s: ReturnType<typeof Bun.serve> | undefined;
   beforeAll(() => {
     const app = new Hono<Env>();
-    app.use(observe({ log: logger({ test: "rate-limit" }), metrics: createMetrics(), trustedProxies }));
+    app.use(front({ log: logger({ test: "rate-limit" }), metrics: createMetrics(), trustedProxies: o.trustedProxies ?? "", onError: renderError, limit: o.limit?.() }));
     routes(app);
-    app.notFound((c) => problem(c, new AppError("NOT_FOUND")));
-    app.onError((err, c) => problem(c, err instanceof AppError ? err : new AppError("INTERNAL")));
+    app.notFound((c) => renderError(new AppError("NOT_FOUND"), c));
+    app.onError(renderError);
     s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
     base = `http://127.0.0.1:${s.port}`;
   });
   afterAll(() => s?.stop(true));
   return (path: string, init?: RequestInit) => fetch(base + path, init);
 }
-const noTokens = { peek: () => undefined };
 const onRedis = (limit: ReturnType<typeof limiter>) => async (id: string) => {
   const d = await limit(id);
   if (d.degraded) throw new Error("answered by the local fallback, not Redis");
@@ -137,13 +135,15 @@ const onRedis = (limit: ReturnType<typeof limiter>) => async (id: string) => {
 };
 
 describe("the rate-limit middleware", () => {
-  const get = serve((app) => {
-    app.use(rateLimit(onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 1, intervalS: 60 }))), noTokens, () => {}));
-    app.get("/ok", (c) => c.json({ ok: true }));
-    app.get("/fails", () => {
-      throw new AppError("FORBIDDEN");
-    });
-  });
+  const get = serve(
+    (app) => {
+      app.get("/ok", (c) => c.json({ ok: true }));
+      app.get("/fails", () => {
+        throw new AppError("FORBIDDEN");
+      });
+    },
+    { limit: () => onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 1, intervalS: 60 }))) },
+  );
 
   test("RateLimit-* on every answer (success, failure, unknown route); Retry-After and 429 once empty", async () => {
     const answers = [await get("/ok"), await get("/fails"), await get("/nowhere"), await get("/ok")];
@@ -166,7 +166,7 @@ describe("the login brake", () => {
     app.post("/login", openapi({ summary: "login", body: login, responses: {} }), loginThrottle(perIp, perEmail), () => {
       throw new AppError("INVALID_CREDENTIALS");
     });
-  }, "127.0.0.1/32");
+  }, { trustedProxies: "127.0.0.1/32" });
   const attempt = (email: string, ip: string) =>
     post("/login", { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": ip }, body: JSON.stringify({ email, password: "guess" }) });
 

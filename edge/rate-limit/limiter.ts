@@ -91,18 +91,19 @@ export function limiter(redis: Redis, bucket: Bucket, o: LimiterOptions = DEFAUL
     }
   }
 
-  return function limit(identity: string): Promise<Decision> {
+  /** The decision; synchronous (no promise) when it needs no Redis call. */
+  return function limit(identity: string): Decision | Promise<Decision> {
     const now = Date.now();
     let l = leases.get(identity);
     if (l && l.left > 0 && now < l.until) {
       const d = spend(l);
       // half spent: take the next tokens now, so a busy identity never waits on a Redis round trip
       if (l.left * 2 < l.size && !l.fetching && downUntil <= now) void fetch(identity, l);
-      return Promise.resolve(d);
+      return d;
     }
     const no = refused.get(identity);
-    if (no && no.reset > now) return Promise.resolve({ success: false, limit: no.limit, remaining: 0, reset: no.reset, degraded: false });
-    if (downUntil > now) return Promise.resolve({ ...local(identity), degraded: true });
+    if (no && no.reset > now) return { success: false, limit: no.limit, remaining: 0, reset: no.reset, degraded: false };
+    if (downUntil > now) return { ...local(identity), degraded: true };
     if (!l) remember(leases, identity, (l = { left: 0, until: 0, size: 0, fetchedAt: 0, remaining: 0, reset: 0, limit: bucket.capacity, fetching: false, queue: [] }));
     const lease = l;
     return new Promise<Decision>((resolve) => {

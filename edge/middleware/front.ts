@@ -1,0 +1,200 @@
+// The one layer every request passes. In: request id and trace context, the body limit, the token bucket
+// (per user, per client address when anonymous), the Bearer token, the request deadline. Out, on every
+// answer, success or problem: X-Request-Id, RateLimit-* (Retry-After on a 429), the security headers, and
+// the request's metrics (one log line when it failed or was slow).
+//
+// One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
+// cached GET six of them cost more than the work. Steps that need no I/O stay synchronous: a token this
+// edge has verified and a rate-limit lease with tokens left answer without awaiting anything.
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getConnInfo } from "hono/bun";
+import { traceIdOf, uuidv7, type Fields, type Logger } from "../../nats";
+import type { Claims, TokenService } from "../auth/tokens";
+import type { Env } from "../deps";
+import { AppError } from "../errors";
+import type { Metrics } from "../metrics";
+import type { Decision } from "../rate-limit";
+import { bearer } from "./auth";
+import { clientIp, parseCidrs } from "./client-ip";
+import { deadline } from "./deadline";
+
+export type FrontOptions = {
+  log: Logger;
+  metrics: Metrics;
+  trustedProxies: string;
+  /** Renders an error as the answer (the app's error handler). */
+  onError: (err: unknown, c: Context<Env>) => Response | Promise<Response>;
+  /** A request still running after this long is answered 504 TIMEOUT. */
+  timeoutMs?: number;
+  /** Bodies larger than this are refused 413 PAYLOAD_TOO_LARGE. */
+  maxBodyBytes?: number;
+  /** The token bucket, per identity. */
+  limit?: (identity: string) => Decision | Promise<Decision>;
+  /** Called when the bucket answered from the local fallback (Redis slow or down). */
+  onDegraded?: () => void;
+  /** Bearer tokens: verified claims reach handlers as `c.get("user")`. */
+  tokens?: Pick<TokenService, "peek" | "verify">;
+  /** Paths that skip the bucket and the Bearer token (probes, the signed webhook); read per request. */
+  open?: ReadonlySet<string>;
+};
+
+// the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
+// (X-XSS-Protection, X-Download-Options, X-DNS-Prefetch-Control, ...) would cost every answer and protect nothing
+const SECURITY_HEADERS = [
+  ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-Frame-Options", "SAMEORIGIN"],
+  ["Referrer-Policy", "no-referrer"],
+  ["Cross-Origin-Resource-Policy", "same-origin"],
+] as const;
+const REQUEST_ID = /^[\w.-]{1,128}$/;
+const MAX_SERIES = 2_000;
+const NONE: ReadonlySet<string> = new Set();
+
+/** A random W3C trace id (randomUUID draws from a buffered pool: cheap). */
+function newTraceId(): string {
+  const a = crypto.randomUUID();
+  return `${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}`;
+}
+
+/** The request's logger; the child logger with its fields is only built when something is logged. */
+class RequestLog implements Logger {
+  #child?: Logger;
+  constructor(
+    private readonly base: Logger,
+    private readonly fields: Fields,
+  ) {}
+  get #log() {
+    return (this.#child ??= this.base.child(this.fields));
+  }
+  debug(msg: string, f?: Fields) {
+    this.#log.debug(msg, f);
+  }
+  info(msg: string, f?: Fields) {
+    this.#log.info(msg, f);
+  }
+  warn(msg: string, f?: Fields) {
+    this.#log.warn(msg, f);
+  }
+  error(msg: string, f?: Fields) {
+    this.#log.error(msg, f);
+  }
+  child(f: Fields) {
+    return this.#log.child(f);
+  }
+}
+
+export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): number } {
+  const trusted = parseCidrs(o.trustedProxies);
+  const late = o.timeoutMs ? deadline(o.timeoutMs) : undefined;
+  const limitBody = o.maxBodyBytes
+    ? bodyLimit({
+        maxSize: o.maxBodyBytes,
+        onError: () => {
+          throw new AppError("PAYLOAD_TOO_LARGE", `the body is larger than ${o.maxBodyBytes} bytes`);
+        },
+      })
+    : undefined;
+  const open = o.open ?? NONE;
+  const series = requestSeries(o.metrics);
+
+  /**
+   * The bucket, then the token; throws the problem that answers the request instead. A promise only when
+   * something has to be awaited (a Redis call for the bucket, a token not verified yet).
+   */
+  function admit(c: Context<Env>): void | Promise<void> {
+    const token = bearer(c.req.header("authorization"));
+    const known = token ? o.tokens?.peek(token) : undefined;
+    if (!o.limit) return authenticate(c, token, known);
+    // before verifying: a token this edge already verified counts against its user; any other request
+    // against its address, so a flood of forged tokens is throttled before each costs a signature check
+    const d = o.limit(known ? `u:${known.sub}` : `ip:${c.get("clientIp")()}`);
+    if (d instanceof Promise) return d.then((d) => (limited(c, d), authenticate(c, token, known)));
+    limited(c, d);
+    return authenticate(c, token, known);
+  }
+
+  function limited(c: Context<Env>, d: Decision) {
+    c.set("rate", d);
+    if (d.degraded) o.onDegraded?.();
+    if (!d.success) throw new AppError("RATE_LIMITED", "slow down and retry after the time in Retry-After");
+  }
+
+  function authenticate(c: Context<Env>, token: string | null | undefined, known: Claims | undefined): void | Promise<void> {
+    if (!o.tokens || token === undefined) return;
+    if (token === null) throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
+    if (known) return void c.set("user", known);
+    return o.tokens.verify(token).then((u) => void c.set("user", u));
+  }
+
+  const mw: MiddlewareHandler<Env> = async function front(c, next) {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    const incoming = c.req.header("traceparent");
+    let traceId = incoming ? traceIdOf(incoming) : undefined;
+    // the span id: the random tail of the request id when it is ours, else of a fresh one
+    const span = requestId === given ? uuidv7() : requestId;
+    const traceparent = traceId ? incoming! : `00-${(traceId = newTraceId())}-${span.slice(19, 23)}${span.slice(24)}-01`;
+    let ip: string | undefined;
+    c.set("requestId", requestId);
+    c.set("traceparent", traceparent);
+    c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
+    c.set("log", new RequestLog(o.log, { requestId, traceId }));
+
+    try {
+      if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
+      if (!open.has(c.req.path)) {
+        const admitted = admit(c);
+        if (admitted) await admitted;
+      }
+      await (late ? late.race(next()) : next());
+    } catch (err) {
+      c.res = await o.onError(err, c);
+    }
+
+    const h = c.res.headers;
+    h.set("X-Request-Id", requestId);
+    const d = c.get("rate");
+    if (d) {
+      const resetS = Math.max(0, Math.ceil((d.reset - Date.now()) / 1000));
+      h.set("RateLimit-Limit", String(d.limit));
+      h.set("RateLimit-Remaining", String(d.remaining));
+      h.set("RateLimit-Reset", String(resetS));
+      if (!d.success) h.set("Retry-After", String(Math.max(1, resetS)));
+    }
+    for (const [k, v] of SECURITY_HEADERS) h.set(k, v);
+
+    const method = c.req.method;
+    const status = c.res.status;
+    const seconds = (performance.now() - started) / 1000;
+    series(method, c.req.routePath || "unmatched", status)(seconds);
+    if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
+  };
+  return Object.assign(mw, { pending: () => late?.pending() ?? 0 });
+}
+
+/**
+ * Request count and latency per method, route and status (a sale's 202s and 409s are different series).
+ * Keyed by the router's own path strings, whose hashes the engine keeps: no key is built per request.
+ */
+function requestSeries(metrics: Metrics) {
+  const series = new Map<string, Map<number, (seconds: number) => void>>();
+  return (method: string, route: string, status: number) => {
+    const key = method === "GET" ? route : `${method} ${route}`;
+    let byStatus = series.get(key);
+    if (!byStatus) {
+      byStatus = new Map();
+      if (series.size < MAX_SERIES) series.set(key, byStatus);
+    }
+    let observe = byStatus.get(status);
+    if (!observe) {
+      const labels = { method, route, status: String(status) };
+      const count = metrics.counter("http_requests_total", labels);
+      const time = metrics.histogram("http_request_duration_seconds", labels);
+      byStatus.set(status, (observe = (seconds) => (count(), time(seconds))));
+    }
+    return observe;
+  };
+}
