@@ -31,6 +31,8 @@ export const contracts = {
     /** Set for flash-sale purchases: units come from the sale's allocation, and go back to its gate. */
     saleId: uuid.optional(),
     paymentMethod,
+    /** A keyed flash-sale purchase: kept with the order, so the gate answers retries even after Redis lost it. */
+    idempotency: z.object({ key: z.string().min(1).max(255), requestHash: z.string().min(1).max(100) }).optional(),
   }),
   "orders.cmd.cancel": z.object({ orderId: uuid, itemId: uuid.optional() }),
   /** Sent by the deadline sweeper; the saga acts on it only once its own deadline has passed. */

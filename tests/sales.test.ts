@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { createHash } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { gate, sweepHolds } from "../actors/gate";
+import { gate, saleKeys, sweepHolds } from "../actors/gate";
 import { createDb } from "../db";
 import { logger, uuidv7 } from "../nats";
 import { client, eventually } from "./client";
@@ -260,6 +260,24 @@ describe("flash sales", () => {
     expect(again.status).toBe(202);
     expect(again.body.orderId).not.toBe((held as { orderId: string }).orderId);
     expect((await api.settled(ghost!.token, again.body.orderId)).status).toBe("CONFIRMED");
+  });
+
+  test("after Redis lost the sale, a keyed retry gets its first order again, not a second one", async () => {
+    const { sale } = await makeSale(5, { perUserLimit: 2 });
+    const [shopper] = await accounts(env, "shopper", 1);
+    const first = await buy(sale.id, shopper!.token, { quantity: 1 }, "retry-1");
+    expect(first.status).toBe(202);
+    expect((await api.settled(shopper!.token, first.body.orderId)).status).toBe("CONFIRMED");
+    await redis.del(...saleKeys(sale.id)); // the sale's counters, holds and keys are gone
+    const retry = await buy(sale.id, shopper!.token, { quantity: 1 }, "retry-1");
+    expect([retry.status, retry.body.orderId, retry.headers.get("idempotent-replayed")]).toEqual([202, first.body.orderId, "true"]);
+    const reused = await buy(sale.id, shopper!.token, { quantity: 2 }, "retry-1");
+    expect([reused.status, reused.body.code]).toEqual([422, "IDEMPOTENCY_KEY_REUSED"]);
+    // the shopper's one unit still counts against the limit of two
+    expect((await buy(sale.id, shopper!.token, { quantity: 1 })).status).toBe(202);
+    const over = await buy(sale.id, shopper!.token, { quantity: 1 });
+    expect([over.status, over.body.code]).toEqual([409, "LIMIT_REACHED"]);
+    expectGreen(await quietAudit(sale.id));
   });
 
   test("the hold sweeper leaves alone a hold whose order is still waiting in JetStream (order actor stalled)", async () => {

@@ -22,6 +22,8 @@ export type GateLoad = {
   seq: number;
   users: Record<string, number>;
   holds: Record<string, string>;
+  /** userId:Idempotency-Key -> "orderId|itemId|requestHash" */
+  idem: Record<string, string>;
 };
 
 export type Hold = { orderId: string; state: "P" | "S" | "A" | "R"; userId: string; qty: number; at: number };

@@ -83,7 +83,7 @@ return moved
 
 /**
  * Writes a sale's gate unless it is there already. KEYS sale, users, holds, idem. ARGV JSON
- * {remaining, limit, quantity, startsAt, endsAt, expireAt, users: {id: n}, holds: {orderId: value}}.
+ * {remaining, limit, quantity, startsAt, endsAt, expireAt, users: {id: n}, holds: {orderId: value}, idem: {field: value}}.
  */
 export const loadLua = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -92,6 +92,7 @@ redis.call('HSET', KEYS[1], 'remaining', d.remaining, 'limit', d.limit, 'quantit
   'startsAt', d.startsAt, 'endsAt', d.endsAt, 'expireAt', d.expireAt, 'seq', d.seq, 'released', 0, 'soldOutAnswers', 0)
 for id, n in pairs(d.users) do redis.call('HSET', KEYS[2], id, n) end
 for id, v in pairs(d.holds) do redis.call('HSET', KEYS[3], id, v) end
+for f, v in pairs(d.idem or {}) do redis.call('HSET', KEYS[4], f, v) end
 for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], d.expireAt) end
 return 1
 `;

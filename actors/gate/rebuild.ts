@@ -28,6 +28,8 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
       at: orders.createdAt,
       itemId: orderItems.id,
       qty: orderItems.quantity,
+      key: orders.idempotencyKey,
+      hash: orders.requestHash,
       released: sql<boolean>`exists (select 1 from ${reservations} r where r.order_id = ${orders.id} and r.status = 'RELEASED')`,
     })
     .from(orders)
@@ -35,15 +37,19 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
     .where(eq(orders.saleId, saleId));
   const users: Record<string, number> = {};
   const holds: Record<string, string> = {};
+  // a keyed purchase's retry is answered with its order again, as before the loss
+  const idem: Record<string, string> = {};
   let taken = 0;
   for (const r of rows) {
+    const field = r.key && r.hash ? `${r.userId}:${r.key}` : "";
+    if (field) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
     if (r.released || r.status === "CANCELLED") {
-      holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}||${r.itemId}`;
+      holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
       continue;
     }
     taken += r.qty;
     users[r.userId] = (users[r.userId] ?? 0) + r.qty;
-    holds[r.orderId] = `S|${r.userId}|${r.qty}|${r.at.getTime()}||${r.itemId}`;
+    holds[r.orderId] = `S|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
   }
   return {
     remaining: sale.quantity - taken,
@@ -55,6 +61,7 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
     seq: rows.length,
     users,
     holds,
+    idem,
   };
 }
 

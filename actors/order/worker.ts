@@ -144,10 +144,10 @@ async function insertPlacedOrders(tx: Tx, placed: Data<"orders.cmd.place">[]) {
   if (!placed.length) return;
   const col = <T>(f: (p: Data<"orders.cmd.place">) => T) => list(placed.map(f));
   const inserted = await tx.execute<{ id: string }>(sql`
-    insert into ${orders} (id, user_id, total, discount, coupon_id, sale_id, payment_method)
+    insert into ${orders} (id, user_id, total, discount, coupon_id, sale_id, payment_method, idempotency_key, request_hash)
     select * from unnest(${col((p) => p.orderId)}::uuid[], ${col((p) => p.userId)}::uuid[], ${col((p) => p.total)}::int[],
       ${col((p) => p.discount)}::int[], ${col((p) => p.couponId ?? null)}::uuid[], ${col((p) => p.saleId ?? null)}::uuid[],
-      ${col((p) => p.paymentMethod)}::text[])
+      ${col((p) => p.paymentMethod)}::text[], ${col((p) => p.idempotency?.key ?? null)}::text[], ${col((p) => p.idempotency?.requestHash ?? null)}::text[])
     on conflict do nothing returning id`);
   if (!inserted.length) return;
   const fresh = new Set(inserted.map((r) => r.id));

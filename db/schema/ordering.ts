@@ -17,6 +17,9 @@ export const orders = ordering.table(
     couponId: uuid("coupon_id"),
     saleId: uuid("sale_id"),
     paymentMethod: text("payment_method").notNull(),
+    /** A flash-sale purchase's Idempotency-Key and request hash, so a rebuilt gate answers its retries again. */
+    idempotencyKey: text("idempotency_key"),
+    requestHash: text("request_hash"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -139,6 +139,7 @@ export function salesRoutes(d: Deps) {
         seq: 0,
         users: {},
         holds: {},
+        idem: {},
       });
       return c.json(answer.body, answer.status);
     },
@@ -183,6 +184,7 @@ export function salesRoutes(d: Deps) {
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
       const subtotal = s.price * input.quantity;
+      const requestHash = key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined;
       const ask = (replayOnly: boolean) =>
         g.purchase({
           saleId,
@@ -191,7 +193,7 @@ export function salesRoutes(d: Deps) {
           orderId: uuidv7(),
           itemId: uuidv7(),
           idemKey: key,
-          requestHash: key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined,
+          requestHash,
           replayOnly,
         });
       const decide = async (replayOnly = false) => {
@@ -240,6 +242,7 @@ export function salesRoutes(d: Deps) {
           ...(input.couponId ? { couponId: input.couponId } : {}),
           saleId,
           paymentMethod: input.paymentMethod,
+          ...(key && requestHash ? { idempotency: { key, requestHash } } : {}),
         },
         { id: r.orderId, traceparent: c.get("traceparent") },
       ).catch((err) => {

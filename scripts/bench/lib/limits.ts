@@ -1,7 +1,8 @@
 // The machine's own ceilings, measured in the same run as a benchmark so its figures can be quoted as ratios:
-// a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, and naive
-// one-message saga transactions (inbox + snapshot + outbox) on Postgres.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+// a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, naive
+// one-message saga transactions (inbox + snapshot + outbox) on Postgres, and the order pipeline's messaging alone.
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
@@ -54,7 +55,7 @@ export async function gateLua(redisUrl: string, seconds: number): Promise<number
   const redis = new Redis(redisUrl);
   const g = gate(redis);
   const saleId = uuidv7();
-  await g.load(saleId, { remaining: 1e9, limit: 1e9, quantity: 1e9, startsAt: 0, endsAt: 0, expireAt: Date.now() + 600_000, seq: 0, users: {}, holds: {} });
+  await g.load(saleId, { remaining: 1e9, limit: 1e9, quantity: 1e9, startsAt: 0, endsAt: 0, expireAt: Date.now() + 600_000, seq: 0, users: {}, holds: {}, idem: {} });
   try {
     return await saturate(seconds, 256, (i) => g.purchase({ saleId, userId: `u${i % 10_000}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }));
   } finally {
@@ -99,5 +100,55 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
     await sql`delete from messaging.outbox where subject = 'bench'`;
     await sql`delete from ordering.sagas where state = 'charging' and not exists (select 1 from ordering.orders o where o.id = order_id)`;
     await sql.end();
+  }
+}
+
+/**
+ * The order pipeline's messaging alone: for each order the seven acked publishes and eight deliveries a
+ * confirmed order takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed is read by
+ * notification and cart), moved through a scratch stream by one process per actor kind the way the actors move
+ * them (durable pull consumers, batches, publish then ack), with no database, HTTP or decisions in between.
+ * Returns orders per second from the first publish until the last delivery is acked.
+ */
+export async function messagingFloor(natsUrl: string, orders: number, timeoutS = 120): Promise<number> {
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await jetstreamManager(nc);
+  const stream = `FLOOR_${process.pid}`;
+  await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
+  // consumer (durable) -> the subject it reads
+  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", cart: "confirmed" };
+  for (const [durable, subject] of Object.entries(reads))
+    await jsm.consumers.add(stream, { durable_name: durable, filter_subject: `${stream}.${subject}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 20_000 });
+  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", coupon: "cart" };
+  const procs = Object.values(kinds).map((hops) =>
+    Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
+  );
+  const js = jetstream(nc);
+  try {
+    await Bun.sleep(1000); // the hop processes subscribe
+    const started = performance.now();
+    let next = 0;
+    const body = (id: string) => JSON.stringify({ id, type: "orders.cmd.place", occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } });
+    await Promise.all(
+      Array.from({ length: 512 }, async () => {
+        for (let i = next++; i < orders; i = next++) {
+          const id = uuidv7();
+          await js.publish(`${stream}.place`, body(id), { msgID: `place:${id}` });
+        }
+      }),
+    );
+    const deadline = started + timeoutS * 1000;
+    for (;;) {
+      const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
+      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "cart")!.ack_floor.consumer_seq === orders)
+        return orders / ((performance.now() - started) / 1000);
+      if (performance.now() > deadline) throw new Error(`messaging floor: not done within ${timeoutS} s`);
+      await Bun.sleep(50);
+    }
+  } finally {
+    for (const p of procs) p.kill();
+    await Promise.all(procs.map((p) => p.exited));
+    await jsm.streams.delete(stream);
+    await nc.close();
   }
 }
