@@ -1,0 +1,35 @@
+// One process of the saga bench's messaging floor: consumes its hops' subjects from a scratch stream the way
+// an actor does (durable pull consumer, batches), and for each message publishes the next hop's message
+// (acked, with a message id) and then acks it. No database, no HTTP, no decisions: only the moving.
+// `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...>`; a hop without next only acks.
+import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import { connect, headers } from "@nats-io/transport-node";
+
+const [url, stream, spec] = process.argv.slice(2) as [string, string, string];
+const nc = await connect({ servers: url });
+const js = jetstream(nc);
+const hops = spec.split(",").map((h) => h.split(":") as [string, string | undefined]);
+
+for (const [hop, next] of hops) {
+  const consumer = await js.consumers.get(stream, hop);
+  const queue: JsMsg[] = [];
+  let wake: (() => void) | undefined;
+  await consumer.consume({ max_messages: 512, callback: (m) => (queue.push(m), wake?.()) });
+  void (async () => {
+    for (;;) {
+      if (!queue.length) await new Promise<void>((r) => (wake = r));
+      const batch = queue.splice(0, 256);
+      if (next)
+        await Promise.all(
+          batch.map((m) => {
+            const body = m.json<{ id: string }>();
+            const h = headers();
+            h.set("traceparent", m.headers?.get("traceparent") ?? "");
+            return js.publish(`${stream}.${next}`, JSON.stringify({ ...body, id: `${next}:${body.id}` }), { msgID: `${next}:${body.id}`, headers: h });
+          }),
+        );
+      for (const m of batch) m.ack();
+    }
+  })();
+}
+process.on("SIGTERM", () => void nc.close().then(() => process.exit(0)));
