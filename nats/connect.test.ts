@@ -1,0 +1,41 @@
+// Acked publishes over one reply subscription, on a private NATS server: stored once under their message
+// id, refused when no stream takes the subject or the stream refuses them.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { startPrivateNats, type PrivateNats } from "../scripts/lib/private-stack";
+import { envelope, publishEnvelope, uuidv7 } from ".";
+
+let nats: PrivateNats | undefined;
+beforeAll(async () => {
+  nats = await startPrivateNats("publish-test");
+});
+afterAll(async () => {
+  await nats?.stop();
+});
+
+test("many publishes at once: each stored once under its message id, a repeat acked and dropped", async () => {
+  const jsm = await jetstreamManager(nats!.nc);
+  const before = (await jsm.streams.info("ORDERS")).state.messages;
+  const envs = Array.from({ length: 500 }, () => envelope("orders.cmd.timeout", { orderId: uuidv7() }));
+  await Promise.all(envs.map((e) => publishEnvelope(nats!.js, e)));
+  await Promise.all(envs.slice(0, 100).map((e) => publishEnvelope(nats!.js, e)));
+  expect((await jsm.streams.info("ORDERS")).state.messages - before).toBe(500);
+  const last = await jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.cmd.timeout" });
+  expect(last?.header.get("Nats-Msg-Id")).toBe(envs.at(-1)!.id);
+});
+
+test("a subject no stream takes is refused, not left waiting", async () => {
+  const env = { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "nowhere.at.all" } as never;
+  const started = performance.now();
+  await expect(publishEnvelope(nats!.js, env)).rejects.toThrow("no stream takes this subject");
+  expect(performance.now() - started).toBeLessThan(1_000);
+});
+
+test("a publish the stream refuses is refused with its reason", async () => {
+  const jsm = await jetstreamManager(nats!.nc);
+  await jsm.streams.add({ name: "TINY", subjects: ["tiny.>"], max_msgs: 1, discard: DiscardPolicy.New });
+  await publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.one" } as never);
+  await expect(publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.two" } as never)).rejects.toThrow(
+    "JetStream refused the publish",
+  );
+});
