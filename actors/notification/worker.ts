@@ -1,6 +1,6 @@
 // Notification: tells the shopper (through a Slack-compatible webhook) that an order was confirmed or
 // cancelled, and records every notification. Without a webhook URL it only logs.
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import { notifications, type Db } from "../../db";
 import type { Data, Envelope, Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
@@ -38,7 +38,10 @@ export function notificationHandler(opts: NotificationOptions): BatchHandler {
     if (!notes.length) return [];
     if (!opts.webhookUrl) {
       for (const n of notes) opts.log.info("notification", { orderId: n.orderId, text: n.text });
-      await tx.insert(notifications).values(notes.map((n) => ({ ...n, delivered: "log" as const }))).onConflictDoNothing();
+      await tx.execute(sql`
+        insert into ${notifications} (id, order_id, kind, text, delivered)
+        select id, "orderId", kind, text, 'log' from jsonb_to_recordset(${JSON.stringify(notes)}::jsonb) as n(id text, "orderId" uuid, kind text, text text)
+        on conflict do nothing`);
       return [];
     }
     // A webhook post cannot be rolled back, so each delivered one is recorded at once, outside the batch's

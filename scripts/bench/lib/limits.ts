@@ -7,7 +7,7 @@ import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { gate } from "../../../actors/gate";
-import { uuidv7 } from "../../../nats";
+import { publishEnvelope, uuidv7 } from "../../../nats";
 import { wrk, type WrkResult } from "./wrk";
 
 function freePort(): number {
@@ -128,13 +128,10 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
     await Bun.sleep(1000); // the hop processes subscribe
     const started = performance.now();
     let next = 0;
-    const body = (id: string) => JSON.stringify({ id, type: "orders.cmd.place", occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } });
+    const place = (id: string) => ({ id: `place:${id}`, type: `${stream}.place`, occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } }) as never;
     await Promise.all(
       Array.from({ length: 512 }, async () => {
-        for (let i = next++; i < orders; i = next++) {
-          const id = uuidv7();
-          await js.publish(`${stream}.place`, body(id), { msgID: `place:${id}` });
-        }
+        for (let i = next++; i < orders; i = next++) await publishEnvelope(js, place(uuidv7()));
       }),
     );
     const deadline = started + timeoutS * 1000;

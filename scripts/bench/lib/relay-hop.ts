@@ -1,9 +1,11 @@
 // One process of the saga bench's messaging floor: consumes its hops' subjects from a scratch stream the way
 // an actor does (durable pull consumer, batches), and for each message publishes the next hop's message
-// (acked, with a message id) and then acks it. No database, no HTTP, no decisions: only the moving.
+// (acked, with a message id, through the actors' own publisher) and then acks it. No database, no HTTP,
+// no decisions: only the moving.
 // `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...>`; a hop without next only acks.
 import { jetstream, type JsMsg } from "@nats-io/jetstream";
-import { connect, headers } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
+import { publishEnvelope, type Envelope } from "../../../nats";
 
 const [url, stream, spec] = process.argv.slice(2) as [string, string, string];
 const nc = await connect({ servers: url });
@@ -22,10 +24,8 @@ for (const [hop, next] of hops) {
       if (next)
         await Promise.all(
           batch.map((m) => {
-            const body = m.json<{ id: string }>();
-            const h = headers();
-            h.set("traceparent", m.headers?.get("traceparent") ?? "");
-            return js.publish(`${stream}.${next}`, JSON.stringify({ ...body, id: `${next}:${body.id}` }), { msgID: `${next}:${body.id}`, headers: h });
+            const body = m.json<Envelope>();
+            return publishEnvelope(js, { ...body, id: `${next}:${body.id}`, type: `${stream}.${next}` } as Envelope, m.headers?.get("traceparent"));
           }),
         );
       for (const m of batch) m.ack();
