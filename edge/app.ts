@@ -47,9 +47,9 @@ export function createApp(d: Deps) {
       onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
       tokens: d.tokens,
       open,
+      cors: origins.length ? cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }) : undefined,
     }),
   );
-  if (origins.length) app.use(cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }));
   app.route("/", healthRoutes(d));
   app.route("/", webhookRoutes(d));
   app.route("/", openapiRoutes(() => app.routes));

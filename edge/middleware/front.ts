@@ -1,7 +1,7 @@
-// The one layer every request passes. In: request id and trace context, the body limit, the token bucket
-// (per user, per client address when anonymous), the Bearer token, the request deadline. Out, on every
-// answer, success or problem: X-Request-Id, RateLimit-* (Retry-After on a 429), the security headers, and
-// the request's metrics (one log line when it failed or was slow).
+// The one layer every request passes. In: request id and trace context, CORS when configured, the body limit,
+// the token bucket (per user, per client address when anonymous), the Bearer token, all of it and the handler
+// under the request deadline. Out, on every answer, success or problem: X-Request-Id, RateLimit-* (Retry-After
+// on a 429), the security headers, and the request's metrics (one log line when it failed or was slow).
 //
 // One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
 // cached GET six of them cost more than the work. Steps that need no I/O stay synchronous: a token this
@@ -37,6 +37,8 @@ export type FrontOptions = {
   tokens?: Pick<TokenService, "peek" | "verify">;
   /** Paths that skip the bucket and the Bearer token (probes, the signed webhook); read per request. */
   open?: ReadonlySet<string>;
+  /** Hono's CORS middleware, run first: its headers reach every answer, and it answers preflights itself. */
+  cors?: MiddlewareHandler<Env>;
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -110,7 +112,8 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     // before verifying: a token this edge already verified counts against its user; any other request
     // against its address, so a flood of forged tokens is throttled before each costs a signature check
     const d = o.limit(known ? `u:${known.sub}` : `ip:${c.get("clientIp")()}`);
-    if (d instanceof Promise) return d.then((d) => (limited(c, d), authenticate(c, token, known)));
+    // a Redis call was awaited: look the token up again, it may have been revoked meanwhile
+    if (d instanceof Promise) return d.then((d) => (limited(c, d), authenticate(c, token, token ? o.tokens?.peek(token) : undefined)));
     limited(c, d);
     return authenticate(c, token, known);
   }
@@ -143,13 +146,20 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
     c.set("log", new RequestLog(o.log, { requestId, traceId }));
 
-    try {
+    const work = async () => {
+      if (o.cors) {
+        const preflight = await o.cors(c, async () => {});
+        if (preflight) return void (c.res = preflight);
+      }
       if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
       if (!open.has(c.req.path)) {
         const admitted = admit(c);
         if (admitted) await admitted;
       }
-      await (late ? late.race(next()) : next());
+      await next();
+    };
+    try {
+      await (late ? late.race(work()) : work());
     } catch (err) {
       c.res = await o.onError(err, c);
     }
