@@ -1,7 +1,8 @@
 // Acked publishes over one reply subscription, on a private NATS server: stored once under their message
 // id, refused when no stream takes the subject or the stream refuses them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { startPrivateNats, type PrivateNats } from "../scripts/lib/private-stack";
 import { envelope, publishEnvelope, uuidv7 } from ".";
 
@@ -38,4 +39,16 @@ test("a publish the stream refuses is refused with its reason", async () => {
   await expect(publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.two" } as never)).rejects.toThrow(
     "JetStream refused the publish",
   );
+});
+
+test("a closed connection refuses at once, and so does a publish that was waiting", async () => {
+  const nc = await connect({ servers: nats!.url });
+  const js = jetstream(nc);
+  await publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() }));
+  const waiting = publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() })).then(() => "acked", (e: Error) => e.message);
+  await nc.close();
+  expect(await waiting).toBeOneOf(["acked", "the NATS connection closed"]);
+  const started = performance.now();
+  await expect(publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() }))).rejects.toThrow();
+  expect(performance.now() - started).toBeLessThan(1_000);
 });

@@ -41,18 +41,33 @@ function acked(nc: NatsConnection): Publisher {
   const waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void; until: number }>();
   let seq = 0;
   let sweeper: Timer | undefined;
-  nc.subscribe(`${prefix}.*`, {
-    callback: (_err, m) => {
+  const failAll = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  const sub = nc.subscribe(`${prefix}.*`, {
+    callback: (err, m) => {
+      if (err) {
+        // the reply subscription is gone: refuse what waits, and let the next publish start afresh
+        publishers.delete(nc);
+        sub.unsubscribe();
+        return failAll(err);
+      }
       const token = m.subject.slice(prefix.length + 1);
       const w = waiting.get(token);
       if (!w) return; // answered after its timeout
       waiting.delete(token);
-      if (m.headers?.code === 503) return w.reject(new Error(`no stream takes this subject`));
-      const ack = m.json<{ stream?: string; error?: { description?: string } }>();
-      if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
-      else w.resolve();
+      try {
+        if (m.headers?.code === 503) return w.reject(new Error("no stream takes this subject"));
+        const ack = m.json<{ stream?: string; error?: { description?: string } }>();
+        if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
+        else w.resolve();
+      } catch (e) {
+        w.reject(new Error(`unreadable JetStream ack: ${String(e)}`)); // never thrown into the connection's reader
+      }
     },
   });
+  void nc.closed().then(() => failAll(new Error("the NATS connection closed")));
   const sweep = () => {
     const now = Date.now();
     for (const [token, w] of waiting)
