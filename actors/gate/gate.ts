@@ -7,6 +7,9 @@ export const saleKeys = (saleId: string) => {
   return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:idem`] as const;
 };
 
+/** A purchase's key in the sale's idempotency hash; encoded, since a hold keeps it between "|" separators. */
+export const idemField = (userId: string, key: string) => `${userId}:${encodeURIComponent(key)}`;
+
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
   | { ok: true; orderId: string; itemId: string; replayed: true }
@@ -47,7 +50,7 @@ export function gate(redis: Redis) {
   return {
     /** `replayOnly`: only answer whether this Idempotency-Key was seen (REPLAY) or not (NONE). */
     async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number; replayOnly?: boolean }): Promise<PurchaseResult> {
-      const idem = p.idemKey ? `${p.userId}:${p.idemKey}` : "";
+      const idem = p.idemKey ? idemField(p.userId, p.idemKey) : "";
       const res = await r.salePurchase(...saleKeys(p.saleId), p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId, p.replayOnly ? "1" : "0");
       const code = String(res[0]);
       if (code === "OK") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), position: Number(res[3]), remaining: Number(res[4]), replayed: false };

@@ -6,7 +6,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { orderItems, orders, reservations, sales, type Db } from "../../db";
 import type { Logger } from "../../nats";
-import { saleKeys, type Gate, type GateLoad } from "./gate";
+import { idemField, saleKeys, type Gate, type GateLoad } from "./gate";
 
 const DAY_MS = 86_400_000;
 
@@ -41,7 +41,7 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   const idem: Record<string, string> = {};
   let taken = 0;
   for (const r of rows) {
-    const field = r.key && r.hash ? `${r.userId}:${r.key}` : "";
+    const field = r.key && r.hash ? idemField(r.userId, r.key) : "";
     if (field) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
     if (r.released || r.status === "CANCELLED") {
       holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
@@ -84,7 +84,8 @@ export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: J
     }
     const load = await gateFromPostgres(o.db, saleId);
     if (!load) return false;
-    if (load.endsAt && load.endsAt <= Date.now()) return true; // nothing left to sell: no gate needed
+    // an ended sale is loaded too, for its keyed retries (the Lua answers ENDED to anything new); a day after
+    // its end the keys expire at once and the sale is simply over
     await o.gate.load(saleId, load);
     o.log.warn("sale gate rebuilt from postgres", { saleId, remaining: load.remaining, holds: Object.keys(load.holds).length });
     return true;
