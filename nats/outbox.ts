@@ -1,7 +1,7 @@
 // Transactional outbox: rows written in the same transaction as the state change, published after commit
 // with Nats-Msg-Id = row id, then marked sent. A background relay publishes whatever a crash left behind.
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { and, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, isNull, lt, sql } from "drizzle-orm";
 import { outbox, type Db, type Tx } from "../db";
 import { publishEnvelope } from "./connect";
 import { contracts, type Subject } from "./contracts";
@@ -26,7 +26,8 @@ export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: 
   return rows;
 }
 
-export async function publishRows(db: Db, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
+/** Publishes the rows, then marks them sent (in `db`, or in the transaction that holds them locked). */
+export async function publishRows(db: Db | Tx, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
   if (!rows.length) return;
   await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope, r.headers.traceparent)));
   await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(rows.map((r) => r.id))}::uuid[])`);
@@ -47,8 +48,7 @@ export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { ev
             .limit(500)
             .for("update", { skipLocked: true });
           if (!rows.length) return;
-          await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope as Envelope, r.headers.traceparent)));
-          await tx.update(outbox).set({ sentAt: sql`now()` }).where(inArray(outbox.id, rows.map((r) => r.id)));
+          await publishRows(tx, js, rows as OutboxRow[]);
           log.info("relay published", { count: rows.length });
         });
       } catch (err) {
