@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startPrivateStack } from "../lib/private-stack";
+import { cpuStat, processCpu, stealSince } from "./lib/cpu";
 
 const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, reps: { type: "string", default: "3" }, connections: { type: "string", default: "64" } } });
 const seconds = Number(values.seconds);
@@ -30,16 +31,10 @@ type Label = "bare" | "headers" | "edge" | "probe";
 type Run = { label: Label; rps: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number; errors: number; stealPct: number; cpuUsPerRequest: number };
 
 /** CPU time (user + system) of one process so far, in microseconds. */
-async function processCpuUs(pid: number): Promise<number> {
-  const stat = await Bun.file(`/proc/${pid}/stat`).text();
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
-}
-
-/** CPU time the hypervisor took away, as a share of all CPU time, from /proc/stat. */
-async function cpuTimes() {
-  const line = (await Bun.file("/proc/stat").text()).split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { steal: line[7] ?? 0, total: line.reduce((a, b) => a + b, 0) };
+function processCpuUs(pid: number): number {
+  const c = processCpu(pid);
+  if (!c) throw new Error(`process ${pid} is gone`);
+  return c.seconds * 1e6;
 }
 
 const ms = (v: string) => {
@@ -49,14 +44,14 @@ const ms = (v: string) => {
 };
 
 async function drive(wrkBin: string, label: Label, url: string, headers: string[], pid: number): Promise<Run> {
-  const before = await cpuTimes();
-  const serverBefore = await processCpuUs(pid);
+  const before = cpuStat();
+  const serverBefore = processCpuUs(pid);
   const args = [wrkBin, "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
-  const after = await cpuTimes();
-  const serverUs = (await processCpuUs(pid)) - serverBefore;
+  const stealPct = stealSince(before);
+  const serverUs = processCpuUs(pid) - serverBefore;
   const pick = (re: RegExp) => re.exec(out)?.[1];
   const rps = Number(pick(/Requests\/sec:\s+([\d.]+)/));
   if (!Number.isFinite(rps)) throw new Error(`wrk printed no result:\n${out}${await new Response(proc.stderr).text()}`);
@@ -70,7 +65,7 @@ async function drive(wrkBin: string, label: Label, url: string, headers: string[
     requests,
     non2xx: Number(pick(/Non-2xx or 3xx responses: (\d+)/) ?? 0),
     errors,
-    stealPct: (100 * (after.steal - before.steal)) / Math.max(1, after.total - before.total),
+    stealPct,
     cpuUsPerRequest: serverUs / requests,
   };
 }

@@ -5,7 +5,7 @@
 // reports settled orders/s against it. Writes scripts/bench/results/saga.{md,json}.
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,6 +14,7 @@ import { createDb, products, runMigrations, stock } from "../../db";
 import { envelope, publishEnvelope, uuidv7, type Data, type Envelope } from "../../nats";
 import { root, startPrivateStack } from "../lib/private-stack";
 import { dropDatabase, ensureDatabase } from "../lib/services";
+import { cpuStat, processCpu, stealSince } from "./lib/cpu";
 import { messagingFloor, naiveSagaTx } from "./lib/limits";
 
 const { values: a } = parseArgs({
@@ -34,39 +35,17 @@ const n = (k: keyof typeof a) => Number(a[k]);
 const log = (msg: string) => console.error(`[bench:saga] ${msg}`);
 const N = n("orders");
 
-/** CPU time the hypervisor took away (steal) between two readings of /proc/stat, in percent. */
-function cpuStat() {
-  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return { total: f.reduce((x, y) => x + y, 0), steal: f[7] ?? 0 };
-}
-const stealSince = (s: ReturnType<typeof cpuStat>) => {
-  const e = cpuStat();
-  return e.total > s.total ? (100 * (e.steal - s.steal)) / (e.total - s.total) : 0;
-};
-
 /** CPU seconds used so far by each of the stack's processes, and by the data services together. */
 function cpuByProcess(procs: Map<string, Bun.Subprocess>): Record<string, number> {
-  const ticks = (stat: string) => {
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
-  const read = (pid: number | string) => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      return undefined;
-    }
-  };
   const out: Record<string, number> = {};
   for (const [label, p] of procs) {
-    const st = read(p.pid);
-    if (st) out[label] = ticks(st);
+    const c = processCpu(p.pid);
+    if (c) out[label] = c.seconds;
   }
   let services = 0;
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    const st = read(pid);
-    const name = st?.slice(st.indexOf("(") + 1, st.lastIndexOf(")"));
-    if (st && (name === "postgres" || name === "nats-server" || name === "redis-server")) services += ticks(st);
+    const c = processCpu(pid);
+    if (c && (c.name === "postgres" || c.name === "nats-server" || c.name === "redis-server")) services += c.seconds;
   }
   out["postgres, nats, redis"] = services;
   return out;
