@@ -17,7 +17,8 @@ import { dlqRoutes } from "./ops/dlq";
 import { opsOrderRoutes } from "./ops/orders";
 import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
-import { salesRoutes } from "./sales/routes";
+import { saleBoard } from "./sales/board";
+import { purchaseShortcut, salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";
 import { limiter } from "./rate-limit";
 
@@ -33,6 +34,8 @@ export function createApp(d: Deps) {
     intervalS: 1,
   });
 
+  const board = saleBoard({ db: d.db, bus: d.bus, flagMs: d.config.SOLD_OUT_FLAG_MS });
+
   // the paths whose operations say they are not rate limited (probes, the signed webhook), once routes exist
   const open = new Set<string>();
   app.use(
@@ -46,6 +49,8 @@ export function createApp(d: Deps) {
       limit: perUser,
       onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
       tokens: d.tokens,
+      checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },
+      shortcut: purchaseShortcut(board),
       open,
       cors: origins.length ? cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }) : undefined,
     }),
@@ -63,7 +68,7 @@ export function createApp(d: Deps) {
   app.route("/", sellerRoutes(d));
   app.route("/", dlqRoutes(d));
   app.route("/", opsOrderRoutes(d));
-  app.route("/", salesRoutes(d));
+  app.route("/", salesRoutes(d, board));
   app.route("/", auditRoutes(d));
 
   app.notFound((c) => problem(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));

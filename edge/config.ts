@@ -1,4 +1,5 @@
 // The edge's configuration, parsed once at start; nothing else reads process.env.
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const schema = z.object({
@@ -20,6 +21,10 @@ const schema = z.object({
   TRUSTED_PROXIES: z.string().default(""),
   CORS_ORIGINS: z.string().default(""),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  /** Password hashes running at once in this process (the rest wait in line); the cores by default. */
+  HASH_CONCURRENCY: z.coerce.number().int().positive().default(availableParallelism()),
+  /** A signup or login whose hash would not be done within this long (or its deadline) is answered 503 BUSY. */
+  HASH_MAX_WAIT_MS: z.coerce.number().int().positive().default(3_000),
   WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),

@@ -30,5 +30,12 @@ export type Env = {
     rate?: Decision;
     /** The client's address (see middleware/client-ip.ts); worked out when first asked, most requests never need it. */
     clientIp: () => string;
+    /** When the request deadline answers 504 (ms since the epoch; Infinity without one). */
+    deadlineAt: number;
+    /**
+     * Called right before a write commits: throws when the deadline has answered already, else holds the deadline
+     * off until the request ends, so an answered error never leaves the write behind.
+     */
+    commit: () => void;
   };
 };

@@ -30,6 +30,8 @@ export const codes = {
   RATE_LIMITED: [429, "Too many requests"],
   INTERNAL: [500, "Internal error"],
   UPSTREAM_UNAVAILABLE: [503, "Upstream unavailable"],
+  /** Work the edge sheds because it could not finish within the request deadline (password hashing). */
+  BUSY: [503, "Busy"],
   TIMEOUT: [504, "Request timed out"],
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -40,6 +42,8 @@ export class AppError extends Error {
     readonly code: Code,
     readonly detail?: string,
     readonly extra?: Record<string, unknown>,
+    /** Headers the answer carries (Retry-After on a 503 BUSY). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail ?? codes[code][1]);
   }
@@ -60,6 +64,7 @@ export function problem(c: Context, err: AppError): Response {
     ...err.extra,
   };
   c.header("content-type", "application/problem+json");
+  if (err.headers) for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.body(JSON.stringify(body), status as never);
 }
 

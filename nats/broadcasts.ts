@@ -8,7 +8,11 @@ export type TokenRevoked = z.infer<typeof tokenRevoked>;
 
 /** Units of a flash sale came back (declined payment, cancel, abandoned hold): edges drop their sold-out flag. */
 export const SALE_RESTOCKED = "sales.restocked";
-export const saleRestocked = z.object({ saleId: z.string().uuid() });
+export const saleRestocked = z.object({ saleId: z.string().uuid(), at: z.number().int().optional() });
+
+/** Redis answered SOLD_OUT to a purchase sent at `at` (ms): every edge answers it from memory until a restock. */
+export const SALE_SOLD_OUT = "sales.soldout";
+export const saleSoldOut = z.object({ saleId: z.string().uuid(), at: z.number().int() });
 
 /**
  * An order's status changed, sent by the order actor after its commit (subject `status.order.<orderId>`, outside

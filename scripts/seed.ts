@@ -1,6 +1,7 @@
 // Demo data: the admin (created or updated at every start), a demo seller and shopper, a few products.
 import { desc, eq } from "drizzle-orm";
 import { products, sales, saleStock, stock, users, type Db } from "../db";
+import { hashPassword } from "../edge/auth/passwords";
 import { uuidv7 } from "../nats";
 
 export const demo = {
@@ -9,7 +10,7 @@ export const demo = {
 };
 
 async function upsertUser(db: Db, u: { email: string; password: string; name: string; role: "shopper" | "seller" | "admin" }, overwrite: boolean) {
-  const passwordHash = await Bun.password.hash(u.password, { algorithm: "argon2id" });
+  const passwordHash = await hashPassword(u.password);
   const [row] = await db
     .insert(users)
     .values({ id: uuidv7(), email: u.email, name: u.name, role: u.role, passwordHash })

@@ -46,7 +46,7 @@ export async function sweepHolds(
       }
       if ((await o.gate.release(saleId, orderId, { forgetIdempotency: true })) > 0) {
         abandoned++;
-        o.nc?.publish(SALE_RESTOCKED, JSON.stringify({ saleId }));
+        o.nc?.publish(SALE_RESTOCKED, JSON.stringify({ saleId, at: Date.now() }));
         o.log.warn("hold released: its order never reached postgres", { saleId, orderId });
       }
     }

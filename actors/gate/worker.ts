@@ -11,7 +11,7 @@ export function gateHandler(gate: Gate, nc: NatsConnection): BatchHandler {
       const { saleId, orderId } = env.data as Data<"inventory.evt.released">;
       if (!saleId) continue;
       // -1: the gate is not loaded (Redis lost it); its rebuild counts this order as released
-      if ((await gate.release(saleId, orderId)) > 0) nc.publish(SALE_RESTOCKED, JSON.stringify({ saleId }));
+      if ((await gate.release(saleId, orderId)) > 0) nc.publish(SALE_RESTOCKED, JSON.stringify({ saleId, at: Date.now() }));
     }
     return [];
   };

@@ -11,6 +11,8 @@ import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { limiter } from "../rate-limit";
 import { idParam } from "../validate";
+import { admission } from "../admission";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords";
 import { revokeEverywhere } from "./revocations";
 import * as s from "./schemas";
 
@@ -18,7 +20,9 @@ export const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name
 const hashToken = (t: string) => createHash("sha256").update(t).digest("base64url");
 
 /** A hash to verify against when the email is unknown, so both failures take the same time. */
-const dummyHash = Bun.password.hash("not-a-real-password-1!", { algorithm: "argon2id" });
+const dummyHash = hashPassword("not-a-real-password-1!");
+/** Time left for hashing: the request's deadline, less a margin for the writes after it. */
+const budgetOf = (c: { get(k: "deadlineAt"): number }) => c.get("deadlineAt") - Date.now() - 500;
 
 const ME_CACHE_MAX = 50_000;
 
@@ -29,6 +33,13 @@ export function authRoutes(d: Deps) {
   // GET /v1/me per access token. A user row changes only through a role change, which revokes every
   // access token of that user on every edge, so an entry is never served stale: its token is refused first.
   const meCache = new Map<string, string>(); // jti -> the answer's JSON
+  // every password hash (signup, login) waits its turn here, or is refused 503 BUSY before any work
+  const hashing = admission({ concurrency: d.config.HASH_CONCURRENCY, maxWaitMs: d.config.HASH_MAX_WAIT_MS, name: "sign-in" });
+  const calibrated = (async () => {
+    const t = performance.now();
+    await dummyHash;
+    hashing.calibrate(performance.now() - t);
+  })();
 
   /** Issues an access token and a refresh token of the given family. */
   async function issue(tx: Tx, user: Pick<User, "id" | "role">, familyId: string) {
@@ -68,12 +79,17 @@ export function authRoutes(d: Deps) {
     openapi({ summary: "Create an account (shopper or seller)", body: s.signup, responses: { 201: s.user }, errors: ["EMAIL_TAKEN"] }),
     async (c) => {
       const input = c.req.valid("json");
-      const passwordHash = await Bun.password.hash(input.password, { algorithm: "argon2id" });
-      const [user] = await d.db
-        .insert(users)
-        .values({ id: uuidv7(), email: input.email, name: input.name, role: input.role ?? "shopper", passwordHash })
-        .onConflictDoNothing({ target: users.email })
-        .returning();
+      await calibrated;
+      const passwordHash = await hashing.run(() => hashPassword(input.password), budgetOf(c));
+      const user = await d.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(users)
+          .values({ id: uuidv7(), email: input.email, name: input.name, role: input.role ?? "shopper", passwordHash })
+          .onConflictDoNothing({ target: users.email })
+          .returning();
+        if (row) c.get("commit")();
+        return row;
+      });
       if (!user) throw new AppError("EMAIL_TAKEN", "an account with this email exists");
       return c.json(publicUser(user), 201);
     },
@@ -92,9 +108,22 @@ export function authRoutes(d: Deps) {
     async (c) => {
       const input = c.req.valid("json");
       const [user] = await d.db.select().from(users).where(eq(users.email, input.email));
-      const ok = await Bun.password.verify(input.password, user?.passwordHash ?? (await dummyHash));
+      await calibrated;
+      const stored = user?.passwordHash ?? (await dummyHash);
+      const ok = await hashing.run(() => verifyPassword(input.password, stored), budgetOf(c));
       if (!user || !ok) throw new AppError("INVALID_CREDENTIALS", "email or password is wrong");
-      return c.json(await d.db.transaction((tx) => issue(tx, user, uuidv7())));
+      // a hash made with older parameters is made again, when a slot is free (else at a later login)
+      if (needsRehash(stored))
+        hashing.whenIdle(async () => {
+          const fresh = await hashPassword(input.password);
+          await d.db.update(users).set({ passwordHash: fresh }).where(and(eq(users.id, user.id), eq(users.passwordHash, stored)));
+        });
+      const pair = await d.db.transaction(async (tx) => {
+        const issued = await issue(tx, user, uuidv7());
+        c.get("commit")();
+        return issued;
+      });
+      return c.json(pair);
     },
   );
 

@@ -1,6 +1,6 @@
-// The one layer every request passes. In: request id and trace context, CORS when configured, the body limit,
-// the token bucket (per user, per client address when anonymous), the Bearer token, all of it and the handler
-// under the request deadline. Out, on every answer, success or problem: X-Request-Id, RateLimit-* (Retry-After
+// The one layer every request passes. In: request id and trace context, CORS when configured, a shortcut for
+// answers known in advance (a sold-out sale), the body limit, the Bearer token, the token bucket (per user; per
+// client address when anonymous), all of it and the handler under the request deadline. Out, on every answer, success or problem: X-Request-Id, RateLimit-* (Retry-After
 // on a 429), the security headers, and the request's metrics (one log line when it failed or was slow).
 //
 // One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
@@ -16,6 +16,7 @@ import { AppError } from "../errors";
 import type { Metrics } from "../metrics";
 import type { Decision } from "../rate-limit";
 import { bearer } from "./auth";
+import { checkBudget } from "./check-budget";
 import { clientIp, parseCidrs } from "./client-ip";
 import { deadline } from "./deadline";
 
@@ -39,6 +40,13 @@ export type FrontOptions = {
   open?: ReadonlySet<string>;
   /** Hono's CORS middleware, run first: its headers reach every answer, and it answers preflights itself. */
   cors?: MiddlewareHandler<Env>;
+  /** Signature checks per address for tokens not verified yet (see check-budget.ts); the bucket's shape by default. */
+  checks?: { capacity: number; refillPerS: number };
+  /**
+   * Runs before the body, the token and the bucket: throws the answer when it can be given from memory
+   * (a sold-out sale), or says "unlimited" for a request that skips the bucket but not the token.
+   */
+  shortcut?: (c: Context<Env>) => "unlimited" | undefined;
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -99,36 +107,69 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
       })
     : undefined;
   const open = o.open ?? NONE;
+  const checks = checkBudget(o.checks ?? { capacity: 100, refillPerS: 10 });
+  const unauthenticated = () => {
+    throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
+  };
   const series = requestSeries(o.metrics);
 
   /**
-   * The bucket, then the token; throws the problem that answers the request instead. A promise only when
+   * The token, then the bucket: a valid token is limited per user, never per address (shoppers behind one
+   * address do not share a bucket); anonymous requests per address, and tokens not verified yet under their
+   * address's budget of checks. Throws the problem that answers the request instead. A promise only when
    * something has to be awaited (a Redis call for the bucket, a token not verified yet).
    */
-  function admit(c: Context<Env>): void | Promise<void> {
-    const token = bearer(c.req.header("authorization"));
-    const known = token ? o.tokens?.peek(token) : undefined;
-    if (!o.limit) return authenticate(c, token, known);
-    // before verifying: a token this edge already verified counts against its user; any other request
-    // against its address, so a flood of forged tokens is throttled before each costs a signature check
-    const d = o.limit(known ? `u:${known.sub}` : `ip:${c.get("clientIp")()}`);
-    // a Redis call was awaited: look the token up again, it may have been revoked meanwhile
-    if (d instanceof Promise) return d.then((d) => (limited(c, d), authenticate(c, token, token ? o.tokens?.peek(token) : undefined)));
+  function admit(c: Context<Env>, unlimited: boolean): void | Promise<void> {
+    const token = o.tokens ? bearer(c.req.header("authorization")) : undefined;
+    if (!token) {
+      // anonymous, or not a Bearer token: limited per address
+      const charged = unlimited ? undefined : charge(c, () => `ip:${c.get("clientIp")()}`);
+      if (token === undefined) return charged;
+      return charged ? charged.then(unauthenticated) : unauthenticated();
+    }
+    const known = o.tokens!.peek(token);
+    if (known) return identified(c, known, unlimited);
+    return check(c, token, unlimited);
+  }
+
+  /** A token this edge has not verified: checked under its address's budget of checks, then limited per user. */
+  function check(c: Context<Env>, token: string, unlimited: boolean): Promise<void> {
+    const ip = c.get("clientIp")();
+    const reserved = checks.reserve(ip);
+    if (reserved && !(reserved instanceof Promise)) limited(c, reserved);
+    return Promise.resolve(reserved).then((refused) => {
+      if (refused) limited(c, refused);
+      return o.tokens!.verify(token).then(
+        (user) => (checks.settle(ip, true), identified(c, user, unlimited)),
+        (err) => {
+          checks.settle(ip, false);
+          throw err;
+        },
+      );
+    });
+  }
+
+  function identified(c: Context<Env>, user: Claims, unlimited: boolean): void | Promise<void> {
+    const charged = unlimited ? undefined : charge(c, () => `u:${user.sub}`);
+    if (!charged) return void c.set("user", user);
+    // a Redis call was awaited: the token may have been revoked meanwhile
+    return charged.then(() => {
+      if (!o.tokens!.peek(bearer(c.req.header("authorization"))!)) throw new AppError("UNAUTHENTICATED", "token revoked");
+      c.set("user", user);
+    });
+  }
+
+  function charge(c: Context<Env>, identity: () => string): void | Promise<void> {
+    if (!o.limit) return;
+    const d = o.limit(identity());
+    if (d instanceof Promise) return d.then((d) => limited(c, d));
     limited(c, d);
-    return authenticate(c, token, known);
   }
 
   function limited(c: Context<Env>, d: Decision) {
     c.set("rate", d);
     if (d.degraded) o.onDegraded?.();
     if (!d.success) throw new AppError("RATE_LIMITED", "slow down and retry after the time in Retry-After");
-  }
-
-  function authenticate(c: Context<Env>, token: string | null | undefined, known: Claims | undefined): void | Promise<void> {
-    if (!o.tokens || token === undefined) return;
-    if (token === null) throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
-    if (known) return void c.set("user", known);
-    return o.tokens.verify(token).then((u) => void c.set("user", u));
   }
 
   const mw: MiddlewareHandler<Env> = async function front(c, next) {
@@ -145,21 +186,29 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     c.set("traceparent", traceparent);
     c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
     c.set("log", new RequestLog(o.log, { requestId, traceId }));
+    // 0 working, 1 committing (the deadline waits for it), 2 answered by the deadline (nothing may commit)
+    let phase = 0;
+    c.set("deadlineAt", o.timeoutMs ? started + o.timeoutMs : Infinity);
+    c.set("commit", () => {
+      if (phase === 2) throw new AppError("TIMEOUT", `no answer within ${o.timeoutMs} ms`);
+      phase = 1;
+    });
 
     const work = async () => {
       if (o.cors) {
         const preflight = await o.cors(c, async () => {});
         if (preflight) return void (c.res = preflight);
       }
+      const unlimited = o.shortcut?.(c) === "unlimited";
       if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
       if (!open.has(c.req.path)) {
-        const admitted = admit(c);
+        const admitted = admit(c, unlimited);
         if (admitted) await admitted;
       }
       await next();
     };
     try {
-      await (late ? late.race(work()) : work());
+      await (late ? late.race(work(), () => phase !== 1 && (phase = 2) === 2) : work());
     } catch (err) {
       c.res = await o.onError(err, c);
     }

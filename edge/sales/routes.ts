@@ -3,11 +3,12 @@
 import { createHash } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
+import { ended, type SaleBoard } from "./board";
 import { expiryOf, gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
-import { paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from "../../nats";
+import { paymentMethod, publish, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
@@ -51,31 +52,20 @@ export function saleView(s: Sale, remaining: number, now = Date.now()) {
   };
 }
 
-const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsAt.getTime() <= now;
+/** The front layer's shortcut for purchases bound to lose (see board.ts): `POST /v1/sales/:id/purchase` only. */
+export function purchaseShortcut(board: SaleBoard) {
+  return (c: Context<Env>) => {
+    const p = c.req.path;
+    if (c.req.method !== "POST" || !p.startsWith("/v1/sales/") || !p.endsWith("/purchase")) return;
+    return board.purchaseShortcut(p.slice(10, -9), c.req.header("idempotency-key") !== undefined);
+  };
+}
 
-export function salesRoutes(d: Deps) {
+export function salesRoutes(d: Deps, board: SaleBoard) {
   const app = new Hono<Env>();
   const g = gate(d.redis);
-  const known = new Map<string, Sale>(); // sales never change once made
-  const soldOut = new Map<string, number>(); // saleId -> until (ms)
+  const findSale = board.find;
   let jsm: Promise<JetStreamManager> | undefined;
-
-  d.bus.nc.subscribe(SALE_RESTOCKED, {
-    callback: (_err, m) => {
-      const r = saleRestocked.safeParse(m.json());
-      if (r.success) soldOut.delete(r.data.saleId);
-    },
-  });
-
-  async function findSale(id: string): Promise<Sale> {
-    let s = known.get(id);
-    if (!s) {
-      [s] = await d.db.select().from(sales).where(eq(sales.id, id));
-      if (!s) throw new AppError("NOT_FOUND", "no such sale");
-      known.set(id, s);
-    }
-    return s;
-  }
 
   const rebuild = async (saleId: string) => {
     jsm ??= jetstreamManager(d.bus.nc);
@@ -175,8 +165,10 @@ export function salesRoutes(d: Deps) {
       const user = caller(c);
       const saleId = idParam(c);
       const key = c.req.header("idempotency-key");
-      // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: ask Redis)
-      if (!key && (soldOut.get(saleId) ?? 0) > Date.now()) throw new AppError("SOLD_OUT", "this sale is sold out");
+      // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: ask Redis
+      // whether it is one, and nothing else)
+      const soldOut = board.isSoldOut(saleId);
+      if (!key && soldOut) throw new AppError("SOLD_OUT", "this sale is sold out");
       const input = await body(c, purchase);
       const s = await findSale(saleId);
       // (a keyed request may be a replay of a purchase made before the end: Redis answers that one)
@@ -205,7 +197,8 @@ export function salesRoutes(d: Deps) {
         return !again.ok && again.code === "MISSING" && ended(s) ? ({ ok: false, code: "ENDED" } as const) : again;
       };
       // a keyed retry is answered as the first time even if its coupon has been used since (by that very order)
-      let r = key && input.couponId ? await decide(true) : undefined;
+      let r = key && (input.couponId || soldOut) ? await decide(true) : undefined;
+      if (soldOut && r?.ok === false && r.code === "NONE") throw new AppError("SOLD_OUT", "this sale is sold out");
       const replay = r?.ok === true;
       const coupon = input.couponId
         ? await heldCoupon(d.db, user.sub, input.couponId).catch((err) => {
@@ -213,11 +206,12 @@ export function salesRoutes(d: Deps) {
             return null; // used by the first answer's order: it was placed, nothing to publish again
           })
         : undefined;
+      const askedAt = Date.now();
       if (!r?.ok) r = await decide();
       if (!r.ok) {
         if (r.code === "MISSING" || r.code === "NONE") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
         if (r.code === "BUSY") throw new AppError("UPSTREAM_UNAVAILABLE", "this purchase is being checked; retry in a moment");
-        if (r.code === "SOLD_OUT") soldOut.set(saleId, Date.now() + d.config.SOLD_OUT_FLAG_MS);
+        if (r.code === "SOLD_OUT") board.soldOut(saleId, askedAt);
         const detail = {
           SOLD_OUT: "this sale is sold out",
           LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,

@@ -4,6 +4,7 @@
 import { eq } from "drizzle-orm";
 import { createDb, users, type Role } from "../../db";
 import { devKeyRing } from "../../edge/auth/keys";
+import { hashPassword } from "../../edge/auth/passwords";
 import { tokenService } from "../../edge/auth/tokens";
 import { uuidv7 } from "../../nats";
 import { admin } from "./private-stack";
@@ -18,7 +19,7 @@ export async function accounts(env: Record<string, string>, role: Exclude<Role, 
   const db = createDb(env.DATABASE_URL!, { max: 2 });
   const tokens = await signer(env);
   // nobody logs in with these: one hash for all keeps the rows honest without n argon2 runs
-  const passwordHash = await Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" });
+  const passwordHash = await hashPassword(crypto.randomUUID());
   const rows = Array.from({ length: n }, () => {
     const id = uuidv7();
     return { id, email: `${role}-${id}@test.dev`, name: `test ${role}`, role, passwordHash };

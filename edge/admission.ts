@@ -1,0 +1,55 @@
+// Admission for expensive work (password hashing): at most `concurrency` jobs run at once and the rest wait in
+// line, but only while the wait fits. A job whose expected finish (the jobs ahead of it, in waves of
+// `concurrency`, then its own run, at the measured average) would pass its budget is refused at once with
+// 503 BUSY and a Retry-After of the time the line needs to drain: before any work is done and nothing is written,
+// instead of a queue that grows without limit behind the request deadline.
+import { AppError } from "./errors";
+
+export type Admission = ReturnType<typeof admission>;
+
+export function admission(o: { concurrency: number; maxWaitMs: number; name: string }) {
+  let running = 0;
+  const line: Array<() => void> = [];
+  let avgMs = 0; // moving average of one job's duration, contention included; 0 until the first job ends
+
+  /** Expected ms until a job that joined the line now would finish. */
+  const expectedMs = () => (running < o.concurrency ? 1 : Math.floor(line.length / o.concurrency) + 2) * avgMs;
+
+  function release() {
+    running--;
+    line.shift()?.();
+  }
+
+  async function run<T>(job: () => Promise<T>, budgetMs = o.maxWaitMs): Promise<T> {
+    const finish = expectedMs();
+    if (finish > Math.min(budgetMs, o.maxWaitMs)) {
+      const drainS = Math.max(1, Math.ceil(((line.length / o.concurrency + 1) * avgMs) / 1000));
+      throw new AppError("BUSY", `too many ${o.name} requests at once; retry in ${drainS} s`, undefined, { "Retry-After": String(drainS) });
+    }
+    if (running >= o.concurrency) await new Promise<void>((r) => line.push(r));
+    running++;
+    const started = performance.now();
+    try {
+      return await job();
+    } finally {
+      const ms = performance.now() - started;
+      avgMs = avgMs ? avgMs * 0.8 + ms * 0.2 : ms;
+      release();
+    }
+  }
+
+  return {
+    run,
+    /** Runs the job only when a slot is free and nobody waits (work that may as well happen later); else false. */
+    whenIdle(job: () => Promise<unknown>): boolean {
+      if (running >= o.concurrency || line.length) return false;
+      void run(job).catch(() => {});
+      return true;
+    },
+    /** Seeds the average (e.g. with a hash timed at start), so the first burst is judged by a real figure. */
+    calibrate(ms: number) {
+      avgMs ||= ms;
+    },
+    stats: () => ({ running, waiting: line.length, avgMs }),
+  };
+}

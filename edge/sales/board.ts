@@ -1,0 +1,76 @@
+// What this edge process knows of each sale without asking anyone: the sale itself (it never changes once made)
+// and whether Redis has said it is sold out. With it, a purchase that is bound to lose (sold out, not started,
+// ended) is answered from memory before its token is checked or Redis is called: the sale's state is public anyway.
+//
+// The sold-out flag is set when Redis answers SOLD_OUT, and told to every other edge process (core NATS), so one
+// Redis answer serves them all. It drops at once when units come back (`sales.restocked`, from the gate actor),
+// and after SOLD_OUT_FLAG_MS in any case, in case a broadcast was lost. Each message carries its time, so a
+// sold-out message that is older than the last restock seen is ignored (no flag outlives the units' return).
+import { eq } from "drizzle-orm";
+import { sales, type Db, type Sale } from "../../db";
+import { SALE_RESTOCKED, SALE_SOLD_OUT, saleRestocked, saleSoldOut, type Bus } from "../../nats";
+import { AppError } from "../errors";
+
+export const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsAt.getTime() <= now;
+
+export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
+  const known = new Map<string, Sale>();
+  const soldOut = new Map<string, number>(); // saleId -> flagged until (ms)
+  const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
+
+  const flag = (saleId: string, at: number) => {
+    if ((restocked.get(saleId) ?? 0) <= at) soldOut.set(saleId, at + d.flagMs);
+  };
+  d.bus.nc.subscribe(SALE_RESTOCKED, {
+    callback: (_err, m) => {
+      const r = saleRestocked.safeParse(m.json());
+      if (!r.success) return;
+      soldOut.delete(r.data.saleId);
+      restocked.set(r.data.saleId, r.data.at ?? Date.now());
+    },
+  });
+  d.bus.nc.subscribe(SALE_SOLD_OUT, {
+    callback: (_err, m) => {
+      const r = saleSoldOut.safeParse(m.json());
+      if (r.success) flag(r.data.saleId, r.data.at);
+    },
+  });
+
+  return {
+    async find(id: string): Promise<Sale> {
+      let s = known.get(id);
+      if (!s) {
+        [s] = await d.db.select().from(sales).where(eq(sales.id, id));
+        if (!s) throw new AppError("NOT_FOUND", "no such sale");
+        known.set(id, s);
+      }
+      return s;
+    },
+
+    isSoldOut: (saleId: string) => (soldOut.get(saleId) ?? 0) > Date.now(),
+
+    /** Redis said SOLD_OUT to a purchase sent at `askedAt`: flag it here and on every other edge process. */
+    soldOut(saleId: string, askedAt: number) {
+      if ((soldOut.get(saleId) ?? 0) > Date.now()) return;
+      flag(saleId, askedAt);
+      d.bus.nc.publish(SALE_SOLD_OUT, JSON.stringify({ saleId, at: askedAt }));
+    },
+
+    /**
+     * A purchase's answer from memory, thrown, when it is bound to lose. A keyed purchase of a sold-out or ended
+     * sale may be the retry of one that won: it goes on ("unlimited": its token is checked, the bucket skipped)
+     * to a replay check in Redis and nothing else.
+     */
+    purchaseShortcut(saleId: string, keyed: boolean): "unlimited" | undefined {
+      const s = known.get(saleId);
+      if (!s) return;
+      const now = Date.now();
+      if (now < s.startsAt.getTime()) throw new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
+      const over = ended(s, now);
+      if (!over && (soldOut.get(saleId) ?? 0) <= now) return;
+      if (keyed) return "unlimited";
+      throw over ? new AppError("ENDED", "the sale has ended") : new AppError("SOLD_OUT", "this sale is sold out");
+    },
+  };
+}
+export type SaleBoard = ReturnType<typeof saleBoard>;
