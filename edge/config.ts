@@ -5,6 +5,9 @@ import { z } from "zod";
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
+  /** An internal listener for GET /metrics (Prometheus), one per edge process; none when unset. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),

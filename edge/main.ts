@@ -1,4 +1,5 @@
-// Starts one edge instance: `bun edge/main.ts`. Run several behind a load balancer to scale out.
+// Starts one edge process: `bun edge/main.ts`. Several share a port (`bun run edge` starts one per core), and
+// more hosts scale out behind a load balancer.
 import { Redis } from "ioredis";
 import { createDb } from "../db";
 import { gatewayClient } from "../actors/payment";
@@ -34,8 +35,19 @@ log.info("revocations loaded", { count: loaded });
 const prune = setInterval(() => tokens.prune(), 60_000);
 
 const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });
-const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30 });
+// reusePort: several edge processes share the port and the kernel spreads connections over them
+const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30, reusePort: true });
 log.info("edge listening", { url: `http://${config.HOST}:${server.port}` });
+const internal =
+  config.METRICS_PORT === undefined
+    ? undefined
+    : Bun.serve({
+        port: config.METRICS_PORT,
+        hostname: config.METRICS_HOST,
+        fetch: (req) =>
+          new URL(req.url).pathname === "/metrics" ? new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) : new Response("not found", { status: 404 }),
+      });
+if (internal) log.info("metrics listening", { url: `http://${config.METRICS_HOST}:${internal.port}/metrics` });
 
 let stopping = false;
 async function shutdown() {
@@ -44,6 +56,7 @@ async function shutdown() {
   log.info("stopping: finishing in-flight requests");
   clearInterval(prune);
   await server.stop();
+  internal?.stop();
   sub.unsubscribe();
   await bus.nc.drain();
   redis.disconnect();

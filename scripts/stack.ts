@@ -2,6 +2,7 @@
 // actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
 import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
 import { setup } from "./setup";
+import { edgeSpecs } from "./lib/edges";
 import { supervise, type ProcSpec } from "./lib/supervise";
 
 export type StackOptions = {
@@ -10,6 +11,8 @@ export type StackOptions = {
   dataDir: string;
   admin: { email: string; password: string };
   replicas?: number;
+  /** One internal metrics port per edge process (else METRICS_PORT + i when set). */
+  metricsPorts?: number[];
   write?: (line: string, isErr: boolean) => void;
 };
 
@@ -27,7 +30,7 @@ export async function startStack(o: StackOptions) {
   const bun = process.execPath;
   const specs: ProcSpec[] = [
     { label: "gateway", cmd: [bun, "actors/main.ts", "gateway"] },
-    { label: "edge", cmd: [bun, "edge/main.ts"] },
+    ...edgeSpecs(env, o.metricsPorts),
   ];
   for (const kind of actorKinds)
     for (let i = 1; i <= (o.replicas ?? 1); i++)

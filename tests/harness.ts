@@ -19,6 +19,8 @@ export function stack(opts: { replicas?: number } = {}): Promise<PrivateStack> {
       PAYMENT_DEADLINE_MS: "1500",
       HOLD_GRACE_MS: "3000",
       LOG_LEVEL: "info",
+      // one edge process: the whole-stack tests read one process's state (tests/opening-burst.test.ts runs two)
+      EDGE_PROCESSES: "1",
       RATE_LIMIT_CAPACITY: "100000",
       RATE_LIMIT_REFILL_PER_S: "100000",
       // every test file of the run logs its users in from 127.0.0.1 (tests/security.test.ts checks the brake)

@@ -112,6 +112,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
   };
   const series = requestSeries(o.metrics);
+  const checked = { valid: o.metrics.counter("token_checks_total", { result: "valid" }), invalid: o.metrics.counter("token_checks_total", { result: "invalid" }) };
 
   /**
    * The token, then the bucket: a valid token is limited per user, never per address (shoppers behind one
@@ -140,9 +141,10 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     return Promise.resolve(reserved).then((refused) => {
       if (refused) limited(c, refused);
       return o.tokens!.verify(token).then(
-        (user) => (checks.settle(ip, true), identified(c, user, unlimited)),
+        (user) => (checks.settle(ip, true), checked.valid(), identified(c, user, unlimited)),
         (err) => {
           checks.settle(ip, false);
+          checked.invalid();
           throw err;
         },
       );
@@ -188,7 +190,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     c.set("log", new RequestLog(o.log, { requestId, traceId }));
     // 0 working, 1 committing (the deadline waits for it), 2 answered by the deadline (nothing may commit)
     let phase = 0;
-    c.set("deadlineAt", o.timeoutMs ? started + o.timeoutMs : Infinity);
+    c.set("deadlineAt", o.timeoutMs ? Date.now() + o.timeoutMs : Infinity);
     c.set("commit", () => {
       if (phase === 2) throw new AppError("TIMEOUT", `no answer within ${o.timeoutMs} ms`);
       phase = 1;

@@ -62,11 +62,10 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
      * to a replay check in Redis and nothing else.
      */
     purchaseShortcut(saleId: string, keyed: boolean): "unlimited" | undefined {
-      const s = known.get(saleId);
-      if (!s) return;
       const now = Date.now();
-      if (now < s.startsAt.getTime()) throw new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
-      const over = ended(s, now);
+      const s = known.get(saleId);
+      if (s && now < s.startsAt.getTime()) throw new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
+      const over = s !== undefined && ended(s, now);
       if (!over && (soldOut.get(saleId) ?? 0) <= now) return;
       if (keyed) return "unlimited";
       throw over ? new AppError("ENDED", "the sale has ended") : new AppError("SOLD_OUT", "this sale is sold out");

@@ -4,37 +4,42 @@
 // that sends the edge's own answer (same headers and body, no work) and the edge's probe route. Each run
 // also reads the server process's CPU time per request from /proc, steadier here than requests/s.
 // Writes scripts/bench/results/edge.{md,json}.
-// Options: --seconds N (per run, default 10), --reps N (default 3), --connections N (default 64).
+// Options: --seconds N (per run, default 10), --reps N (default 3), --connections N (default 64), --threads N (wrk's,
+// default 1), --processes N (edge processes, and as many bare ones; default one per core).
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, startPrivateStack } from "../lib/private-stack";
+import { startPrivateStack } from "../lib/private-stack";
 import { cpuStat, processCpu, stealSince } from "./lib/cpu";
+import { serveBare } from "./lib/limits";
+import { requireWrk } from "./lib/wrk";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "10" }, reps: { type: "string", default: "3" }, connections: { type: "string", default: "64" } } });
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "10" },
+    reps: { type: "string", default: "3" },
+    connections: { type: "string", default: "64" },
+    threads: { type: "string", default: "1" },
+    processes: { type: "string", default: String(availableParallelism()) },
+  },
+});
 const seconds = Number(values.seconds);
+const threads = Number(values.threads);
+const processes = Number(values.processes);
 const reps = Number(values.reps);
 const connections = Number(values.connections);
 const root = join(import.meta.dir, "..", "..");
 
-function ensureWrk(): string {
-  let bin = Bun.which("wrk");
-  if (!bin && process.getuid?.() === 0) {
-    console.log("wrk is missing: apt-get install -y wrk");
-    Bun.spawnSync(["apt-get", "install", "-y", "wrk"], { stdout: "inherit", stderr: "inherit" });
-    bin = Bun.which("wrk");
-  }
-  if (!bin) throw new Error("wrk is not installed: run `apt-get install -y wrk` (Debian's package) as root");
-  return bin;
-}
-
 type Label = "bare" | "headers" | "edge" | "probe";
 type Run = { label: Label; rps: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number; errors: number; stealPct: number; cpuUsPerRequest: number };
 
-/** CPU time (user + system) of one process so far, in microseconds. */
-function processCpuUs(pid: number): number {
-  const c = processCpu(pid);
-  if (!c) throw new Error(`process ${pid} is gone`);
-  return c.seconds * 1e6;
+/** CPU time (user + system) of the processes so far, in microseconds. */
+function processCpuUs(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => {
+    const c = processCpu(pid);
+    if (!c) throw new Error(`process ${pid} is gone`);
+    return sum + c.seconds * 1e6;
+  }, 0);
 }
 
 const ms = (v: string) => {
@@ -43,15 +48,15 @@ const ms = (v: string) => {
   return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
 };
 
-async function drive(wrkBin: string, label: Label, url: string, headers: string[], pid: number): Promise<Run> {
+async function drive(wrkBin: string, label: Label, url: string, headers: string[], pids: readonly number[]): Promise<Run> {
   const before = cpuStat();
-  const serverBefore = processCpuUs(pid);
-  const args = [wrkBin, "-t1", `-c${connections}`, `-d${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+  const serverBefore = processCpuUs(pids);
+  const args = [wrkBin, `-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
   const stealPct = stealSince(before);
-  const serverUs = processCpuUs(pid) - serverBefore;
+  const serverUs = processCpuUs(pids) - serverBefore;
   const pick = (re: RegExp) => re.exec(out)?.[1];
   const rps = Number(pick(/Requests\/sec:\s+([\d.]+)/));
   if (!Number.isFinite(rps)) throw new Error(`wrk printed no result:\n${out}${await new Response(proc.stderr).text()}`);
@@ -75,32 +80,26 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const wrkBin = ensureWrk();
+const wrkBin = requireWrk();
 console.log(`starting a private stack (edge, actors, NATS, Redis, a fresh database) ...`);
 const stack = await startPrivateStack({
   name: `bench_edge_${process.pid}`,
   logFile: join(root, ".data", `bench-edge-${process.pid}.log`),
   env: {
     LOG_LEVEL: "warn",
+    EDGE_PROCESSES: String(processes),
     // every request still takes its token from the Redis bucket; the bucket is only big enough that
     // the benchmark measures admitted requests, not 429s
     RATE_LIMIT_CAPACITY: "1000000000",
     RATE_LIMIT_REFILL_PER_S: "1000000000",
   },
 });
-const serveBare = (port: number, answer: string) =>
-  Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${port}, fetch: () => ${answer} })`], { stdout: "ignore", stderr: "inherit" });
-const up = async (port: number) => {
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
-};
-const barePort = freePort();
-const bare = serveBare(barePort, `new Response("ok")`);
-let copy: Bun.Subprocess | undefined;
+const bare = await serveBare(processes);
+let copy: Awaited<ReturnType<typeof serveBare>> | undefined;
 const runs: Run[] = [];
 const discarded: Run[] = [];
 const MAX_STEAL_PCT = 5;
 try {
-  await up(barePort);
   const login = await fetch(`${stack.edgeUrl}/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -114,18 +113,16 @@ try {
 
   // the edge's own answer, served by a bare Bun.serve with no work: what sending this contract's headers costs
   const sent = [...me.headers].filter(([k]) => k !== "date" && k !== "content-length");
-  const copyPort = freePort();
-  copy = serveBare(copyPort, `new Response(${JSON.stringify(await me.text())}, { headers: ${JSON.stringify(sent)} })`);
-  await up(copyPort);
-  const edgePid = stack.supervisor.running.get("edge")!.pid;
+  copy = await serveBare(processes, `new Response(${JSON.stringify(await me.text())}, { headers: ${JSON.stringify(sent)} })`);
+  const edgePids = [...stack.supervisor.running].filter(([label]) => label.startsWith("edge")).map(([, p]) => p.pid);
 
   // bare, the full chain, and (to show where the difference goes) the edge's answer without the work and the
   // edge's probe route, which passes the front layer without limiter and token
   const targets = [
-    ["bare", `http://127.0.0.1:${barePort}/`, [], bare.pid],
-    ["headers", `http://127.0.0.1:${copyPort}/`, [], copy.pid],
-    ["edge", `${stack.edgeUrl}/v1/me`, auth, edgePid],
-    ["probe", `${stack.edgeUrl}/healthz`, [], edgePid],
+    ["bare", bare.url, [], bare.pids],
+    ["headers", copy.url, [], copy.pids],
+    ["edge", `${stack.edgeUrl}/v1/me`, auth, edgePids],
+    ["probe", `${stack.edgeUrl}/healthz`, [], edgePids],
   ] as const;
   // warm every target (JIT, connection pools, caches), then A B C A B C
   for (const [label, url, h, pid] of targets) await drive(wrkBin, label, url, [...h], pid);
@@ -143,8 +140,7 @@ try {
     } else runs.push(...rep);
   }
 } finally {
-  for (const p of [bare, copy]) p?.kill();
-  await Promise.all([bare.exited, copy?.exited]);
+  await Promise.all([bare.stop(), copy?.stop()]);
   await stack.stop();
 }
 
@@ -161,8 +157,9 @@ const figures = (l: Label) => ({
 });
 const summary = {
   what: "GET /v1/me with a Bearer token through the whole edge chain (request id, trace context, metrics, security headers, request deadline, body limit, token bucket on Redis, cached EdDSA verification, role check, cached user) vs a bare Bun.serve returning \"ok\"",
-  driver: `wrk -t1 -c${connections} -d${seconds}s --latency, interleaved bare / headers / edge / probe, ${reps} repetitions after one warm-up each`,
+  driver: `wrk -t${threads} -c${connections} -d${seconds}s --latency, interleaved bare / headers / edge / probe, ${reps} repetitions after one warm-up each`,
   machine: { cpus: navigator.hardwareConcurrency, bun: Bun.version },
+  processes,
   at: new Date().toISOString(),
   ratio: { median: median(pairs), perPair: pairs },
   bare: figures("bare"),
@@ -181,7 +178,7 @@ const md = `# Edge benchmark
 
 ${summary.what}.
 
-Driver: ${summary.driver}; ${summary.machine.cpus} CPUs shared by wrk, the servers, Redis, Postgres, NATS and the idle actors. Run: \`bun run bench:edge\` (${summary.at}).
+Driver: ${summary.driver}; ${processes} edge process(es) against as many bare Bun processes (one port, reusePort); ${summary.machine.cpus} CPUs shared by wrk, the servers, Redis, Postgres, NATS and the idle actors. Run: \`bun run bench:edge\` (${summary.at}).
 
 One shopper's token; the bucket is raised (RATE_LIMIT_CAPACITY = RATE_LIMIT_REFILL_PER_S = 10^9) so that its requests are admitted, not refused: every request still takes a token, from a lease the edge draws from the Redis bucket, and at that capacity a lease grows to 1,000 tokens (with the default bucket of 100, to 10). The user's answer comes from the edge's per-token cache after the first request.
 

@@ -3,11 +3,14 @@
 // limits and reports ratios. Writes scripts/bench/results/spike.{md,json,html}.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { admin, root, startPrivateStack } from "../lib/private-stack";
 import { accounts } from "../lib/accounts";
 import { page, type Series } from "./lib/html";
+import { processCpu } from "./lib/cpu";
 import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
+import { stageCpu } from "./lib/stages";
 import { quantile, scrape, type Scrape } from "./lib/metrics";
 import { wrk } from "./lib/wrk";
 
@@ -19,6 +22,7 @@ const { values: a } = parseArgs({
     declines: { type: "string", default: "0.2" },
     connections: { type: "string", default: "256" },
     threads: { type: "string", default: "2" },
+    processes: { type: "string", default: String(availableParallelism()) },
     "limit-seconds": { type: "string", default: "5" },
     out: { type: "string", default: join(root, "scripts/bench/results") },
   },
@@ -32,7 +36,7 @@ const s = await startPrivateStack({
   name: "bench_spike",
   logFile: join(root, ".data", "bench-spike.log"),
   // shoppers arrive from their own addresses through a trusted loopback proxy, as behind a load balancer
-  env: { PAYMENT_FAILURE_RATE: a.declines!, LOG_LEVEL: "warn", TRUSTED_PROXIES: "127.0.0.1/32" },
+  env: { PAYMENT_FAILURE_RATE: a.declines!, LOG_LEVEL: "warn", TRUSTED_PROXIES: "127.0.0.1/32", EDGE_PROCESSES: a.processes! },
 });
 try {
   const api = async (method: string, path: string, token?: string, body?: unknown) => {
@@ -55,11 +59,15 @@ try {
   log(`setup ${setupSeconds.toFixed(1)} s: stack, sale of ${n("units")} units, ${people.length} shoppers with tokens`);
 
   const driver = { threads: n("threads"), connections: n("connections") };
-  const bareBefore = await bareBun({ ...driver, seconds: n("limit-seconds") });
+  const processes = n("processes");
+  const bareBefore = await bareBun({ ...driver, processes, seconds: n("limit-seconds") });
   log(`bare Bun.serve: ${bareBefore.rps.toFixed(0)} req/s`);
 
   // the spike, sampled every 100 ms from the edge's own metrics, which also tell when to stop wrk
-  const samples: Scrape[] = [await scrape(s.edgeUrl, route)];
+  const edgePids = [...s.supervisor.running].filter(([label]) => label.startsWith("edge")).map(([, p]) => p.pid);
+  const edgeCpu = () => edgePids.reduce((sum, pid) => sum + (processCpu(pid)?.seconds ?? 0), 0);
+  const samples: Scrape[] = [await scrape(s.metricsUrls, route)];
+  const cpuBefore = edgeCpu();
   const answered = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0) - Object.values(samples[0]!.counts).reduce((m, v) => m + v, 0);
   const t0 = Date.now();
   let sampling = true;
@@ -68,7 +76,7 @@ try {
   const sampler = (async () => {
     while (sampling) {
       await Bun.sleep(100);
-      samples.push(await scrape(s.edgeUrl, route));
+      samples.push(await scrape(s.metricsUrls, route));
       if (answered(samples.at(-1)!) >= n("requests")) enough();
     }
   })();
@@ -81,7 +89,8 @@ try {
     stop,
   });
   const spikeEnd = Date.now();
-  const atEnd = await scrape(s.edgeUrl, route);
+  const edgeCpuSeconds = edgeCpu() - cpuBefore;
+  const atEnd = await scrape(s.metricsUrls, route);
   spike.statuses = Object.fromEntries(Object.entries(atEnd.counts).map(([st, v]) => [st, v - (samples[0]!.counts[st] ?? 0)]));
   log(`spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`);
 
@@ -95,7 +104,8 @@ try {
   await sampler;
   log(`settled ${((settledAt - t0) / 1000).toFixed(2)} s after the first request; confirmed ${audit.confirmed}`);
 
-  const bareAfter = await bareBun({ ...driver, seconds: n("limit-seconds") });
+  const bareAfter = await bareBun({ ...driver, processes, seconds: n("limit-seconds") });
+  const stages = await stageCpu(s.env);
   const lua = await gateLua(s.env.REDIS_URL!, n("limit-seconds"));
   const publish = await jetstreamPublish(s.env.NATS_URL!, n("limit-seconds"));
   const pgTx = await naiveSagaTx(s.env.DATABASE_URL!, n("limit-seconds"));
@@ -117,13 +127,23 @@ try {
       },
     ]),
   );
+  // answers in each of the first five seconds, from the samples nearest each second's end
+  const total = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0);
+  const at = (sec: number) => samples.reduce((best, x) => (Math.abs(x.at - t0 - sec * 1000) < Math.abs(best.at - t0 - sec * 1000) ? x : best));
+  const firstSeconds = [1, 2, 3, 4, 5].map((sec) => total(at(sec)) - total(at(sec - 1)));
+  const unseenTokenShare = (atEnd.tokenChecks - samples[0]!.tokenChecks) / Math.max(1, spike.requests);
   const failed = Object.entries(audit.invariants as Record<string, { pass: boolean }>).filter(([, v]) => !v.pass).map(([k]) => k);
   const result = {
     when: new Date().toISOString(),
-    parameters: { shoppers: n("shoppers"), requests: n("requests"), units: n("units"), declineRate: n("declines"), ...driver },
+    parameters: { shoppers: n("shoppers"), requests: n("requests"), units: n("units"), declineRate: n("declines"), processes, ...driver },
     setupSeconds,
     spike: { ...spike, seconds: spike.durationUs / 1e6 },
     latencyByStatus: byOutcome,
+    answersInFirstSeconds: firstSeconds,
+    winners202: { p50ms: byOutcome["202"]?.p50ms ?? null, p99ms: byOutcome["202"]?.p99ms ?? null },
+    unseenTokenShare,
+    edgeCpuUsPerRequest: (edgeCpuSeconds * 1e6) / Math.max(1, spike.requests),
+    stageCpuUs: stages,
     timeToSellOutSeconds: audit.soldOutAt ? (Date.parse(audit.soldOutAt) - t0) / 1000 : null,
     timeToSettleSeconds: (settledAt - t0) / 1000,
     sale: { quantity: audit.quantity, confirmed: audit.confirmed, cancelled: audit.cancelled, remaining: audit.remaining, orders: audit.orders, perUserMax: audit.perUserMax },
@@ -143,18 +163,32 @@ try {
   const md = `# Spike bench
 
 ${result.when}. ${f(n("requests"))} purchase requests from ${f(n("shoppers"))} shoppers for ${f(n("units"))} units, ${f(n("declines") * 100)}% of payments declined,
-driven over HTTP by wrk (${driver.threads} threads, ${driver.connections} connections) against one edge process with every actor running,
-on this 2-core machine (load generator on the same cores). Setup (stack, sale, shoppers and tokens): ${f(setupSeconds, 1)} s.
+driven over HTTP by wrk (${driver.threads} threads, ${driver.connections} connections) against ${processes} edge process(es) on one port
+with every actor running, on this ${availableParallelism()}-core machine (load generator on the same cores). Setup (stack, sale, shoppers and tokens): ${f(setupSeconds, 1)} s.
 
 ## Throughput, against the machine's own limits in the same run
 
 | | rate | ratio |
 |---|---|---|
 | purchase requests through the edge (auth, rate limit, gate, JetStream publish for the admitted) | ${f(spike.rps)} req/s | **${f(result.ratios.purchaseVsBareBun, 2)}x** bare Bun |
-| bare \`Bun.serve\` returning "ok", same wrk settings (before / after) | ${f(bareBefore.rps)} / ${f(bareAfter.rps)} req/s | 1.00x |
+| bare \`Bun.serve\` returning "ok", ${processes} process(es) on one port, same wrk settings (before / after) | ${f(bareBefore.rps)} / ${f(bareAfter.rps)} req/s | 1.00x |
 | the gate's Lua on raw Redis (ioredis, 256 in flight) | ${f(lua)} /s | |
 | raw JetStream acked publish (256 B, msg id, 1000 in flight) | ${f(publish)} /s | |
 | naive saga transaction on Postgres (inbox + snapshot + outbox, 8 clients) | ${f(pgTx)} /s | |
+
+## The opening seconds
+
+| second | 1 | 2 | 3 | 4 | 5 |
+|---|---|---|---|---|---|
+| answers | ${firstSeconds.map((x) => f(x)).join(" | ")} |
+
+- sold out ${result.timeToSellOutSeconds === null ? "never" : `${f(result.timeToSellOutSeconds, 3)} s`} after the first request; winners' 202: p50 ${f(result.winners202.p50ms ?? 0, 1)} ms, p99 ${f(result.winners202.p99ms ?? 0, 1)} ms
+- requests whose token the edge had not seen (a signature check): ${f(unseenTokenShare * 100, 1)}% (${f(atEnd.tokenChecks - samples[0]!.tokenChecks)}); the rest were answered from a verified token, or from memory before any check (a sold-out sale)
+- edge CPU per request (all edge processes, user + system, over the spike): ${f(result.edgeCpuUsPerRequest, 1)} us
+
+CPU per stage, each measured alone in the bench process (a few thousand calls, many in flight; the servers' own CPU not included):
+token check (EdDSA, a token not seen before) ${f(stages.tokenCheckUs, 1)} us, rate-limit bucket call (Redis round trip through @upstash/ratelimit and
+ioredis, a new identity) ${f(stages.bucketCallUs, 1)} us, gate decision (Lua) ${f(stages.gateDecisionUs, 1)} us, acked JetStream publish ${f(stages.ackedPublishUs, 1)} us.
 
 ## Answers and latency (server side, from the edge's histograms)
 

@@ -7,6 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { ensureStreams } from "../../nats";
 import { startStack } from "../stack";
+import { availableParallelism } from "node:os";
 import { dropDatabase, ensureNats } from "./services";
 
 export const root = join(import.meta.dir, "..", "..");
@@ -19,7 +20,7 @@ export function freePort(): number {
   return port;
 }
 
-export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string> };
+export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string>; metricsUrls: string[] };
 
 /** `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`. */
 export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string }): Promise<PrivateStack> {
@@ -40,10 +41,13 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
   await dropDatabase(env.DATABASE_URL!);
   mkdirSync(join(root, ".data"), { recursive: true });
   rmSync(o.logFile, { force: true });
-  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, write: (line) => appendFileSync(o.logFile, line) });
+  // each edge process's own metrics listener
+  const metricsPorts = Array.from({ length: Number(env.EDGE_PROCESSES || availableParallelism()) }, freePort);
+  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, write: (line) => appendFileSync(o.logFile, line) });
   return {
     ...s,
     env,
+    metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`),
     async stop() {
       await s.stop();
       if (!o.databaseUrl) await dropDatabase(env.DATABASE_URL!);

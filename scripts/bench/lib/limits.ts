@@ -17,19 +17,31 @@ function freePort(): number {
   return port;
 }
 
-/** A bare Bun.serve answering "ok", in its own process like the edge, driven by wrk with the same settings. */
-export async function bareBun(o: { threads: number; connections: number; seconds: number }): Promise<WrkResult> {
+/** `processes` bare Bun.serve processes on one port (reusePort), answering `answer` (JS source; "ok" by default). */
+export async function serveBare(processes: number, answer = `new Response("ok")`) {
   const port = freePort();
-  const proc = Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${port}, fetch: () => new Response("ok") })`], {
-    stdout: "ignore",
-    stderr: "inherit",
-  });
+  const procs = Array.from({ length: processes }, () =>
+    Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${port}, reusePort: true, fetch: () => ${answer} })`], { stdout: "ignore", stderr: "inherit" }),
+  );
+  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
+  await Bun.sleep(200); // every process listening, not only the first
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    pids: procs.map((p) => p.pid),
+    async stop() {
+      for (const p of procs) p.kill();
+      await Promise.all(procs.map((p) => p.exited));
+    },
+  };
+}
+
+/** Bare Bun.serve processes answering "ok", as many as the edge's, driven by wrk with the same settings. */
+export async function bareBun(o: { threads: number; connections: number; seconds: number; processes: number }): Promise<WrkResult> {
+  const bare = await serveBare(o.processes);
   try {
-    for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
-    return await wrk({ url: `http://127.0.0.1:${port}/`, ...o });
+    return await wrk({ url: bare.url, ...o });
   } finally {
-    proc.kill();
-    await proc.exited;
+    await bare.stop();
   }
 }
 

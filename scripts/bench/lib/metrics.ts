@@ -1,20 +1,28 @@
-// Reads the edge's Prometheus text: request counters and latency histograms for one route, by status.
-export type Scrape = { at: number; counts: Record<string, number>; buckets: Record<string, [number, number][]> };
+// Reads the edge processes' Prometheus text, summed over the processes: request counters and latency histograms
+// for one route by status, and the tokens each process had to check (signature verifications).
+export type Scrape = { at: number; counts: Record<string, number>; buckets: Record<string, [number, number][]>; tokenChecks: number };
 
-export async function scrape(edgeUrl: string, route: string): Promise<Scrape> {
-  const text = await (await fetch(`${edgeUrl}/metrics`)).text();
+export async function scrape(metricsUrls: string[], route: string): Promise<Scrape> {
+  const texts = await Promise.all(metricsUrls.map(async (u) => (await fetch(u)).text()));
   const counts: Record<string, number> = {};
-  const buckets: Record<string, [number, number][]> = {};
-  for (const line of text.split("\n")) {
+  const byLe: Record<string, Map<number, number>> = {};
+  let tokenChecks = 0;
+  for (const line of texts.join("\n").split("\n")) {
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (line.startsWith("token_checks_total{")) tokenChecks += value;
     if (!line.includes(`route="${route}"`)) continue;
     const status = line.match(/status="(\d+)"/)?.[1];
     if (!status) continue;
-    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
-    if (line.startsWith("http_requests_total{")) counts[status] = value;
+    if (line.startsWith("http_requests_total{")) counts[status] = (counts[status] ?? 0) + value;
     const le = line.startsWith("http_request_duration_seconds_bucket{") ? line.match(/le="([^"]+)"/)?.[1] : undefined;
-    if (le) (buckets[status] ??= []).push([le === "+Inf" ? Infinity : Number(le), value]);
+    if (le) {
+      const m = (byLe[status] ??= new Map());
+      const k = le === "+Inf" ? Infinity : Number(le);
+      m.set(k, (m.get(k) ?? 0) + value);
+    }
   }
-  return { at: Date.now(), counts, buckets };
+  const buckets = Object.fromEntries(Object.entries(byLe).map(([st, m]) => [st, [...m].sort((a, b) => a[0] - b[0])]));
+  return { at: Date.now(), counts, buckets, tokenChecks };
 }
 
 /** Quantile (seconds) from the difference of two cumulative histograms, interpolated inside the bucket. */

@@ -11,9 +11,16 @@ export type WrkResult = {
   rps: number;
 };
 
+/** wrk's path; installed from Debian's packages when missing and this runs as root (as `up` does for the servers). */
 export function requireWrk(): string {
-  const bin = Bun.which("wrk");
-  if (!bin) throw new Error("wrk is not installed: apt-get install -y wrk");
+  let bin = Bun.which("wrk");
+  if (!bin && process.getuid?.() === 0) {
+    console.error("wrk is missing: installing Debian's package");
+    Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "ignore", stderr: "inherit" });
+    Bun.spawnSync(["apt-get", "install", "-y", "-qq", "wrk"], { stdout: "ignore", stderr: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    bin = Bun.which("wrk");
+  }
+  if (!bin) throw new Error("wrk is not installed: run `apt-get install -y wrk` (Debian's package) as root");
   return bin;
 }
 
