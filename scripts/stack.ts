@@ -32,9 +32,12 @@ export async function startStack(o: StackOptions) {
     { label: "gateway", cmd: [bun, "actors/main.ts", "gateway"] },
     ...edgeSpecs(env, o.metricsPorts),
   ];
+  // the actors yield the CPU to the edges (ACTOR_NICE, 10 by default): in a spike the answers come first, and the
+  // saga, durable in JetStream, catches up as soon as the edges leave a core free
+  const nice = Number(env.ACTOR_NICE ?? 10);
   for (const kind of actorKinds)
     for (let i = 1; i <= (o.replicas ?? 1); i++)
-      specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind] });
+      specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind], nice });
   const sup = supervise(specs, { cwd: o.root, env, write: o.write });
 
   const edgeUrl = `http://127.0.0.1:${env.PORT}`;

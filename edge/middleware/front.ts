@@ -6,7 +6,7 @@
 // One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
 // cached GET six of them cost more than the work. Steps that need no I/O stay synchronous: a token this
 // edge has verified and a rate-limit lease with tokens left answer without awaiting anything.
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "hono/bun";
 import { traceIdOf, uuidv7, type Fields, type Logger } from "../../nats";
@@ -43,10 +43,11 @@ export type FrontOptions = {
   /** Signature checks per address for tokens not verified yet (see check-budget.ts); the bucket's shape by default. */
   checks?: { capacity: number; refillPerS: number };
   /**
-   * Runs before the body, the token and the bucket: throws the answer when it can be given from memory
-   * (a sold-out sale), or says "unlimited" for a request that skips the bucket but not the token.
+   * Runs before the body, the token and the bucket: returns the answer (an error) when it can be given from memory
+   * (a sold-out sale), or "unlimited" for a request that skips the bucket but not the token. `route` names its
+   * answers in the metrics.
    */
-  shortcut?: (c: Context<Env>) => "unlimited" | undefined;
+  shortcut?: { route: string; decide: (c: Context<Env>) => AppError | "unlimited" | undefined };
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -112,6 +113,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     throw new AppError("UNAUTHENTICATED", "expected: Authorization: Bearer <token>");
   };
   const series = requestSeries(o.metrics);
+  const shortcuts = o.metrics.counter("shortcut_answers_total", {});
   const checked = { valid: o.metrics.counter("token_checks_total", { result: "valid" }), invalid: o.metrics.counter("token_checks_total", { result: "invalid" }) };
 
   /**
@@ -174,17 +176,14 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     if (!d.success) throw new AppError("RATE_LIMITED", "slow down and retry after the time in Retry-After");
   }
 
-  const mw: MiddlewareHandler<Env> = async function front(c, next) {
-    const started = performance.now();
-    const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+  /** Everything but the shortcut: context, CORS, body limit, token and bucket, then the handler, under the deadline. */
+  async function admitted(c: Context<Env>, next: Next, requestId: string, given: string | undefined, verdict: "unlimited" | undefined) {
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
     // the span id: the random tail of the request id when it is ours, else of a fresh one
     const span = requestId === given ? uuidv7() : requestId;
     const traceparent = traceId ? incoming! : `00-${(traceId = newTraceId())}-${span.slice(19, 23)}${span.slice(24)}-01`;
     let ip: string | undefined;
-    c.set("requestId", requestId);
     c.set("traceparent", traceparent);
     c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
     c.set("log", new RequestLog(o.log, { requestId, traceId }));
@@ -200,12 +199,14 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
       if (o.cors) {
         const preflight = await o.cors(c, async () => {});
         if (preflight) return void (c.res = preflight);
+        const v = o.shortcut?.decide(c);
+        if (v instanceof AppError) throw v;
+        verdict = v;
       }
-      const unlimited = o.shortcut?.(c) === "unlimited";
       if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
       if (!open.has(c.req.path)) {
-        const admitted = admit(c, unlimited);
-        if (admitted) await admitted;
+        const admission = admit(c, verdict === "unlimited");
+        if (admission) await admission;
       }
       await next();
     };
@@ -214,6 +215,22 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     } catch (err) {
       c.res = await o.onError(err, c);
     }
+  }
+
+  const mw: MiddlewareHandler<Env> = async function front(c, next) {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    c.set("requestId", requestId);
+    // a request whose answer is known in advance (a purchase of a sold-out sale) is answered before anything else
+    // is worked out; where CORS is configured its layer runs first, below
+    const verdict = o.cors ? undefined : o.shortcut?.decide(c);
+    let route: string | undefined;
+    if (verdict instanceof AppError) {
+      c.res = await o.onError(verdict, c);
+      route = o.shortcut!.route;
+      shortcuts();
+    } else await admitted(c, next, requestId, given, verdict);
 
     const h = c.res.headers;
     h.set("X-Request-Id", requestId);
@@ -230,8 +247,8 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     const method = c.req.method;
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
-    series(method, c.req.routePath || "unmatched", status)(seconds);
-    if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
+    series(method, route ?? (c.req.routePath || "unmatched"), status)(seconds);
+    if (status >= 500 || seconds > 1) (c.get("log") ?? o.log).warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
   return Object.assign(mw, { pending: () => late?.pending() ?? 0 });
 }

@@ -13,6 +13,10 @@ import { AppError } from "../errors";
 
 export const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsAt.getTime() <= now;
 
+// made once: a loser's answer costs no error (and no stack) of its own
+const SOLD_OUT = new AppError("SOLD_OUT", "this sale is sold out");
+const ENDED = new AppError("ENDED", "the sale has ended");
+
 export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
   const known = new Map<string, Sale>();
   const soldOut = new Map<string, number>(); // saleId -> flagged until (ms)
@@ -57,18 +61,18 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
     },
 
     /**
-     * A purchase's answer from memory, thrown, when it is bound to lose. A keyed purchase of a sold-out or ended
+     * A purchase's answer from memory, when it is bound to lose. A keyed purchase of a sold-out or ended
      * sale may be the retry of one that won: it goes on ("unlimited": its token is checked, the bucket skipped)
      * to a replay check in Redis and nothing else.
      */
-    purchaseShortcut(saleId: string, keyed: boolean): "unlimited" | undefined {
+    purchaseShortcut(saleId: string, keyed: boolean): AppError | "unlimited" | undefined {
       const now = Date.now();
       const s = known.get(saleId);
-      if (s && now < s.startsAt.getTime()) throw new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
+      if (s && now < s.startsAt.getTime()) return new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
       const over = s !== undefined && ended(s, now);
       if (!over && (soldOut.get(saleId) ?? 0) <= now) return;
       if (keyed) return "unlimited";
-      throw over ? new AppError("ENDED", "the sale has ended") : new AppError("SOLD_OUT", "this sale is sold out");
+      return over ? ENDED : SOLD_OUT;
     },
   };
 }

@@ -54,10 +54,13 @@ export function saleView(s: Sale, remaining: number, now = Date.now()) {
 
 /** The front layer's shortcut for purchases bound to lose (see board.ts): `POST /v1/sales/:id/purchase` only. */
 export function purchaseShortcut(board: SaleBoard) {
-  return (c: Context<Env>) => {
-    const p = c.req.path;
-    if (c.req.method !== "POST" || !p.startsWith("/v1/sales/") || !p.endsWith("/purchase")) return;
-    return board.purchaseShortcut(p.slice(10, -9), c.req.header("idempotency-key") !== undefined);
+  return {
+    route: "/v1/sales/:id/purchase",
+    decide(c: Context<Env>) {
+      const p = c.req.path;
+      if (c.req.method !== "POST" || !p.startsWith("/v1/sales/") || !p.endsWith("/purchase")) return;
+      return board.purchaseShortcut(p.slice(10, -9), c.req.header("idempotency-key") !== undefined);
+    },
   };
 }
 

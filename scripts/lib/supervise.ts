@@ -1,6 +1,9 @@
 // Runs the stack's processes as children with labelled output, restarts one that dies (with backoff,
 // like compose's restart policy), and stops them all on request.
-export type ProcSpec = { label: string; cmd: string[]; env?: Record<string, string> };
+import { setPriority } from "node:os";
+
+/** `nice`: the process's CPU priority (0 normal; higher yields the CPU to the others). */
+export type ProcSpec = { label: string; cmd: string[]; env?: Record<string, string>; nice?: number };
 
 const colors = [36, 33, 35, 32, 34, 31, 96, 93];
 
@@ -38,6 +41,7 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
       stdout: "pipe",
       stderr: "pipe",
     });
+    if (spec.nice) setPriority(proc.pid, spec.nice);
     running.set(spec.label, proc);
     void pipe(proc.stdout as ReadableStream<Uint8Array>, prefix, false);
     void pipe(proc.stderr as ReadableStream<Uint8Array>, prefix, true);

@@ -35,8 +35,8 @@ export async function serveBare(processes: number, answer = `new Response("ok")`
   };
 }
 
-/** Bare Bun.serve processes answering "ok", as many as the edge's, driven by wrk with the same settings. */
-export async function bareBun(o: { threads: number; connections: number; seconds: number; processes: number }): Promise<WrkResult> {
+/** Bare Bun.serve processes answering "ok", as many as the edge's, driven by wrk with the same settings (and script). */
+export async function bareBun(o: { threads: number; connections: number; seconds: number; processes: number; script?: string; args?: string[] }): Promise<WrkResult> {
   const bare = await serveBare(o.processes);
   try {
     return await wrk({ url: bare.url, ...o });

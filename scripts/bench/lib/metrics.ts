@@ -1,15 +1,17 @@
 // Reads the edge processes' Prometheus text, summed over the processes: request counters and latency histograms
 // for one route by status, and the tokens each process had to check (signature verifications).
-export type Scrape = { at: number; counts: Record<string, number>; buckets: Record<string, [number, number][]>; tokenChecks: number };
+export type Scrape = { at: number; counts: Record<string, number>; buckets: Record<string, [number, number][]>; tokenChecks: number; fromMemory: number };
 
 export async function scrape(metricsUrls: string[], route: string): Promise<Scrape> {
   const texts = await Promise.all(metricsUrls.map(async (u) => (await fetch(u)).text()));
   const counts: Record<string, number> = {};
   const byLe: Record<string, Map<number, number>> = {};
   let tokenChecks = 0;
+  let fromMemory = 0;
   for (const line of texts.join("\n").split("\n")) {
     const value = Number(line.slice(line.lastIndexOf(" ") + 1));
     if (line.startsWith("token_checks_total{")) tokenChecks += value;
+    if (line.startsWith("shortcut_answers_total{")) fromMemory += value;
     if (!line.includes(`route="${route}"`)) continue;
     const status = line.match(/status="(\d+)"/)?.[1];
     if (!status) continue;
@@ -22,7 +24,7 @@ export async function scrape(metricsUrls: string[], route: string): Promise<Scra
     }
   }
   const buckets = Object.fromEntries(Object.entries(byLe).map(([st, m]) => [st, [...m].sort((a, b) => a[0] - b[0])]));
-  return { at: Date.now(), counts, buckets, tokenChecks };
+  return { at: Date.now(), counts, buckets, tokenChecks, fromMemory };
 }
 
 /** Quantile (seconds) from the difference of two cumulative histograms, interpolated inside the bucket. */
