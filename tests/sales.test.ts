@@ -339,3 +339,32 @@ describe("flash sales", () => {
     expectGreen(a);
   });
 });
+
+describe("flash sales: contract v1.1", () => {
+  test("replaying POST /v1/sales after Redis lost its data rebuilds the gate from Postgres, never from the request", async () => {
+    const p = await api.product(seller.token, 10_000, 10);
+    const body = { productId: p.id, price: 5_000, quantity: 5, perUserLimit: 1, startsAt: iso(-1000) };
+    const create = () => api.call("POST", "/v1/sales", { token: seller.token, body, headers: { "idempotency-key": "sale-replay" } });
+    const made = await create();
+    expect(made.status).toBe(201);
+    const saleId = made.body.id as string;
+    const buyers = await accounts(env, "shopper", 4);
+    for (const b of buyers.slice(0, 3)) {
+      const r = await buy(saleId, b.token);
+      expect(r.status).toBe(202);
+      expect((await api.settled(b.token, r.body.orderId)).status).toBe("CONFIRMED");
+    }
+    await redis.flushall();
+    const replay = await create();
+    expect([replay.status, replay.body.id]).toEqual([201, saleId]);
+    // the gate knows its buyers and its units again
+    const again = await buy(saleId, buyers[0]!.token);
+    expect([again.status, again.body.code]).toEqual([409, "LIMIT_REACHED"]);
+    expect((await api.call("GET", `/v1/sales/${saleId}`)).body.remaining).toBe(2);
+    const fourth = await buy(saleId, buyers[3]!.token);
+    expect(fourth.status).toBe(202);
+    const a = await quietAudit(saleId);
+    expect(a).toMatchObject({ confirmed: 4, remaining: 1, perUserMax: 1 });
+    expectGreen(a);
+  });
+});

@@ -6,7 +6,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
-import { expiryOf, gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
+import { gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
 import { paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -128,19 +128,16 @@ export function salesRoutes(d: Deps) {
           return { status: 201, body: saleView(s!, s!.quantity) };
         },
       );
-      const s = await findSale(answer.body.id);
-      await g.load(s.id, {
-        remaining: s.quantity,
-        limit: s.perUserLimit,
-        quantity: s.quantity,
-        startsAt: s.startsAt.getTime(),
-        endsAt: s.endsAt?.getTime() ?? 0,
-        expireAt: expiryOf(s),
-        seq: 0,
-        users: {},
-        holds: {},
-        idem: {},
-      });
+      // the gate comes from Postgres, never from the request: a replay may come after purchases (and after
+      // Redis lost them), so it is rebuilt like any lost gate, once the orders in flight are written
+      if (answer.replayed) {
+        if (!(await g.counters(answer.body.id))) await rebuild(answer.body.id);
+        c.header("Idempotent-Replayed", "true");
+      } else {
+        // a new sale has no order yet; a purchase that raced this load rebuilt the gate itself (load keeps it)
+        const load = await gateFromPostgres(d.db, answer.body.id);
+        if (load) await g.load(answer.body.id, load);
+      }
       return c.json(answer.body, answer.status);
     },
   );
