@@ -212,4 +212,24 @@ describe("contract v1.1: money", () => {
     expect(await stockOf(p.id)).toBe(5);
     expect(await stockOf(q.id)).toBe(5);
   });
+
+  test("an order whose amount would not fit the money columns is a 400 and writes nothing", async () => {
+    const p = await api.product(seller.token, 1_000_000_000, 5_000);
+    const before = (await api.call("GET", "/v1/orders?limit=100", { token: shopper.token })).body.items.length;
+    for (const items of [
+      [{ productId: p.id, quantity: 1000 }],
+      // each line fits, their sum does not
+      [{ productId: p.id, quantity: 2 }, { productId: p.id, quantity: 1 }],
+    ]) {
+      const r = await order(shopper.token, { items }, crypto.randomUUID());
+      expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+      expect(r.headers.get("content-type")).toContain("application/problem+json");
+    }
+    expect((await api.call("GET", "/v1/orders?limit=100", { token: shopper.token })).body.items.length).toBe(before);
+    expect(await stockOf(p.id)).toBe(5_000);
+    // the largest amount that fits goes through
+    const fits = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }] });
+    expect(fits.status).toBe(202);
+    expect(await api.settled(shopper.token, fits.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 2_000_000_000 });
+  });
 });

@@ -4,7 +4,7 @@ import { and, asc, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { orderHistory, orderItems, orders, payments, products, type Db } from "../../db";
-import { paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
+import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { cartLines, recordCheckout } from "../cart";
 import { discountOf, heldCoupon } from "../coupons";
@@ -115,6 +115,8 @@ export function orderRoutes(d: Deps) {
           const orderId = uuidv7();
           const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
           const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
+          // every line is part of the subtotal: one check covers them all
+          if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the order's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
           const discount = coupon ? discountOf(coupon, subtotal) : 0;
           const total = subtotal - discount;
           const couponId = input.couponId;

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
-import { paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from "../../nats";
+import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, SALE_RESTOCKED, saleRestocked, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
@@ -181,6 +181,7 @@ export function salesRoutes(d: Deps) {
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
       const subtotal = s.price * input.quantity;
+      if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
       const requestHash = key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined;
       const ask = (replayOnly: boolean) =>
         g.purchase({
