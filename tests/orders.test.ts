@@ -209,6 +209,9 @@ describe("contract v1.1: money", () => {
     await eventually(async () => ((await held())?.status === "AVAILABLE" ? true : undefined), 10_000, "the coupon to come back");
     const listed = (await api.call("GET", "/v1/orders?limit=5", { token: me.token })).body.items.find((o: { id: string }) => o.id === r.body.orderId);
     expect(listed.refunded).toBe(10_000);
+    const documented = (await api.call("GET", "/openapi.json")).body.components.schemas.Order;
+    expect(documented.properties.refunded).toMatchObject({ type: "integer" });
+    expect(documented.required).toContain("refunded");
     expect(await stockOf(p.id)).toBe(5);
     expect(await stockOf(q.id)).toBe(5);
   });
