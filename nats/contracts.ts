@@ -2,7 +2,12 @@
 import { z } from "zod";
 
 const uuid = z.string().uuid();
-const money = z.number().int().nonnegative();
+
+/** The largest amount the money columns (int4: prices, totals, payments, refunds) hold. */
+export const MAX_AMOUNT = 2_147_483_647;
+/** Whether an amount (a price times a quantity, a total) can be written; checked before anything is decided. */
+export const fitsAmount = (n: number) => Number.isSafeInteger(n) && n >= 0 && n <= MAX_AMOUNT;
+const money = z.number().int().nonnegative().max(MAX_AMOUNT);
 
 export const paymentMethod = z.enum(["card_ok", "card_declined", "card_no_answer"]);
 export type PaymentMethod = z.infer<typeof paymentMethod>;
@@ -16,7 +21,9 @@ export const cancelReason = z.enum([
 ]);
 export type CancelReason = z.infer<typeof cancelReason>;
 
-const lineItem = z.object({ itemId: uuid, productId: uuid, quantity: z.number().int().positive(), price: money });
+const lineItem = z
+  .object({ itemId: uuid, productId: uuid, quantity: z.number().int().positive(), price: money })
+  .refine((i) => fitsAmount(i.price * i.quantity), "price x quantity is past the money columns' limit");
 export type LineItem = z.infer<typeof lineItem>;
 
 export const contracts = {

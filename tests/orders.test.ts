@@ -166,3 +166,73 @@ describe("orders: found by the review", () => {
     expect([retry.status, retry.body.orderId]).toEqual([202, first.body.orderId]);
   });
 });
+
+describe("contract v1.1: money", () => {
+  const view = async (token: string, id: string) => (await api.call("GET", `/v1/orders/${id}`, { token })).body;
+
+  test("a cancelled item refunds its share of what was paid; cancelling every item refunds the rest and gives the coupon back", async () => {
+    const adminToken = await api.login(admin.email, admin.password);
+    const coupon = await api.call("POST", "/v1/coupons", {
+      token: adminToken,
+      body: { name: "Half off", discount: { type: "percent", value: 50 }, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+    });
+    expect(coupon.status).toBe(201);
+    const me = await api.user();
+    expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: me.token })).status).toBe(201);
+    const held = async () =>
+      ((await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as { couponId: string; status: string }[]).find((m) => m.couponId === coupon.body.id);
+    await eventually(async () => ((await held())?.status === "AVAILABLE" ? true : undefined));
+    const p = await api.product(seller.token, 10_000, 5);
+    const q = await api.product(seller.token, 10_000, 5);
+    const r = await order(me.token, { items: [{ productId: p.id, quantity: 1 }, { productId: q.id, quantity: 1 }], couponId: coupon.body.id });
+    expect(r.status).toBe(202);
+    const confirmed = await api.settled(me.token, r.body.orderId);
+    expect(confirmed).toMatchObject({ status: "CONFIRMED", total: 10_000, discount: 10_000, refunded: 0 });
+
+    // one of two equal items: half of the 10,000 charged, not its 10,000 list price
+    const [a, b] = confirmed.items as { id: string }[];
+    expect((await api.call("POST", `/v1/orders/${r.body.orderId}/items/${a!.id}/cancel`, { token: me.token })).status).toBe(202);
+    const partly = await eventually(async () => {
+      const o = await view(me.token, r.body.orderId);
+      return o.refunded > 0 ? o : undefined;
+    });
+    expect(partly).toMatchObject({ status: "CONFIRMED", refunded: 5_000 });
+    expect((await held())?.status).toBe("USED");
+
+    // the last item is the whole order: the remainder comes back, and the coupon with it
+    expect((await api.call("POST", `/v1/orders/${r.body.orderId}/items/${b!.id}/cancel`, { token: me.token })).status).toBe(202);
+    const cancelled = await eventually(async () => {
+      const o = await view(me.token, r.body.orderId);
+      return o.status === "CANCELLED" && o.refunded === 10_000 ? o : undefined;
+    });
+    expect(cancelled.reason).toBe("CANCELLED_BY_USER");
+    await eventually(async () => ((await held())?.status === "AVAILABLE" ? true : undefined), 10_000, "the coupon to come back");
+    const listed = (await api.call("GET", "/v1/orders?limit=5", { token: me.token })).body.items.find((o: { id: string }) => o.id === r.body.orderId);
+    expect(listed.refunded).toBe(10_000);
+    const documented = (await api.call("GET", "/openapi.json")).body.components.schemas.Order;
+    expect(documented.properties.refunded).toMatchObject({ type: "integer" });
+    expect(documented.required).toContain("refunded");
+    expect(await stockOf(p.id)).toBe(5);
+    expect(await stockOf(q.id)).toBe(5);
+  });
+
+  test("an order whose amount would not fit the money columns is a 400 and writes nothing", async () => {
+    const p = await api.product(seller.token, 1_000_000_000, 5_000);
+    const before = (await api.call("GET", "/v1/orders?limit=100", { token: shopper.token })).body.items.length;
+    for (const items of [
+      [{ productId: p.id, quantity: 1000 }],
+      // each line fits, their sum does not
+      [{ productId: p.id, quantity: 2 }, { productId: p.id, quantity: 1 }],
+    ]) {
+      const r = await order(shopper.token, { items }, crypto.randomUUID());
+      expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+      expect(r.headers.get("content-type")).toContain("application/problem+json");
+    }
+    expect((await api.call("GET", "/v1/orders?limit=100", { token: shopper.token })).body.items.length).toBe(before);
+    expect(await stockOf(p.id)).toBe(5_000);
+    // the largest amount that fits goes through
+    const fits = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }] });
+    expect(fits.status).toBe(202);
+    expect(await api.settled(shopper.token, fits.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 2_000_000_000 });
+  });
+});

@@ -3,11 +3,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { createHash } from "node:crypto";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { gate, saleKeys, sweepHolds } from "../actors/gate";
 import { createDb } from "../db";
-import { logger, uuidv7 } from "../nats";
+import { envelope, logger, publishEnvelope, uuidv7, type Data } from "../nats";
 import { client, eventually } from "./client";
 import { freePort } from "../scripts/lib/private-stack";
 import { admin, root, stack } from "./harness";
@@ -338,4 +338,86 @@ describe("flash sales", () => {
     expect(a).toMatchObject({ confirmed: 2, remaining: 1, abandonedHolds: 1 });
     expectGreen(a);
   });
+});
+
+describe("flash sales: contract v1.1", () => {
+  test("replaying POST /v1/sales after Redis lost its data rebuilds the gate from Postgres, never from the request", async () => {
+    const p = await api.product(seller.token, 10_000, 10);
+    const body = { productId: p.id, price: 5_000, quantity: 5, perUserLimit: 1, startsAt: iso(-1000) };
+    const create = () => api.call("POST", "/v1/sales", { token: seller.token, body, headers: { "idempotency-key": "sale-replay" } });
+    const made = await create();
+    expect(made.status).toBe(201);
+    const saleId = made.body.id as string;
+    const buyers = await accounts(env, "shopper", 4);
+    for (const b of buyers.slice(0, 3)) {
+      const r = await buy(saleId, b.token);
+      expect(r.status).toBe(202);
+      expect((await api.settled(b.token, r.body.orderId)).status).toBe("CONFIRMED");
+    }
+    await redis.flushall();
+    const replay = await create();
+    expect([replay.status, replay.body.id]).toEqual([201, saleId]);
+    // the gate knows its buyers and its units again
+    const again = await buy(saleId, buyers[0]!.token);
+    expect([again.status, again.body.code]).toEqual([409, "LIMIT_REACHED"]);
+    expect((await api.call("GET", `/v1/sales/${saleId}`)).body.remaining).toBe(2);
+    const fourth = await buy(saleId, buyers[3]!.token);
+    expect(fourth.status).toBe(202);
+    const a = await quietAudit(saleId);
+    expect(a).toMatchObject({ confirmed: 4, remaining: 1, perUserMax: 1 });
+    expectGreen(a);
+  });
+
+  test("a purchase whose amount would not fit the money columns is a 400 before the gate decides", async () => {
+    const p = await api.product(seller.token, 1_000_000_000, 10);
+    const made = await api.call("POST", "/v1/sales", {
+      token: seller.token,
+      body: { productId: p.id, price: 800_000_000, quantity: 5, perUserLimit: 3, startsAt: iso(-1000) },
+    });
+    expect(made.status).toBe(201);
+    const [shopper] = await accounts(env, "shopper", 1);
+    for (const key of [undefined, "too-much"]) {
+      const r = await buy(made.body.id, shopper!.token, { quantity: 3 }, key);
+      expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
+    }
+    expect((await api.call("GET", `/v1/sales/${made.body.id}`)).body.remaining).toBe(5);
+    // what fits is bought as usual, and the shopper's limit was not spent by the refusals
+    const fits = await buy(made.body.id, shopper!.token, { quantity: 2 });
+    expect(fits.status).toBe(202);
+    expect(await api.settled(shopper!.token, fits.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 1_600_000_000 });
+    expectGreen(await quietAudit(made.body.id));
+  });
+
+  test("a placement that went to the dead-letter queue fails the sale's audit", async () => {
+    const { sale, product } = await makeSale(3);
+    const [shopper] = await accounts(env, "shopper", 1);
+    // a placement the order actor can never write (an amount past its columns)
+    const orderId = uuidv7();
+    const nc = await connect({ servers: env.NATS_URL });
+    try {
+      const data = {
+        orderId,
+        userId: shopper!.id,
+        items: [{ itemId: uuidv7(), productId: product.id, quantity: 3, price: 800_000_000 }],
+        total: 2_400_000_000,
+        discount: 0,
+        saleId: sale.id,
+        paymentMethod: "card_ok",
+      } as Data<"orders.cmd.place">;
+      await publishEnvelope(jetstream(nc), envelope("orders.cmd.place", data, orderId));
+    } finally {
+      await nc.close();
+    }
+    await eventually(
+      async () => {
+        const dlq = await api.call("GET", "/v1/ops/dlq?limit=100", { token: adminToken });
+        return (dlq.body.items as { orderId?: string }[]).some((l) => l.orderId === orderId) ? true : undefined;
+      },
+      60_000,
+      "the placement to be dead-lettered",
+    );
+    const a = await audit(sale.id);
+    expect(a.deadLetteredPlacements).toBe(1);
+    expect(a.invariants.noPlacementDeadLettered).toMatchObject({ pass: false });
+  }, 90_000);
 });

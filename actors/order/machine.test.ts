@@ -257,6 +257,22 @@ describe("coupon redemption", () => {
     expect(s.context.couponRedeemed).toBe(true);
   });
 
+  test("a partial cancel refunds the item's share of the discounted charge; the last item the rest, with the coupon", () => {
+    const paid: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2000 } };
+    // 2,500 less 500: item A (2,000) carries 400 of the discount, item B (500) 100
+    const s1 = run(withCoupon(), reserved, redeemed, paid, cancel(itemB));
+    expect(s1.commands).toContainEqual({ type: "payments.cmd.refund", data: { orderId, amount: 400, key: `item:${itemB}` } });
+    expect(s1.context.refunded).toBe(400);
+    const s2 = run(s1, cancel(itemA));
+    expect(s2.state).toBe("compensating");
+    expect(byType(s2)).toEqual([
+      restore,
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA] } },
+      { type: "payments.cmd.refund", data: { orderId, amount: 1600, key: `order:${orderId}` } },
+    ]);
+    expect(s2.context.refunded).toBe(2000);
+  });
+
   test("coupon answers out of place change nothing", () => {
     expect(run(withCoupon(), redeemed).handled).toBe(false);
     expect(run(withCoupon(), reserved, redeemed, redeemed).handled).toBe(false);

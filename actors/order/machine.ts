@@ -2,6 +2,7 @@
 // the worker persists the snapshot and turns each emitted command into an outbox row.
 import { assign, emit, enqueueActions, setup } from "xstate";
 import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } from "../../nats";
+import { itemRefund } from "./refund-share";
 
 export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number; autoDeliverAfterMs?: number };
 export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
@@ -36,7 +37,6 @@ export type SagaEvent = Message & { at: number };
 export type Command = { [S in Subject]: { type: S; data: Data<S> } }[Subject];
 
 const active = (c: SagaContext) => c.items.filter((i) => !i.cancelled);
-const amountOf = (items: LineItem[]) => items.reduce((s, i) => s + i.price * i.quantity, 0);
 const cancelledItem = (e: SagaEvent) => (e.type === "orders.cmd.cancel" ? e.data.itemId : undefined);
 const refundKey = (c: SagaContext) => `order:${c.orderId}`;
 const releaseKey = (itemIds: string[]) => `release:${[...itemIds].sort().join(",")}`;
@@ -117,11 +117,11 @@ export const orderSaga = setup({
       }
       enqueue.assign({ awaiting, deadlineAt: undefined, refunded: context.refunded + Math.max(refund, 0) });
     }),
-    /** Partial cancel: that item's stock back and its amount refunded; the order stays confirmed. */
+    /** Partial cancel: that item's stock back and its share of the charge refunded; the order stays confirmed. */
     cancelItem: enqueueActions(({ context, event, enqueue }) => {
       const item = active(context).find((i) => i.itemId === cancelledItem(event));
       if (!item) return;
-      const refund = Math.min(amountOf([item]), context.charged - context.refunded);
+      const refund = itemRefund(context.items, item.itemId, context.charged, context.refunded);
       enqueue.emit({ type: "inventory.cmd.release", data: { orderId: context.orderId, itemIds: [item.itemId] } });
       if (refund > 0)
         enqueue.emit({

@@ -35,7 +35,18 @@ export const deadLetter = z.object({
 export const deadLetterPage = z.object({ items: z.array(deadLetter), nextCursor: z.number().int().nullable() });
 export const replayed = z.object({ id: z.number().int(), subject: z.string(), messageId: z.string().optional() });
 
-function letterOf(m: StoredMsg): z.infer<typeof deadLetter> {
+/** Letters filed by one consumer (each worker files under `dlq.<durable>`), oldest first, at most `max`. */
+export async function* lettersOf(jsm: JetStreamManager, durable: string, max = 10_000): AsyncGenerator<StoredMsg> {
+  for (let seq = 1, n = 0; n < max; n++) {
+    // the server's next-by-subject lookup (the client's type only names the direct API's)
+    const m = await jsm.streams.getMessage(STREAM, { seq, next_by_subj: `dlq.${durable}` } as unknown as { seq: number });
+    if (!m) return;
+    yield m;
+    seq = m.seq + 1;
+  }
+}
+
+export function letterOf(m: StoredMsg): z.infer<typeof deadLetter> {
   const h = headerRecord(m.header);
   let env: { id?: unknown; orderId?: unknown } = {};
   try {

@@ -3,8 +3,8 @@
 import { and, asc, desc, eq, inArray, isNull, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orderHistory, orderItems, orders, products, type Db } from "../../db";
-import { paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
+import { orderHistory, orderItems, orders, payments, products, type Db } from "../../db";
+import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { cartLines, recordCheckout } from "../cart";
 import { discountOf, heldCoupon } from "../coupons";
@@ -39,6 +39,7 @@ export const orderView = z
     items: z.array(z.object({ id: z.uuid(), productId: z.uuid(), quantity: z.number().int(), price: z.number().int(), status: z.string() })),
     total: z.number().int(),
     discount: z.number().int(),
+    refunded: z.number().int().describe("every refund of the order so far; at most its charge"),
     paymentMethod: z.string(),
     reason: z.string().optional(),
     history: z.array(z.object({ status: orderStatus, at: z.iso.datetime() })),
@@ -49,8 +50,14 @@ export const orderView = z
 const accepted = z.object({ orderId: z.uuid(), status: orderStatus });
 
 export async function loadOrder(db: Db, id: string) {
-  const [order] = await db.select().from(orders).where(eq(orders.id, id));
-  if (!order) return undefined;
+  // refunds are the payment actor's record: what went back through the gateway, not what the saga asked for
+  const [row] = await db
+    .select({ order: orders, refunded: payments.refunded })
+    .from(orders)
+    .leftJoin(payments, eq(payments.orderId, orders.id))
+    .where(eq(orders.id, id));
+  if (!row) return undefined;
+  const { order } = row;
   const [items, history] = await Promise.all([
     db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.id)),
     db.select().from(orderHistory).where(eq(orderHistory.orderId, id)).orderBy(asc(orderHistory.seq)),
@@ -62,6 +69,7 @@ export async function loadOrder(db: Db, id: string) {
     items: items.map((i) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
     total: order.total,
     discount: order.discount,
+    refunded: row.refunded ?? 0,
     paymentMethod: order.paymentMethod,
     ...(order.reason ? { reason: order.reason } : {}),
     history: history.map((h) => ({ status: h.status, at: h.at })),
@@ -107,6 +115,8 @@ export function orderRoutes(d: Deps) {
           const orderId = uuidv7();
           const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
           const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
+          // every line is part of the subtotal: one check covers them all
+          if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the order's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
           const discount = coupon ? discountOf(coupon, subtotal) : 0;
           const total = subtotal - discount;
           const couponId = input.couponId;

@@ -1,17 +1,42 @@
 // GET /v1/ops/sales/:id/audit: a sale's counts from Postgres and the gate, and each invariant with pass/fail.
+import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { abandonedOrders, orderItems, orders, payments, sales, saleStock, type Db } from "../../db";
 import { gate, type Gate } from "../../actors/gate";
+import { consumers } from "../../nats";
+import { letterOf, lettersOf } from "../ops/dlq";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { idParam } from "../validate";
 
-export async function auditSale(db: Db, g: Gate, saleId: string) {
+/**
+ * Placements of the sale the order actor gave up on (dead-lettered): admitted by the gate, never written, so
+ * their holds are swept and every count agrees; only the DLQ remembers them. Undefined: the DLQ cannot be read.
+ */
+async function deadPlacements(jsm: JetStreamManager, saleId: string): Promise<number | undefined> {
+  let n = 0;
+  try {
+    for await (const m of lettersOf(jsm, consumers.order[0].durable)) {
+      if (letterOf(m).subject !== "orders.cmd.place") continue;
+      let env: { data?: { saleId?: unknown } } = {};
+      try {
+        env = m.json();
+      } catch {} // not even JSON: not this sale's to count
+      if (env.data?.saleId === saleId) n++;
+    }
+  } catch {
+    return undefined;
+  }
+  return n;
+}
+
+export async function auditSale(db: Db, g: Gate, jsm: JetStreamManager, saleId: string) {
   const [sale] = await db.select().from(sales).where(eq(sales.id, saleId));
   if (!sale) return undefined;
+  const dead = await deadPlacements(jsm, saleId);
   const byStatus = await db
     .select({ status: orders.status, orders: sql<number>`count(distinct ${orders.id})::int`, units: sql<number>`coalesce(sum(${orderItems.quantity}), 0)::int` })
     .from(orders)
@@ -61,6 +86,7 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
     perUserMax: perUser?.max ?? 0,
     admitted: gateCounters?.admitted ?? null,
     abandonedHolds: abandoned,
+    deadLetteredPlacements: dead ?? null,
     soldOutAnswers: gateCounters?.soldOutAnswers ?? null,
     soldOutAt: gateCounters?.soldOutAt ? new Date(gateCounters.soldOutAt) : null,
     lastRestockAt: gateCounters?.lastRestockAt ? new Date(gateCounters.lastRestockAt) : null,
@@ -85,6 +111,7 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
         gateCounters === undefined ? false : holds.length === inPostgres + abandoned,
         `gate holds ${holds.length} = orders ${inPostgres} + abandoned holds ${abandoned}`,
       ),
+      noPlacementDeadLettered: check(dead === 0, `placements dead-lettered (admitted, never written) ${dead ?? "? (the DLQ could not be read)"}`),
       noRefusalWhileStockRemained: check(
         remaining === undefined ? false : !(remaining > 0 && (gateCounters?.lastSoldOutAt ?? 0) > (gateCounters?.lastRestockAt ?? Infinity)),
         "no SOLD_OUT answer from the gate after the last units came back while units remain",
@@ -96,12 +123,13 @@ export async function auditSale(db: Db, g: Gate, saleId: string) {
 export function auditRoutes(d: Deps) {
   const app = new Hono<Env>();
   const g = gate(d.redis);
+  let jsm: Promise<JetStreamManager> | undefined;
   app.get(
     "/v1/ops/sales/:id/audit",
     requireRole("admin"),
     openapi({ summary: "A sale's counts from Postgres and the gate, and each invariant with pass or fail", tags: ["ops"], responses: { 200: { description: "The audit report" } } }),
     async (c) => {
-      const report = await auditSale(d.db, g, idParam(c));
+      const report = await auditSale(d.db, g, await (jsm ??= jetstreamManager(d.bus.nc)), idParam(c));
       if (!report) throw new AppError("NOT_FOUND", "no such sale");
       return c.json(report);
     },

@@ -7,8 +7,8 @@ import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { ended, type SaleBoard } from "./board";
-import { expiryOf, gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
-import { paymentMethod, publish, uuidv7 } from "../../nats";
+import { gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
+import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
@@ -121,19 +121,16 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
           return { status: 201, body: saleView(s!, s!.quantity) };
         },
       );
-      const s = await findSale(answer.body.id);
-      await g.load(s.id, {
-        remaining: s.quantity,
-        limit: s.perUserLimit,
-        quantity: s.quantity,
-        startsAt: s.startsAt.getTime(),
-        endsAt: s.endsAt?.getTime() ?? 0,
-        expireAt: expiryOf(s),
-        seq: 0,
-        users: {},
-        holds: {},
-        idem: {},
-      });
+      // the gate comes from Postgres, never from the request: a replay may come after purchases (and after
+      // Redis lost them), so it is rebuilt like any lost gate, once the orders in flight are written
+      if (answer.replayed) {
+        if (!(await g.counters(answer.body.id))) await rebuild(answer.body.id);
+        c.header("Idempotent-Replayed", "true");
+      } else {
+        // a new sale has no order yet; a purchase that raced this load rebuilt the gate itself (load keeps it)
+        const load = await gateFromPostgres(d.db, answer.body.id);
+        if (load) await g.load(answer.body.id, load);
+      }
       return c.json(answer.body, answer.status);
     },
   );
@@ -179,6 +176,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
       const subtotal = s.price * input.quantity;
+      if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
       const requestHash = key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined;
       const ask = (replayOnly: boolean) =>
         g.purchase({
