@@ -24,6 +24,14 @@ const tokens = tokenService(keys, {
 const db = createDb(config.DATABASE_URL, { max: 16 });
 const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
+// gates, claims and buckets carry TTLs: any evicting policy (volatile-* too) may drop them when Redis fills up
+redis.config("GET", "maxmemory-policy").then(
+  (r) => {
+    const policy = (r as string[])[1];
+    if (policy && policy !== "noeviction") log.warn("redis may evict sale gates, coupon claims and rate limits: run it with --maxmemory-policy noeviction", { policy });
+  },
+  () => {}, // CONFIG may be disabled (managed Redis): nothing to check then
+);
 const bus = await connectBus(config.NATS_URL, "edge");
 const metrics = createMetrics();
 const gateway = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);

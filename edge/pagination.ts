@@ -3,9 +3,12 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { parse } from "./validate";
 
+/** The largest page a client may ask for. */
+export const MAX_PAGE = 100;
+
 export const pageQuerySchema = z.object({
   cursor: z.string().uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(20),
 });
 
 export function pageQuery(c: Context) {
