@@ -1,5 +1,6 @@
 // The edge's configuration, parsed once at start; nothing else reads process.env.
 import { z } from "zod";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../actors/payment/webhook-secret";
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -20,13 +21,20 @@ const schema = z.object({
   TRUSTED_PROXIES: z.string().default(""),
   CORS_ORIGINS: z.string().default(""),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
+  /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
+  WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
+  NODE_ENV: z.string().default("development"),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   /** Product reads cached in Redis this long at most; every catalog write makes older entries unreachable. */
   CATALOG_CACHE_TTL_S: z.coerce.number().int().positive().default(60),
   /** A coupon's Redis keys expire this long after it ends (the reconciler's window for unpublished claims). */
   COUPON_KEY_GRACE_S: z.coerce.number().int().positive().default(3600),
+  /** Serve /metrics on its own listener at this port (and not on the public one); unset: admins only on the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  /** Open order event streams (SSE) per user on this edge; one more is 429 RATE_LIMITED. */
+  MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(10),
   /** After Redis answers SOLD_OUT, this edge answers it alone for this long (or until units come back). */
   SOLD_OUT_FLAG_MS: z.coerce.number().int().min(0).default(1_000),
 });
@@ -34,10 +42,15 @@ const schema = z.object({
 export type EdgeConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
-  const parsed = schema.safeParse(env);
+  const parsed = schema.superRefine(refuseDevSecretInProduction).safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid edge configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** What is unsafe but allowed outside production, for a loud line at start. */
+export function warnings(config: EdgeConfig): string[] {
+  return devSecretWarnings(config);
 }

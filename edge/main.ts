@@ -7,11 +7,12 @@ import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";
 import { followRevocations } from "./auth/revocations";
 import { tokenService } from "./auth/tokens";
-import { loadConfig } from "./config";
+import { loadConfig, warnings } from "./config";
 import { createMetrics } from "./metrics";
 
 const config = loadConfig();
 const log = logger({ proc: "edge", pid: process.pid });
+for (const w of warnings(config)) log.warn(w);
 const keys = config.JWT_PRIVATE_JWK
   ? await keyRing(JSON.parse(config.JWT_PRIVATE_JWK), config.JWT_EXTRA_PUBLIC_JWKS ? JSON.parse(config.JWT_EXTRA_PUBLIC_JWKS) : [])
   : await devKeyRing(config.KEYS_DIR);
