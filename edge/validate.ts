@@ -24,6 +24,18 @@ export function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> 
   return r.data;
 }
 
+// C0 control characters: Postgres refuses NUL in text (a 500 before this rule), and the rest hide in logs,
+// terminals and other systems' parsers. Multi-line text (a description) may hold tab and newline.
+const SINGLE_LINE = /^[^\x00-\x1f]*$/;
+const MULTI_LINE = /^[^\x00-\x08\x0b-\x1f]*$/;
+
+/** A text field of a request: every free-text string of every request schema starts here. */
+export function text(o: { multiline?: boolean } = {}) {
+  return o.multiline
+    ? z.string().regex(MULTI_LINE, "control characters other than tab and newline are not allowed")
+    : z.string().regex(SINGLE_LINE, "control characters are not allowed");
+}
+
 export const uuidParam = z.string().uuid();
 export function idParam(c: Context, name = "id"): string {
   const v = c.req.param(name);

@@ -7,9 +7,9 @@ import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";
-import { parse } from "../validate";
+import { parse, text } from "../validate";
 
-const notification = z.object({ id: z.string().min(1).max(200), orderId: z.string().uuid(), status: z.string() });
+const notification = z.object({ id: text().min(1).max(200), orderId: z.string().uuid(), status: text().max(20) });
 
 export function webhookRoutes(d: Deps) {
   const app = new Hono<Env>();
