@@ -9,6 +9,7 @@ import { followRevocations } from "./auth/revocations";
 import { tokenService } from "./auth/tokens";
 import { loadConfig, warnings } from "./config";
 import { createMetrics } from "./metrics";
+import { serveMetrics } from "./ops/health";
 
 const config = loadConfig();
 const log = logger({ proc: "edge", pid: process.pid });
@@ -45,6 +46,8 @@ const prune = setInterval(() => tokens.prune(), 60_000);
 const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });
 const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30 });
 log.info("edge listening", { url: `http://${config.HOST}:${server.port}` });
+const metricsServer = config.METRICS_PORT === undefined ? undefined : serveMetrics(metrics, { port: config.METRICS_PORT, hostname: config.METRICS_HOST });
+if (metricsServer) log.info("metrics listening", { url: `http://${config.METRICS_HOST}:${metricsServer.port}/metrics` });
 
 let stopping = false;
 async function shutdown() {
@@ -53,6 +56,7 @@ async function shutdown() {
   log.info("stopping: finishing in-flight requests");
   clearInterval(prune);
   await server.stop();
+  metricsServer?.stop();
   sub.unsubscribe();
   await bus.nc.drain();
   redis.disconnect();

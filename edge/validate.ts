@@ -3,9 +3,17 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { AppError } from "./errors";
 
+// application/json or a +json type (RFC 6839), with parameters after a semicolon; not application/json-seq,
+// text/json or anything else merely starting like JSON
+const JSON_TYPE = /^application\/([\w.!#$&^-]+\+)?json\s*(;|$)/i;
+
+/** 415 unless the request says its body is JSON. */
+export function requireJson(c: Context): void {
+  if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+}
+
 export async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/(.+\+)?json\b/i.test(type)) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+  requireJson(c);
   let raw: unknown;
   try {
     raw = JSON.parse(await c.req.text());

@@ -7,7 +7,7 @@ import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";
-import { parse, text } from "../validate";
+import { parse, requireJson, text } from "../validate";
 
 const notification = z.object({ id: text().min(1).max(200), orderId: z.string().uuid(), status: text().max(20) });
 
@@ -26,9 +26,10 @@ export function webhookRoutes(d: Deps) {
     rateLimited: false,
     headers: { "X-Signature": { description: "t=<unix seconds>,v1=<hex HMAC-SHA256>", required: true } },
     responses: { 200: z.object({ received: z.literal(true), status: z.enum(["pending", "approved", "declined"]) }) },
-    errors: ["BAD_SIGNATURE", "NOT_FOUND", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE"],
+    errors: ["BAD_SIGNATURE", "UNSUPPORTED_MEDIA_TYPE", "NOT_FOUND", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE"],
   }),
   async (c) => {
+    requireJson(c);
     const raw = await c.req.text();
     if (!verifyWebhook(d.config.WEBHOOK_SECRET, raw, c.req.header("x-signature")))
       throw new AppError("BAD_SIGNATURE", "the webhook signature does not match");
