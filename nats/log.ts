@@ -25,11 +25,14 @@ function scrub(text: string): string {
   return out;
 }
 
-/** An error as a log field: what went wrong and where (its own fields, its cause), never its parameters. */
+/**
+ * An error as a log field: what went wrong and where, its plain own fields (a code, a status) and its cause,
+ * never its parameters; objects it holds are left out (they may be large, circular or full of data).
+ */
 function errorFields(e: Error): Fields {
   const out: Fields = { name: e.name, message: scrub(e.message), stack: e.stack && scrub(e.stack) };
-  for (const [k, v] of Object.entries(e)) if (!(k in out)) out[k] = v;
-  if (e.cause !== undefined) out.cause = e.cause;
+  for (const [k, v] of Object.entries(e)) if (!(k in out) && (v === null || typeof v !== "object")) out[k] = v;
+  if (e.cause instanceof Error || (e.cause !== undefined && typeof e.cause !== "object")) out.cause = e.cause;
   return out;
 }
 

@@ -8,7 +8,7 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
-import { MAX_PAGE, page, pageQuery } from "../pagination";
+import { DEFAULT_PAGE, MAX_PAGE, page, pageQuery } from "../pagination";
 import { idParam } from "../validate";
 import { catalogCache } from "./cache";
 import * as s from "./schemas";
@@ -71,10 +71,11 @@ export function catalogRoutes(d: Deps) {
     }),
     async (c) => {
       const q = pageQuery(c);
-      // only the first page is cached, read once at the largest size and cut to each limit: a cursor is any
-      // id a client cares to send, and a cache keyed by it would grow as large as clients make it; a later
-      // page is one range scan on the primary key
-      const rows = q.cursor ? await newestFirst(q.cursor, q.limit + 1) : await cache.read("list", () => newestFirst(undefined, MAX_PAGE + 1));
+      // only the first page is cached, in two sizes (the default, and the largest), each cut to the limit
+      // asked: a cursor is any id a client cares to send, and a cache keyed by it would grow as large as
+      // clients make it; a later page is one range scan on the primary key
+      const size = q.limit <= DEFAULT_PAGE ? DEFAULT_PAGE : MAX_PAGE;
+      const rows = q.cursor ? await newestFirst(q.cursor, q.limit + 1) : await cache.read(`list:${size}`, () => newestFirst(undefined, size + 1));
       const { items, nextCursor } = page(rows!, q.limit);
       const available = await stockOf(items.map((i) => i.id));
       return c.json({ items: items.map((i) => ({ ...i, stock: available.get(i.id) ?? 0 })), nextCursor });

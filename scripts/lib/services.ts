@@ -44,7 +44,7 @@ function which(bin: string, extra: string[] = []): string | undefined {
  * Redis holds the sale gates, coupon claims and rate-limit buckets, all with TTLs, beside the catalog cache.
  * So it runs with a memory limit and `noeviction`: an evicting policy, `volatile-*` included, could drop a
  * gate or a claim under memory pressure, while at the limit `noeviction` refuses writes and drops nothing.
- * The catalog cache is bounded by the edge (one key per product and one for the first page) and a refused
+ * The catalog cache is bounded by the edge (one key per product and two for the first page) and a refused
  * cache write only sends a read to Postgres; the limit itself is a guard for the machine.
  */
 export const REDIS_MAXMEMORY = "256mb";
