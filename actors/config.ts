@@ -1,5 +1,6 @@
 // Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
 import { z } from "zod";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "./payment/webhook-secret";
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
@@ -14,7 +15,9 @@ const schema = z.object({
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
-  WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
+  /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
+  WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
+  NODE_ENV: z.string().default("development"),
   // payment-gateway simulator
   GATEWAY_PORT: z.coerce.number().int().default(4010),
   GATEWAY_HOST: z.string().default("127.0.0.1"),
@@ -42,10 +45,15 @@ const schema = z.object({
 export type ActorConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): ActorConfig {
-  const parsed = schema.safeParse(env);
+  const parsed = schema.superRefine(refuseDevSecretInProduction).safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** What is unsafe but allowed outside production, for a loud line at start. */
+export function warnings(config: ActorConfig): string[] {
+  return devSecretWarnings(config);
 }

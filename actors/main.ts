@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
 import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
-import { loadConfig, type ActorConfig } from "./config";
+import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
@@ -33,6 +33,7 @@ if (kind === "gateway") {
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
   const log = logger({ proc: kind, pid: process.pid });
+  if (kind === "payment") for (const w of warnings(config)) log.warn(w);
   // one connection per consumer, one for the relay, one for sweepers
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);

@@ -1,13 +1,11 @@
 // The edge's configuration, parsed once at start; nothing else reads process.env.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../actors/payment/webhook-secret";
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
-  /** An internal listener for GET /metrics (Prometheus), one per edge process; none when unset. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  METRICS_HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
@@ -28,13 +26,20 @@ const schema = z.object({
   HASH_CONCURRENCY: z.coerce.number().int().positive().default(availableParallelism()),
   /** A signup or login whose hash would not be done within this long (or its deadline) is answered 503 BUSY. */
   HASH_MAX_WAIT_MS: z.coerce.number().int().positive().default(3_000),
-  WEBHOOK_SECRET: z.string().min(16).default("dev-webhook-secret-change-me"),
+  /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
+  WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
+  NODE_ENV: z.string().default("development"),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
   /** Product reads cached in Redis this long at most; every catalog write makes older entries unreachable. */
   CATALOG_CACHE_TTL_S: z.coerce.number().int().positive().default(60),
   /** A coupon's Redis keys expire this long after it ends (the reconciler's window for unpublished claims). */
   COUPON_KEY_GRACE_S: z.coerce.number().int().positive().default(3600),
+  /** Serve /metrics on its own listener at this port (and not on the public one), one per edge process; unset: admins only on the public port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  /** Open order event streams (SSE) per user on this edge; one more is 429 RATE_LIMITED. */
+  MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(10),
   /** After Redis answers SOLD_OUT, this edge answers it alone for this long (or until units come back). */
   SOLD_OUT_FLAG_MS: z.coerce.number().int().min(0).default(1_000),
 });
@@ -42,10 +47,15 @@ const schema = z.object({
 export type EdgeConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): EdgeConfig {
-  const parsed = schema.safeParse(env);
+  const parsed = schema.superRefine(refuseDevSecretInProduction).safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`invalid edge configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** What is unsafe but allowed outside production, for a loud line at start. */
+export function warnings(config: EdgeConfig): string[] {
+  return devSecretWarnings(config);
 }

@@ -72,6 +72,8 @@ export function problem(c: Context, err: AppError): Response {
 export function renderError(err: unknown, c: Context): Response {
   if (err instanceof AppError) return problem(c, err);
   if (err instanceof HTTPException && err.status === 413) return problem(c, new AppError("PAYLOAD_TOO_LARGE"));
+  // the path, never the query string or headers; the logger strips the error's query parameters, hashes
+  // and tokens (nats/log.ts), so a failed insert does not copy a password hash or an email into the log
   (c.get("log") as Logger | undefined)?.error("unhandled error", { err, path: c.req.path });
   return problem(c, new AppError("INTERNAL", "something went wrong; the request id identifies it"));
 }

@@ -8,11 +8,13 @@ import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";
 import { followRevocations } from "./auth/revocations";
 import { tokenService } from "./auth/tokens";
-import { loadConfig } from "./config";
+import { loadConfig, warnings } from "./config";
 import { createMetrics } from "./metrics";
+import { serveMetrics } from "./ops/health";
 
 const config = loadConfig();
 const log = logger({ proc: "edge", pid: process.pid });
+for (const w of warnings(config)) log.warn(w);
 const keys = config.JWT_PRIVATE_JWK
   ? await keyRing(JSON.parse(config.JWT_PRIVATE_JWK), config.JWT_EXTRA_PUBLIC_JWKS ? JSON.parse(config.JWT_EXTRA_PUBLIC_JWKS) : [])
   : await devKeyRing(config.KEYS_DIR);
@@ -25,6 +27,14 @@ const tokens = tokenService(keys, {
 const db = createDb(config.DATABASE_URL, { max: 16 });
 const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
+// gates, claims and buckets carry TTLs: any evicting policy (volatile-* too) may drop them when Redis fills up
+redis.config("GET", "maxmemory-policy").then(
+  (r) => {
+    const policy = (r as string[])[1];
+    if (policy && policy !== "noeviction") log.warn("redis may evict sale gates, coupon claims and rate limits: run it with --maxmemory-policy noeviction", { policy });
+  },
+  () => {}, // CONFIG may be disabled (managed Redis): nothing to check then
+);
 const bus = await connectBus(config.NATS_URL, "edge");
 const metrics = createMetrics();
 const gateway = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);
@@ -38,16 +48,8 @@ const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway })
 // reusePort: several edge processes share the port and the kernel spreads connections over them
 const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30, reusePort: true });
 log.info("edge listening", { url: `http://${config.HOST}:${server.port}` });
-const internal =
-  config.METRICS_PORT === undefined
-    ? undefined
-    : Bun.serve({
-        port: config.METRICS_PORT,
-        hostname: config.METRICS_HOST,
-        fetch: (req) =>
-          new URL(req.url).pathname === "/metrics" ? new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } }) : new Response("not found", { status: 404 }),
-      });
-if (internal) log.info("metrics listening", { url: `http://${config.METRICS_HOST}:${internal.port}/metrics` });
+const metricsServer = config.METRICS_PORT === undefined ? undefined : serveMetrics(metrics, { port: config.METRICS_PORT, hostname: config.METRICS_HOST });
+if (metricsServer) log.info("metrics listening", { url: `http://${config.METRICS_HOST}:${metricsServer.port}/metrics` });
 
 let stopping = false;
 async function shutdown() {
@@ -56,7 +58,7 @@ async function shutdown() {
   log.info("stopping: finishing in-flight requests");
   clearInterval(prune);
   await server.stop();
-  internal?.stop();
+  metricsServer?.stop();
   sub.unsubscribe();
   await bus.nc.drain();
   redis.disconnect();

@@ -3,9 +3,13 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { parse } from "./validate";
 
+/** The largest page a client may ask for, and the page it gets when it does not say. */
+export const MAX_PAGE = 100;
+export const DEFAULT_PAGE = 20;
+
 export const pageQuerySchema = z.object({
   cursor: z.string().uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
 });
 
 export function pageQuery(c: Context) {

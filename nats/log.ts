@@ -5,10 +5,45 @@ const min = level[(process.env.LOG_LEVEL as Level) ?? "info"] ?? level.info;
 
 export type Fields = Record<string, unknown>;
 
+// Redaction by rule, applied to every line whatever its fields: a log is read by more people than a database
+// and kept longer. Fields named like a secret lose their value at any depth; query parameters (a failed
+// query's `params`, postgres.js's `parameters`) go too, since they hold whatever the query wrote (password
+// hashes, emails, tokens); and hashes or tokens that reach free text are cut out of it.
+const SECRET_FIELD = /passw(or)?d|passphrase|hash|secret|token|authorization|cookie|signature|^(params|parameters|args)$/i;
+const SECRET_TEXT = [
+  /\$argon2(id|i|d)\$[^\s"',]*/g, // a password hash
+  /\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, // a JWT
+  /\bbearer\s+[\w.~+/-]+=*/gi,
+];
+// drizzle's DrizzleQueryError puts every parameter in its message, after the query
+const QUERY_PARAMS = /\nparams: [^\n]*/g;
+const REDACTED = "[redacted]";
+
+function scrub(text: string): string {
+  let out = text.replace(QUERY_PARAMS, `\nparams: ${REDACTED}`);
+  for (const re of SECRET_TEXT) out = out.replace(re, REDACTED);
+  return out;
+}
+
+/**
+ * An error as a log field: what went wrong and where, its plain own fields (a code, a status) and its cause,
+ * never its parameters; objects it holds are left out (they may be large, circular or full of data).
+ */
+function errorFields(e: Error): Fields {
+  const out: Fields = { name: e.name, message: scrub(e.message), stack: e.stack && scrub(e.stack) };
+  for (const [k, v] of Object.entries(e)) if (!(k in out) && (v === null || typeof v !== "object")) out[k] = v;
+  if (e.cause instanceof Error || (e.cause !== undefined && typeof e.cause !== "object")) out.cause = e.cause;
+  return out;
+}
+
+function redact(key: string, v: unknown): unknown {
+  if (key && SECRET_FIELD.test(key)) return REDACTED;
+  if (typeof v === "string") return scrub(v);
+  return v instanceof Error ? errorFields(v) : v;
+}
+
 function write(lvl: Level, msg: string, fields: Fields) {
-  const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields }, (_k, v) =>
-    v instanceof Error ? { name: v.name, message: v.message, stack: v.stack } : v,
-  );
+  const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields }, redact);
   (lvl === "error" || lvl === "warn" ? process.stderr : process.stdout).write(line + "\n");
 }
 

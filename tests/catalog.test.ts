@@ -30,13 +30,13 @@ afterAll(async () => {
 
 const get = (id: string) => api.call("GET", `/v1/products/${id}`);
 const patch = (token: string, id: string, body: unknown) => api.call("PATCH", `/v1/products/${id}`, { token, body });
-/** The cache entry of a product under the current generation, once the edge has stored it (it does not wait). */
+/** The cache entry of a product stored under the current generation, once the edge has stored it (it does not wait). */
 async function cached(id: string) {
   return eventually(async () => {
     const gen = (await redis.get("{catalog}:gen")) ?? "0";
-    const key = `{catalog}:${gen}:product:${id}`;
-    const value = await redis.get(key);
-    return value === null ? undefined : { key, value };
+    const key = `{catalog}:product:${id}`;
+    const stored = await redis.get(key);
+    return stored?.startsWith(`${gen}:`) ? { key, gen, value: stored.slice(gen.length + 1) } : undefined;
   }, 2000, "the cache entry");
 }
 
@@ -48,7 +48,7 @@ describe("catalog read cache", () => {
     expect(JSON.parse(entry.value)).toMatchObject({ id: p.id, price: 1000 });
     expect(JSON.parse(entry.value).stock).toBeUndefined(); // stock is never cached
     // proof that reads come from the cache: a planted entry is what the edge answers
-    await redis.set(entry.key, JSON.stringify({ ...JSON.parse(entry.value), name: "planted" }), "EX", 60);
+    await redis.set(entry.key, `${entry.gen}:${JSON.stringify({ ...JSON.parse(entry.value), name: "planted" })}`, "EX", 60);
     expect((await get(p.id)).body.name).toBe("planted");
 
     const changed = await patch(seller.token, p.id, { price: 2500, name: "Renamed" });
@@ -98,6 +98,56 @@ describe("catalog read cache", () => {
     expect((await api.settled(shopper.token, o.body.orderId)).status).toBe("CONFIRMED");
     expect((await get(p.id)).body.stock).toBe(7);
     expect((await cached(p.id)).value).toBe(before.value); // no write happened: the entry is still the one served
+  });
+});
+
+describe("what the cache may hold", () => {
+  const catalogKeys = async () => (await redis.keys("{catalog}:*")).length;
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+
+  test("pages after cursors the server never issued are not cached: anonymous reads cannot grow Redis", async () => {
+    const long = "x".repeat(5000);
+    for (let i = 0; i < 5; i++)
+      expect((await api.call("POST", "/v1/products", { token: seller.token, body: { name: "Long", description: long, price: 1, stock: 1 } })).status).toBe(201);
+    await api.call("GET", "/v1/products?limit=100");
+    await Bun.sleep(100); // the edge stores what it read without waiting
+    const [keys, memory] = [await catalogKeys(), await usedMemory()];
+    // ids after every real one (UUIDv7 starts with the time), so each page is full
+    const cursor = () => `ffffffff${crypto.randomUUID().slice(8)}`;
+    for (let round = 0; round < 10; round++)
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const r = await api.call("GET", `/v1/products?limit=${1 + ((round * 20 + i) % 100)}&cursor=${cursor()}`);
+          expect(r.status).toBe(200);
+          expect(r.body.items.length).toBeGreaterThan(0);
+        }),
+      );
+    await Bun.sleep(100);
+    expect(await catalogKeys()).toBe(keys);
+    expect((await usedMemory()) - memory).toBeLessThan(1024 * 1024);
+  });
+
+  test("Redis has a memory limit and evicts nothing (gates, claims and limits carry TTLs too)", async () => {
+    const [, max] = (await redis.config("GET", "maxmemory")) as [string, string];
+    const [, policy] = (await redis.config("GET", "maxmemory-policy")) as [string, string];
+    expect(Number(max)).toBeGreaterThan(0);
+    expect(policy).toBe("noeviction");
+  });
+
+  test("a full Redis refuses the cache's writes, and reads still answer from Postgres", async () => {
+    const p = await api.product(seller.token, 1234, 3);
+    const [, max] = (await redis.config("GET", "maxmemory")) as [string, string];
+    await redis.config("SET", "maxmemory", "1");
+    try {
+      await expect(redis.set("{catalog}:probe", "x")).rejects.toThrow(/OOM/);
+      for (let i = 0; i < 3; i++) {
+        expect((await get(p.id)).body).toMatchObject({ id: p.id, price: 1234, stock: 3 });
+        expect((await api.call("GET", "/v1/products?limit=5")).status).toBe(200);
+      }
+      expect(await redis.get(`{catalog}:product:${p.id}`)).toBeNull();
+    } finally {
+      await redis.config("SET", "maxmemory", max);
+    }
   });
 });
 

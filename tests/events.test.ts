@@ -123,6 +123,40 @@ describe("order events", () => {
     expect(s.state.closedByServer).toBe(false);
   }, 30_000);
 
+  test("at most 10 streams per user on one edge: the 11th is 429 with Retry-After, until one closes", async () => {
+    const owner = await api.user("shopper");
+    const p = await api.product(seller.token, 1000, 10);
+    const id = (await api.call("POST", "/v1/orders", { token: owner.token, body: { items: [{ productId: p.id, quantity: 1 }] } })).body.orderId as string;
+    const open: Awaited<ReturnType<typeof listen>>[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        const s = await listen(id, owner.token);
+        expect(s.res.status).toBe(200);
+        open.push(s);
+      }
+      const refused = await listen(id, owner.token);
+      open.push(refused); // closed at the end, whatever it is
+      expect(refused.res.status).toBe(429);
+      expect(((await refused.res.json()) as { code: string }).code).toBe("RATE_LIMITED");
+      expect(refused.res.headers.get("content-type")).toBe("application/problem+json");
+      expect(Number(refused.res.headers.get("retry-after"))).toBeGreaterThan(0);
+      open.pop();
+      // another user's streams are not counted against this one
+      const other = await listen(await place(), shopper.token);
+      expect(other.res.status).toBe(200);
+      other.close();
+      open.pop()!.close();
+      const again = await eventually(async () => {
+        const s = await listen(id, owner.token);
+        if (s.res.status === 200) return s;
+        s.close();
+      }, 5_000, "a stream after one closed");
+      open.push(again);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
   test("only the owner: anyone else, even an admin, finds no such order", async () => {
     const id = await place();
     const stranger = await api.user("shopper");

@@ -144,7 +144,8 @@ describe("every route against every role", () => {
 
   matrix["GET /healthz"] = { req: () => ({ path: "/healthz" }), expect: all(200) };
   matrix["GET /readyz"] = { req: () => ({ path: "/readyz" }), expect: all(200) };
-  matrix["GET /metrics"] = { req: () => ({ path: "/metrics" }), expect: all(200) };
+  // no METRICS_PORT in the test stack: admins only on the public port
+  matrix["GET /metrics"] = { req: () => ({ path: "/metrics" }), expect: only(["admin"], 200) };
   matrix["GET /openapi.json"] = { req: () => ({ path: "/openapi.json" }), expect: all(200) };
   matrix["GET /docs"] = { req: () => ({ path: "/docs" }), expect: all(200) };
   matrix["GET /.well-known/jwks.json"] = { req: () => ({ path: "/.well-known/jwks.json" }), expect: all(200) };
@@ -207,7 +208,7 @@ describe("every route against every role", () => {
   matrix["POST /v1/sales/:id/purchase"] = { req: () => ({ path: `/v1/sales/${sale}/purchase`, body: {} }), expect: only(["shopper"], 202) };
   matrix["GET /v1/ops/sales/:id/audit"] = { req: () => ({ path: `/v1/ops/sales/${sale}/audit` }), expect: only(["admin"], 200) };
 
-  const unlimited = new Set(["GET /healthz", "GET /readyz", "GET /metrics", "POST /v1/payments/webhook"]);
+  const unlimited = new Set(["GET /healthz", "GET /readyz", "POST /v1/payments/webhook"]);
 
   test("the matrix covers every route the edge documents, and nothing it does not", async () => {
     const doc = (await call("GET", "/openapi.json")).body;
@@ -418,9 +419,47 @@ describe("the error contract", () => {
     expectProblem(wrong, 400, "VALIDATION_FAILED");
     expect([...new Set(wrong.body.errors.map((e: { path: string }) => e.path))].sort()).toEqual(["email", "name", "password"]);
     expectProblem(await body("email=a", "application/x-www-form-urlencoded"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    // JSON text sequences (RFC 7464) and other look-alikes are not JSON
+    for (const type of ["application/json-seq", "application/jsonx", "text/json", "application/json+zip"])
+      expectProblem(await body(JSON.stringify({ email: "a@b.c", password: "x", name: "n" }), type), 415, "UNSUPPORTED_MEDIA_TYPE");
     expectProblem(await body(JSON.stringify({ pad: "x".repeat(1024 * 1024 + 10) })), 413, "PAYLOAD_TOO_LARGE");
     expectProblem(await call("GET", "/v1/nowhere"), 404, "NOT_FOUND");
     expectProblem(await call("GET", "/v1/products/not-a-uuid"), 404, "NOT_FOUND");
+  });
+
+  test("JSON media types are accepted with parameters and +json suffixes", async () => {
+    for (const type of ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/merge-patch+json"]) {
+      const r = await call("POST", "/v1/auth/signup", { body: JSON.stringify({ email: `t-${crypto.randomUUID()}@sec.test`, password: "Passw0rd!", name: "n" }), headers: { "content-type": type } });
+      expect([type, r.status]).toEqual([type, 201]);
+    }
+  });
+
+  test("control characters in text fields are 400 VALIDATION_FAILED and change nothing", async () => {
+    const email = `nul-${crypto.randomUUID()}@sec.test`;
+    for (const name of ["a\u0000b", "line\nbreak", "bell\u0007", "esc\u001b[31m"]) {
+      const r = await call("POST", "/v1/auth/signup", { body: { email, password: "Passw0rd!", name } });
+      expectProblem(r, 400, "VALIDATION_FAILED");
+      expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(["name"]);
+    }
+    expectProblem(await call("POST", "/v1/auth/signup", { body: { email, password: "Passw0rd!\u0000", name: "n" } }), 400, "VALIDATION_FAILED");
+    expectProblem(await call("POST", "/v1/auth/login", { body: { email: `a\u0000${email}`, password: "Passw0rd!" } }), 400, "VALIDATION_FAILED");
+    // nothing was created: the address is still free
+    expect((await call("POST", "/v1/auth/signup", { body: { email, password: "Passw0rd!", name: "n" } })).status).toBe(201);
+
+    const seller = await account("seller");
+    const product = (body: Record<string, unknown>) => call("POST", "/v1/products", { token: seller.token, body: { name: "p", price: 1, stock: 1, ...body } });
+    expectProblem(await product({ description: "nul \u0000 inside" }), 400, "VALIDATION_FAILED");
+    expectProblem(await product({ description: "a \u0008 backspace" }), 400, "VALIDATION_FAILED");
+    expectProblem(await product({ name: "two\nlines" }), 400, "VALIDATION_FAILED");
+    // a description is multi-line text: tab and newline are fine there
+    const ok = await product({ description: "first line\n\tsecond line" });
+    expect(ok.status).toBe(201);
+    expect(ok.body.description).toBe("first line\n\tsecond line");
+    const coupon = await call("POST", "/v1/coupons", {
+      token: (await login(adminLogin.email, adminLogin.password)).token,
+      body: { name: "c\u0000", discount: { type: "amount", value: 1 }, quantity: 1, startsAt: future(-1), endsAt: future(60) },
+    });
+    expectProblem(coupon, 400, "VALIDATION_FAILED");
   });
 
   test("a sane X-Request-Id is kept, anything else replaced", async () => {

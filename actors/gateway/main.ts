@@ -2,11 +2,12 @@
 // later through the signed webhook (as real PGs do), and can be asked for a payment's true state.
 // Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
 import { logger } from "../../nats";
-import { loadConfig } from "../config";
+import { loadConfig, warnings } from "../config";
 import { signWebhook, type GatewayPayment } from "../payment";
 
 const config = loadConfig();
 const log = logger({ proc: "gateway" });
+for (const w of warnings(config)) log.warn(w);
 const byId = new Map<string, GatewayPayment>();
 const byKey = new Map<string, GatewayPayment>();
 const refundKeys = new Set<string>();

@@ -23,7 +23,7 @@ export class GatewayError extends Error {
 
 export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = breaker("payment_gateway", { failures: 5, openMs: 5_000, timeoutMs })) {
   async function request<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
-    return b.call(async (signal) => {
+    const answer = await b.call(async (signal) => {
       const res = await fetch(baseUrl + path, {
         method,
         signal,
@@ -33,9 +33,14 @@ export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = b
         },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      if (!res.ok) throw new GatewayError(`gateway ${method} ${path}: ${res.status}`, res.status);
-      return (await res.json()) as T;
+      // a 4xx is the gateway answering (no such payment, not refundable): only 5xx, timeouts and network
+      // faults count against the breaker, or anyone able to send a signed note about an unknown payment
+      // could open it for everyone's real settlements
+      if (res.status >= 500) throw new GatewayError(`gateway ${method} ${path}: ${res.status}`, res.status);
+      return res.ok ? { ok: true as const, value: (await res.json()) as T } : { ok: false as const, status: res.status };
     });
+    if (!answer.ok) throw new GatewayError(`gateway ${method} ${path}: ${answer.status}`, answer.status);
+    return answer.value;
   }
   return {
     breaker: b,

@@ -1,19 +1,19 @@
 // What the identity routes accept and answer; the same schemas validate requests and feed /openapi.json.
 import { z } from "zod";
+import { text } from "../validate";
 
-export const password = z
-  .string()
+export const password = text()
   .min(8, "at least 8 characters")
   .max(128)
   .regex(/[A-Za-z]/, "needs a letter")
   .regex(/\d/, "needs a digit")
   .regex(/[^A-Za-z0-9]/, "needs a symbol");
-export const email = z.string().trim().toLowerCase().email().max(254);
+export const email = text().trim().toLowerCase().email().max(254);
 export const role = z.enum(["shopper", "seller", "admin"]);
 
-export const signup = z.object({ email, password, name: z.string().trim().min(1).max(100), role: z.enum(["shopper", "seller"]).optional() });
-export const login = z.object({ email, password: z.string().min(1).max(128) });
-export const refresh = z.object({ refreshToken: z.string().min(20).max(200) });
+export const signup = z.object({ email, password, name: text().trim().min(1).max(100), role: z.enum(["shopper", "seller"]).optional() });
+export const login = z.object({ email, password: text().min(1).max(128) });
+export const refresh = z.object({ refreshToken: text().min(20).max(200) });
 export const roleChange = z.object({ role });
 
 export const user = z

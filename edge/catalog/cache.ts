@@ -2,43 +2,64 @@
 // seller, times) and never stock: stock moves with every reservation and release the inventory actor makes,
 // so it is read live from Postgres (one primary-key lookup) and joined to the cached fields on every read.
 //
-// Entries live under a generation: `{catalog}:gen` is bumped after every committed write, and readers only
-// look at entries of the current generation. A reader that loaded the old row before the commit can still
-// store it, but under the old generation, where nobody looks again; so once a write has returned, no read
-// sees what it replaced. Old generations simply expire (the TTL).
+// Each entry is stored with the generation it was read under, `{catalog}:gen`, which is bumped after every
+// committed write; readers take an entry only when its generation is the current one, and an entry is only
+// written while the generation it was read under is still current (one Lua script, so atomically). A reader
+// that loaded the old row before the commit either stores it before the bump (and nobody takes it after) or
+// not at all; so once a write has returned, no read sees what it replaced.
+//
+// Its size is bounded by what the server holds, never by what clients ask: one key per name, and callers
+// cache only names they produced themselves (a live product, the first page); an entry is overwritten,
+// not multiplied, by later generations. Redis runs with `maxmemory` and `noeviction` (see README): a write
+// refused because Redis is full is only a missed cache write, and the read is answered from Postgres.
 import type { Redis } from "ioredis";
 import { createHash } from "node:crypto";
 import type { Logger } from "../../nats";
 import { AppError } from "../errors";
 
 const GEN = "{catalog}:gen";
-const entry = (gen: string, name: string) => `{catalog}:${gen}:${name}`;
+/** Every key shares the `{catalog}` hash tag: one slot on a cluster, so the scripts may touch them together. */
+const entry = (name: string) => `{catalog}:${name}`;
 /** Redis answers within this or the read goes to Postgres alone. */
 const READ_TIMEOUT_MS = 100;
 
-// generation and entry in one round trip; the entry key shares the hash tag, so one slot on a cluster
+// the current generation, and the entry's value only when it was stored under that generation
 const READ = `
 local g = redis.call('GET', KEYS[1]) or '0'
-return {g, redis.call('GET', '{catalog}:' .. g .. ':' .. ARGV[1])}
+local v = redis.call('GET', KEYS[2])
+if v and string.sub(v, 1, #g + 1) == g .. ':' then return {g, string.sub(v, #g + 2)} end
+return {g, false}
 `;
-const READ_SHA = createHash("sha1").update(READ).digest("hex");
+// stored only while the generation it was read under is still the current one
+const WRITE = `
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
+return 1
+`;
+const sha = (s: string) => createHash("sha1").update(s).digest("hex");
+const scripts = { read: [READ, sha(READ)], write: [WRITE, sha(WRITE)] } as const;
 
 export function catalogCache(redis: Redis, o: { ttlS: number; log: Logger }) {
-  async function lookup(name: string): Promise<[string, string | null]> {
+  async function run(script: keyof typeof scripts, name: string, ...args: string[]): Promise<unknown> {
+    const [source, hash] = scripts[script];
     try {
-      return (await redis.evalsha(READ_SHA, 1, GEN, name)) as [string, string | null];
+      return await redis.evalsha(hash, 2, GEN, entry(name), ...args);
     } catch (err) {
       if (!String(err).includes("NOSCRIPT")) throw err;
-      return (await redis.eval(READ, 1, GEN, name)) as [string, string | null];
+      return redis.eval(source, 2, GEN, entry(name), ...args);
     }
   }
 
   return {
-    /** The cached value of `name`, or `load()` stored for the next reader. Without Redis, `load()` alone. */
+    /**
+     * The cached value of `name`, or `load()` stored for the next reader. Without Redis, `load()` alone.
+     * `name` must be one the server produced (a product that exists, the first page), never one a client
+     * made up: each name is a key.
+     */
     async read<T>(name: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
       let gen: string;
       try {
-        const [g, hit] = await withTimeout(lookup(name), READ_TIMEOUT_MS);
+        const [g, hit] = (await withTimeout(run("read", name), READ_TIMEOUT_MS)) as [string, string | null];
         if (hit !== null) return JSON.parse(hit) as T;
         gen = g;
       } catch (err) {
@@ -46,7 +67,8 @@ export function catalogCache(redis: Redis, o: { ttlS: number; log: Logger }) {
         return load();
       }
       const value = await load();
-      if (value !== undefined) redis.set(entry(gen, name), JSON.stringify(value), "EX", o.ttlS).catch(() => {});
+      // not awaited, and a failure (Redis full, gone) only costs the next reader a trip to Postgres
+      if (value !== undefined) run("write", name, gen, JSON.stringify(value), String(o.ttlS)).catch(() => {});
       return value;
     },
 

@@ -8,7 +8,7 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
-import { page, pageQuery } from "../pagination";
+import { DEFAULT_PAGE, MAX_PAGE, page, pageQuery } from "../pagination";
 import { idParam } from "../validate";
 import { catalogCache } from "./cache";
 import * as s from "./schemas";
@@ -53,6 +53,13 @@ export function catalogRoutes(d: Deps) {
   const app = new Hono<Env>();
   const cache = catalogCache(d.redis, { ttlS: d.config.CATALOG_CACHE_TTL_S, log: d.log });
   const stockOf = liveStock(d.db);
+  const newestFirst = (cursor: string | undefined, n: number) =>
+    d.db
+      .select(fields)
+      .from(products)
+      .where(and(isNull(products.deletedAt), cursor ? lt(products.id, cursor) : undefined))
+      .orderBy(desc(products.id))
+      .limit(n);
 
   app.get(
     "/v1/products",
@@ -64,16 +71,12 @@ export function catalogRoutes(d: Deps) {
     }),
     async (c) => {
       const q = pageQuery(c);
-      const cached = await cache.read(`list:${q.cursor ?? "-"}:${q.limit}`, async () => {
-        const rows = await d.db
-          .select(fields)
-          .from(products)
-          .where(and(isNull(products.deletedAt), q.cursor ? lt(products.id, q.cursor) : undefined))
-          .orderBy(desc(products.id))
-          .limit(q.limit + 1);
-        return page(rows, q.limit);
-      });
-      const { items, nextCursor } = cached!;
+      // only the first page is cached, in two sizes (the default, and the largest), each cut to the limit
+      // asked: a cursor is any id a client cares to send, and a cache keyed by it would grow as large as
+      // clients make it; a later page is one range scan on the primary key
+      const size = q.limit <= DEFAULT_PAGE ? DEFAULT_PAGE : MAX_PAGE;
+      const rows = q.cursor ? await newestFirst(q.cursor, q.limit + 1) : await cache.read(`list:${size}`, () => newestFirst(undefined, size + 1));
+      const { items, nextCursor } = page(rows!, q.limit);
       const available = await stockOf(items.map((i) => i.id));
       return c.json({ items: items.map((i) => ({ ...i, stock: available.get(i.id) ?? 0 })), nextCursor });
     },

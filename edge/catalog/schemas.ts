@@ -1,11 +1,12 @@
 // What the catalog routes accept and answer; the same schemas validate requests and feed /openapi.json.
 import { z } from "zod";
+import { text } from "../validate";
 
 const money = z.number().int().min(0).max(1_000_000_000);
 
 export const createProduct = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).optional(),
+  name: text().trim().min(1).max(200),
+  description: text({ multiline: true }).max(5000).optional(),
   price: money.describe("KRW"),
   stock: z.number().int().min(0).max(10_000_000),
 });

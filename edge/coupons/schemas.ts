@@ -1,5 +1,6 @@
 // What the coupon routes accept and answer; the same schemas validate requests and feed /openapi.json.
 import { z } from "zod";
+import { text } from "../validate";
 
 export const discount = z
   .discriminatedUnion("type", [
@@ -10,7 +11,7 @@ export const discount = z
 
 export const createCoupon = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: text().trim().min(1).max(200),
     discount,
     quantity: z.number().int().min(1).max(1_000_000).describe("how many shoppers can claim it"),
     startsAt: z.iso.datetime({ offset: true }),

@@ -53,6 +53,27 @@ describe("the OpenAPI document of the edge", () => {
     expect(undocumented(app.routes)).toEqual([]);
   });
 
+  test("every free-text field of every request refuses control characters (one shared rule)", async () => {
+    const doc = (await (await get("/openapi.json")).json()) as any;
+    const free: string[] = [];
+    const walk = (node: any, where: string): void => {
+      if (!node || typeof node !== "object") return;
+      if (node.$ref) return walk(doc.components.schemas[node.$ref.split("/").at(-1)], where);
+      const patterns = [node.pattern, ...(node.allOf ?? []).map((n: any) => n.pattern)];
+      const guarded = patterns.some((p) => p === "^[^\\x00-\\x1f]*$" || p === "^[^\\x00-\\x08\\x0b-\\x1f]*$");
+      if (node.type === "string" && !node.format && !node.enum && node.const === undefined && !guarded) free.push(where);
+      for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${where}.${k}`);
+      for (const k of ["items", "additionalProperties"]) walk(node[k], `${where}[]`);
+      for (const k of ["anyOf", "oneOf"]) for (const v of node[k] ?? []) walk(v, where);
+    };
+    for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>))
+      for (const [method, op] of Object.entries(ops)) {
+        walk(op.requestBody?.content?.["application/json"]?.schema, `${method.toUpperCase()} ${path} body`);
+        for (const p of op.parameters ?? []) if (p.in === "query") walk(p.schema, `${method.toUpperCase()} ${path} ?${p.name}`);
+      }
+    expect(free).toEqual([]);
+  });
+
   test("it is OpenAPI 3.1 with request schemas, roles and problem answers", async () => {
     const res = await get("/openapi.json");
     expect(res.status).toBe(200);

@@ -1,8 +1,10 @@
-// Liveness, readiness (Postgres, Redis, NATS reachable) and Prometheus metrics.
+// Liveness, readiness (Postgres, Redis, NATS reachable) and Prometheus metrics (internal listener or admins).
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Deps, Env } from "../deps";
+import type { Metrics } from "../metrics";
+import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 
 const within = <T>(p: PromiseLike<T>, ms: number) =>
@@ -35,9 +37,30 @@ export function healthRoutes(d: Deps) {
     const ready = results.every(([, r]) => r === "ok");
     return c.json({ status: ready ? "ready" : "unavailable", checks: Object.fromEntries(results) }, ready ? 200 : 503);
   });
-  app.get("/metrics", openapi({ ...probe, summary: "Prometheus metrics", responses: { 200: { description: "Prometheus text format", contentType: "text/plain" } } }), (c) => {
-    c.header("content-type", "text/plain; version=0.0.4");
-    return c.body(d.metrics.render());
-  });
+  // with METRICS_PORT the metrics have a listener of their own (serveMetrics), and the public port has no such
+  // route; without it they are for admins: route names, rates and breaker states help whoever plans an attack
+  if (d.config.METRICS_PORT === undefined)
+    app.get(
+      "/metrics",
+      requireRole("admin"),
+      openapi({
+        tags: ["ops"],
+        summary: "Prometheus metrics (admins; with METRICS_PORT set, only on that internal listener)",
+        responses: { 200: { description: "Prometheus text format", contentType: "text/plain" } },
+      }),
+      () => metricsAnswer(d.metrics),
+    );
   return app;
+}
+
+const metricsAnswer = (metrics: Metrics) => new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+
+/** The internal listener of METRICS_PORT: /metrics and nothing else, for the scraper on a private network. */
+export function serveMetrics(metrics: Metrics, o: { port: number; hostname: string }) {
+  return Bun.serve({
+    port: o.port,
+    hostname: o.hostname,
+    routes: { "/metrics": { GET: () => metricsAnswer(metrics) } },
+    fetch: () => new Response("not found", { status: 404 }),
+  });
 }

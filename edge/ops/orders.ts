@@ -8,6 +8,7 @@ import { orders, orderStatus, sagas } from "../../db";
 import type { Deps, Env } from "../deps";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
+import { text } from "../validate";
 
 /** Saga states that wait on people or are over; every other state is a step in flight. */
 const RESTING = ["confirmed", "shipped", "delivered", "cancelled"];
@@ -15,7 +16,7 @@ const RESTING = ["confirmed", "shipped", "delivered", "cancelled"];
 export const opsOrdersQuery = z.object({
   status: z.enum(orderStatus.enumValues).optional(),
   /** A saga state, e.g. charging or compensating. */
-  state: z.string().min(1).max(64).optional(),
+  state: text().min(1).max(64).optional(),
   stuck: z.enum(["true", "false"]).optional(),
   olderThanS: z.coerce.number().int().min(0).default(60),
   cursor: z.string().uuid().optional(),

@@ -3,7 +3,7 @@
 // order actor's broadcast after each commit only says "look again"; a slow re-read catches a lost one.
 import { and, asc, eq, gt } from "drizzle-orm";
 import { Hono } from "hono";
-import { streamSSE } from "hono/streaming";
+import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { z } from "zod";
 import { orderHistory, orders, type Db } from "../../db";
 import { orderStatusSubject } from "../../nats";
@@ -32,8 +32,14 @@ async function historyAfter(db: Db, orderId: string, seq: number) {
     .orderBy(asc(orderHistory.seq));
 }
 
+/** A refused stream may try again after this long (seconds): streams end when their orders settle. */
+const RETRY_AFTER_S = 5;
+
 export function orderEventRoutes(d: Deps) {
   const app = new Hono<Env>();
+  // open streams per user on this edge: each holds a connection, a subscription and a re-read timer, so one
+  // user (or one stolen token) must not hold them by the thousand
+  const open = new Map<string, number>();
 
   app.get(
     "/v1/orders/:id/events",
@@ -41,19 +47,35 @@ export function orderEventRoutes(d: Deps) {
     openapi({
       summary: "The order's status changes as Server-Sent Events",
       description:
-        "For the order's owner. The first `status` event is the current status, then one per change; the stream ends after CANCELLED or DELIVERED. Event ids are history positions: reconnecting with Last-Event-ID resumes after it.",
+        "For the order's owner, at most MAX_STREAMS_PER_USER (10) open at once per user on one edge (then 429 RATE_LIMITED with Retry-After). The first `status` event is the current status, then one per change; the stream ends after CANCELLED or DELIVERED. Event ids are history positions: reconnecting with Last-Event-ID resumes after it.",
       tags: ["orders"],
       headers: { "Last-Event-ID": { description: "Resume after this event id (sent by EventSource on reconnect)." } },
       responses: { 200: { description: "text/event-stream of `status` events", schema: orderStatusEvent, contentType: "text/event-stream" } },
+      errors: ["RATE_LIMITED"],
     }),
     async (c) => {
       const id = idParam(c);
+      const user = caller(c).sub;
       const [order] = await d.db.select({ userId: orders.userId }).from(orders).where(eq(orders.id, id));
-      if (!order || order.userId !== caller(c).sub) throw new AppError("NOT_FOUND", "no such order");
+      if (!order || order.userId !== user) throw new AppError("NOT_FOUND", "no such order");
       const resumeAfter = Number(c.req.header("last-event-id"));
       const log = c.get("log");
+      // checked and counted with no await in between: two requests cannot both take the last place
+      const streams = open.get(user) ?? 0;
+      if (streams >= d.config.MAX_STREAMS_PER_USER) {
+        c.header("Retry-After", String(RETRY_AFTER_S));
+        throw new AppError("RATE_LIMITED", `at most ${d.config.MAX_STREAMS_PER_USER} open event streams per user; close one first`);
+      }
+      open.set(user, streams + 1);
+      const closed = () => {
+        const left = (open.get(user) ?? 1) - 1;
+        if (left > 0) open.set(user, left);
+        else open.delete(user);
+      };
 
-      return streamSSE(c, async (stream) => {
+      return streamSSE(c, (stream) => follow(stream).finally(closed));
+
+      async function follow(stream: SSEStreamingApi) {
         // `changed` is set by every broadcast; it is cleared before each read, so one that lands during a read
         // (whose snapshot may predate that commit) leads to another read instead of a wait
         let changed = false;
@@ -101,7 +123,7 @@ export function orderEventRoutes(d: Deps) {
         } finally {
           sub.unsubscribe();
         }
-      });
+      }
     },
   );
 

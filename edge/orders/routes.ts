@@ -1,9 +1,9 @@
 // Orders: placed here (row, items and the saga's first command in one transaction), then driven by the
 // order saga; read by their owner or an admin; cancelled through the saga.
-import { and, asc, desc, eq, inArray, isNull, lt } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orderHistory, orderItems, orders, payments, products, type Db } from "../../db";
+import { orderHistory, orderItems, orders, payments, products, type Db, type Order } from "../../db";
 import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { cartLines, recordCheckout } from "../cart";
@@ -49,33 +49,38 @@ export const orderView = z
   .meta({ id: "Order" });
 const accepted = z.object({ orderId: z.uuid(), status: orderStatus });
 
-export async function loadOrder(db: Db, id: string) {
-  // refunds are the payment actor's record: what went back through the gateway, not what the saga asked for
-  const [row] = await db
-    .select({ order: orders, refunded: payments.refunded })
-    .from(orders)
-    .leftJoin(payments, eq(payments.orderId, orders.id))
-    .where(eq(orders.id, id));
-  if (!row) return undefined;
-  const { order } = row;
-  const [items, history] = await Promise.all([
-    db.select().from(orderItems).where(eq(orderItems.orderId, id)).orderBy(asc(orderItems.id)),
-    db.select().from(orderHistory).where(eq(orderHistory.orderId, id)).orderBy(asc(orderHistory.seq)),
+/** The views of these orders: one query for all their items, one for all their history, one for their refunds. */
+async function orderViews(db: Db, rows: Order[]) {
+  if (!rows.length) return [];
+  // one array parameter: the same statement for every page size
+  const ids = sql.param(rows.map((o) => o.id));
+  const [items, history, refunds] = await Promise.all([
+    db.select().from(orderItems).where(sql`${orderItems.orderId} = any(${ids}::uuid[])`).orderBy(asc(orderItems.id)),
+    db.select().from(orderHistory).where(sql`${orderHistory.orderId} = any(${ids}::uuid[])`).orderBy(asc(orderHistory.seq)),
+    // refunds are the payment actor's record: what went back through the gateway, not what the saga asked for
+    db.select({ orderId: payments.orderId, refunded: payments.refunded }).from(payments).where(sql`${payments.orderId} = any(${ids}::uuid[])`),
   ]);
-  return {
+  const refundedOf = new Map(refunds.map((r) => [r.orderId, r.refunded]));
+  const itemsOf = Map.groupBy(items, (i) => i.orderId);
+  const historyOf = Map.groupBy(history, (h) => h.orderId);
+  return rows.map((order) => ({
     id: order.id,
     userId: order.userId,
     status: order.status,
-    items: items.map((i) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
+    items: (itemsOf.get(order.id) ?? []).map((i) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
     total: order.total,
     discount: order.discount,
-    refunded: row.refunded ?? 0,
+    refunded: refundedOf.get(order.id) ?? 0,
     paymentMethod: order.paymentMethod,
     ...(order.reason ? { reason: order.reason } : {}),
-    history: history.map((h) => ({ status: h.status, at: h.at })),
+    history: (historyOf.get(order.id) ?? []).map((h) => ({ status: h.status, at: h.at })),
     createdAt: order.createdAt,
     updatedAt: order.updatedAt,
-  };
+  }));
+}
+
+export async function loadOrder(db: Db, id: string) {
+  return (await orderViews(db, await db.select().from(orders).where(eq(orders.id, id))))[0];
 }
 
 export function orderRoutes(d: Deps) {
@@ -156,14 +161,15 @@ export function orderRoutes(d: Deps) {
     async (c) => {
       const user = caller(c);
       const q = c.req.valid("query");
+      // one query per table for the whole page: the orders, then all their items and all their history
       const rows = await d.db
-        .select({ id: orders.id })
+        .select()
         .from(orders)
         .where(and(user.role === "admin" ? undefined : eq(orders.userId, user.sub), q.cursor ? lt(orders.id, q.cursor) : undefined))
         .orderBy(desc(orders.id))
         .limit(q.limit + 1);
       const { items, nextCursor } = page(rows, q.limit);
-      return c.json({ items: await Promise.all(items.map((r) => loadOrder(d.db, r.id))), nextCursor });
+      return c.json({ items: await orderViews(d.db, items), nextCursor });
     },
   );
 

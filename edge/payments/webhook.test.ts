@@ -15,18 +15,25 @@ import { webhookRoutes } from "./webhook";
 const hanging = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Promise<Response>(() => {}) });
 const config = loadConfig({ WEBHOOK_SECRET: "a-webhook-secret-for-tests" });
 const gateway = gatewayClient(`http://127.0.0.1:${hanging.port}`, 100, breaker("payment_gateway", { failures: 2, openMs: 60_000, timeoutMs: 100 }));
-const app = new Hono<Env>();
-app.use(front({ log: logger({ test: "webhook" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
-app.route("/", webhookRoutes({ config, gateway } as Deps));
-app.onError(renderError);
-const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+// a gateway that knows no payment at all
+const empty = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ error: "not found" }, { status: 404 }) });
+const unknowing = gatewayClient(`http://127.0.0.1:${empty.port}`, 1000, breaker("payment_gateway", { failures: 2, openMs: 60_000, timeoutMs: 1000 }));
+
+function edge(gateway: ReturnType<typeof gatewayClient>) {
+  const app = new Hono<Env>();
+  app.use(front({ log: logger({ test: "webhook" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
+  app.route("/", webhookRoutes({ config, gateway } as Deps));
+  app.onError(renderError);
+  return Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
+}
+const server = edge(gateway);
+const other = edge(unknowing);
 afterAll(() => {
-  server.stop(true);
-  hanging.stop(true);
+  for (const s of [server, other, hanging, empty]) s.stop(true);
 });
 
-const send = (body: string, signature = signWebhook(config.WEBHOOK_SECRET, body)) =>
-  fetch(`http://127.0.0.1:${server.port}/v1/payments/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-signature": signature }, body });
+const send = (body: string, signature = signWebhook(config.WEBHOOK_SECRET, body), to = server) =>
+  fetch(`http://127.0.0.1:${to.port}/v1/payments/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-signature": signature }, body });
 const note = JSON.stringify({ id: "pay_1", orderId: crypto.randomUUID(), status: "approved" });
 
 describe("payment webhook", () => {
@@ -37,6 +44,14 @@ describe("payment webhook", () => {
       expect(((await r.json()) as { code: string }).code).toBe("BAD_SIGNATURE");
     }
     expect(gateway.breaker.state()).toBe("closed");
+  });
+
+  test("a signed webhook about a payment the gateway does not know is 404, and leaves the breaker closed", async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await send(JSON.stringify({ id: `pay_unknown_${i}`, orderId: crypto.randomUUID(), status: "approved" }), undefined, other);
+      expect({ status: r.status, code: ((await r.json()) as { code: string }).code }).toEqual({ status: 404, code: "NOT_FOUND" });
+    }
+    expect(unknowing.breaker.state()).toBe("closed");
   });
 
   test("a hanging gateway: 503 after the timeout, then 503 at once while the breaker is open", async () => {

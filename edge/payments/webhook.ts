@@ -2,14 +2,14 @@
 // gateway, whose answer (not the webhook's body) is what counts.
 import { Hono } from "hono";
 import { z } from "zod";
-import { CircuitOpen, verifyWebhook } from "../../actors/payment";
+import { CircuitOpen, GatewayError, verifyWebhook } from "../../actors/payment";
 import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";
-import { parse } from "../validate";
+import { parse, requireJson, text } from "../validate";
 
-const notification = z.object({ id: z.string().min(1).max(200), orderId: z.string().uuid(), status: z.string() });
+const notification = z.object({ id: text().min(1).max(200), orderId: z.string().uuid(), status: text().max(20) });
 
 export function webhookRoutes(d: Deps) {
   const app = new Hono<Env>();
@@ -26,9 +26,10 @@ export function webhookRoutes(d: Deps) {
     rateLimited: false,
     headers: { "X-Signature": { description: "t=<unix seconds>,v1=<hex HMAC-SHA256>", required: true } },
     responses: { 200: z.object({ received: z.literal(true), status: z.enum(["pending", "approved", "declined"]) }) },
-    errors: ["BAD_SIGNATURE", "UPSTREAM_UNAVAILABLE"],
+    errors: ["BAD_SIGNATURE", "UNSUPPORTED_MEDIA_TYPE", "NOT_FOUND", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE"],
   }),
   async (c) => {
+    requireJson(c);
     const raw = await c.req.text();
     if (!verifyWebhook(d.config.WEBHOOK_SECRET, raw, c.req.header("x-signature")))
       throw new AppError("BAD_SIGNATURE", "the webhook signature does not match");
@@ -44,6 +45,7 @@ export function webhookRoutes(d: Deps) {
       payment = await d.gateway.get(note.id);
     } catch (err) {
       if (err instanceof CircuitOpen) throw new AppError("UPSTREAM_UNAVAILABLE", "the payment gateway is unavailable");
+      if (err instanceof GatewayError && err.status === 404) throw new AppError("NOT_FOUND", "the payment gateway knows no such payment");
       c.get("log").warn("gateway re-read failed", { err, paymentId: note.id });
       throw new AppError("UPSTREAM_UNAVAILABLE", "could not confirm the payment with the gateway");
     }

@@ -40,14 +40,23 @@ function which(bin: string, extra: string[] = []): string | undefined {
   return extra.find((p) => existsSync(p));
 }
 
-export async function ensureRedis(url: string, dataDir: string): Promise<Started | undefined> {
+/**
+ * Redis holds the sale gates, coupon claims and rate-limit buckets, all with TTLs, beside the catalog cache.
+ * So it runs with a memory limit and `noeviction`: an evicting policy, `volatile-*` included, could drop a
+ * gate or a claim under memory pressure, while at the limit `noeviction` refuses writes and drops nothing.
+ * The catalog cache is bounded by the edge (one key per product and two for the first page) and a refused
+ * cache write only sends a read to Postgres; the limit itself is a guard for the machine.
+ */
+export const REDIS_MAXMEMORY = "256mb";
+
+export async function ensureRedis(url: string, dataDir: string, maxmemory = REDIS_MAXMEMORY): Promise<Started | undefined> {
   const { host, port } = hostPort(url, 6379);
   if (await reachable(host, port)) return undefined;
   const bin = which("redis-server");
   if (!bin) throw new Error(`Redis is not running at ${url} and not installed: apt-get install redis-server`);
   const dir = resolve(dataDir, "redis");
   mkdirSync(dir, { recursive: true });
-  const proc = Bun.spawn([bin, "--bind", host, "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir], { stdout: "ignore", stderr: "inherit" });
+  const proc = Bun.spawn([bin, "--bind", host, "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"], { stdout: "ignore", stderr: "inherit" });
   await waitUp(host, port, "redis-server");
   return { name: "redis", proc };
 }
