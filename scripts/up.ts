@@ -2,18 +2,23 @@
 import { join } from "node:path";
 import { demo } from "./seed";
 import { defaults } from "./setup";
+import { edgeSpecs } from "./lib/edges";
 import { actorKinds, startStack } from "./stack";
 
 const root = join(import.meta.dir, "..");
 const env: Record<string, string | undefined> = { ...defaults, ...process.env };
 env.GATEWAY_WEBHOOK_URL ??= `http://127.0.0.1:${env.PORT}/v1/payments/webhook`;
+// each edge process serves its metrics on its own internal port: METRICS_PORT, METRICS_PORT + 1, ...
+env.METRICS_PORT ??= "9464";
 const admin = { email: env.ADMIN_EMAIL!, password: env.ADMIN_PASSWORD! };
 
 try {
   const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin });
+  const edges = edgeSpecs(env);
   console.log(`
   flashsale is up
-    edge      ${stack.edgeUrl}   (health /healthz, ready /readyz, metrics /metrics)
+    edge      ${stack.edgeUrl}   (health /healthz, ready /readyz), ${edges.length} process(es) on one port
+    metrics   ${edges.map((_, i) => `http://${env.METRICS_HOST ?? "127.0.0.1"}:${Number(env.METRICS_PORT) + i}/metrics`).join("  ")}
     actors    ${actorKinds.join(", ")} + payment-gateway simulator
     postgres  ${env.DATABASE_URL}
     redis     ${env.REDIS_URL}

@@ -19,6 +19,16 @@ const claims = () => ({ sub: crypto.randomUUID(), role: "shopper" as const, jti:
 const kidOf = (t: string) => JSON.parse(Buffer.from(t.split(".")[0]!, "base64url").toString()).kid as string;
 const opts = { issuer: "flashsale", ttlS: 900 };
 
+describe("development keys", () => {
+  test("edge processes starting at once on an empty folder all end up with the same key", async () => {
+    const dir = tempDir();
+    const rings = await Promise.all(Array.from({ length: 8 }, () => devKeyRing(dir)));
+    expect(new Set(rings.map((r) => r.kid)).size).toBe(1);
+    const { token } = await tokenService(rings[0]!, opts).sign(claims());
+    for (const r of rings) expect((await tokenService(r, opts).verify(token)).sub).toBeString();
+  });
+});
+
 describe("signing key rotation", () => {
   test("after a rotation the new key signs, tokens of the old key still pass, the JWKS lists both", async () => {
     const dir = tempDir();

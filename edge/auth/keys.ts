@@ -1,6 +1,6 @@
 // Signing keys: the newest Ed25519 key signs; every listed key verifies (rotation). In development a key
 // pair is generated on first start into KEYS_DIR; in production the keys come from the environment.
-import { mkdirSync } from "node:fs";
+import { linkSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
 
@@ -48,16 +48,36 @@ export async function keyRing(signing: JWK, extraPublic: JWK[] = []): Promise<Ke
  */
 export async function devKeyRing(dir: string, opts: { rotate?: boolean; keep?: number; retainS?: number } = {}): Promise<KeyRing> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = Bun.file(join(dir, "jwks.json"));
-  let keys: StoredKey[] = (await file.exists()) ? ((await file.json()) as { keys: StoredKey[] }).keys : [];
-  if (!keys.length || opts.rotate) {
+  const path = join(dir, "jwks.json");
+  const read = async (): Promise<StoredKey[]> => ((await Bun.file(path).exists()) ? ((await Bun.file(path).json()) as { keys: StoredKey[] }).keys : []);
+  // written aside, then put in place in one step: no process ever reads half a file
+  const aside = async (keys: StoredKey[]) => {
+    const tmp = join(dir, `jwks.json.${process.pid}.${crypto.randomUUID()}`);
+    await Bun.write(tmp, JSON.stringify({ keys }, null, 2), { mode: 0o600 });
+    return tmp;
+  };
+  let keys = await read();
+  if (!keys.length && !opts.rotate) {
+    // several edge processes start at once on an empty folder: the first key linked in place wins, the
+    // others read it (a link fails when the name exists), so every process signs and verifies with one key
+    const tmp = await aside([{ ...(await newPrivateJwk()), createdAt: Date.now() }]);
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    } finally {
+      unlinkSync(tmp);
+    }
+    keys = await read();
+  }
+  if (opts.rotate) {
     const now = Date.now();
     keys = [...keys, { ...(await newPrivateJwk()), createdAt: now }];
     const keep = opts.keep ?? 2;
     const retainMs = (opts.retainS ?? 0) * 1000;
     // key i verifies tokens until retainMs after key i+1 started signing
     keys = keys.filter((_, i) => i >= keys.length - keep || now - (keys[i + 1]?.createdAt ?? 0) < retainMs);
-    await Bun.write(file, JSON.stringify({ keys }, null, 2), { mode: 0o600 });
+    renameSync(await aside(keys), path);
   }
   const signing = keys.at(-1)!;
   return keyRing(signing, keys.slice(0, -1));

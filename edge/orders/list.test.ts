@@ -37,7 +37,7 @@ function app(user: Claims) {
 }
 
 describe("GET /v1/orders", () => {
-  test("100 orders with items and history: three queries, each order with exactly its own rows", async () => {
+  test("100 orders with items, history and refunds: one query per table, each order with exactly its own rows", async () => {
     const userId = uuidv7();
     const placed = Array.from({ length: 101 }, (_, n) => ({ id: uuidv7(), n }));
     await db.insert(orders).values(placed.map((o) => ({ id: o.id, userId, total: 1000 * (o.n + 1), paymentMethod: "card_ok", status: "CONFIRMED" as const })));
@@ -57,7 +57,8 @@ describe("GET /v1/orders", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: { id: string; total: number; items: { quantity: number; price: number }[]; history: { status: string }[] }[]; nextCursor: string | null };
     process.stderr.write(`GET /v1/orders?limit=100: ${used} queries\n`);
-    expect(used).toBeLessThanOrEqual(3);
+    // orders, their items, their history, their refunds
+    expect(used).toBeLessThanOrEqual(4);
 
     const newest = [...placed].reverse();
     expect(body.items.map((o) => o.id)).toEqual(newest.slice(0, 100).map((o) => o.id));
@@ -67,13 +68,14 @@ describe("GET /v1/orders", () => {
       expect(o.total).toBe(1000 * (n + 1));
       expect(o.items.map((it) => [it.quantity, it.price])).toEqual([[1, 1000 * (n + 1)], [2, 0]]);
       expect(o.history.map((h) => h.status)).toEqual(["PENDING", "CONFIRMED"]);
+      expect((o as { refunded?: number }).refunded).toBe(0);
     }
 
     queries = 0;
     const rest = (await (await api.request(`/v1/orders?limit=100&cursor=${body.nextCursor}`)).json()) as typeof body;
     expect(rest.items.map((o) => o.id)).toEqual([placed[0]!.id]);
     expect(rest.nextCursor).toBeNull();
-    expect(queries).toBeLessThanOrEqual(3);
+    expect(queries).toBeLessThanOrEqual(4);
 
     // another user sees none of them
     const stranger = (await (await app({ sub: uuidv7(), role: "shopper", jti: "j", fam: "f", exp: 0 }).request("/v1/orders")).json()) as typeof body;

@@ -41,8 +41,13 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
       stdout: "pipe",
       stderr: "pipe",
     });
-    if (spec.nice) setPriority(proc.pid, spec.nice);
     running.set(spec.label, proc);
+    if (spec.nice)
+      try {
+        setPriority(proc.pid, spec.nice);
+      } catch (err) {
+        write(`${prefix} could not lower its CPU priority: ${err}\n`, true);
+      }
     void pipe(proc.stdout as ReadableStream<Uint8Array>, prefix, false);
     void pipe(proc.stderr as ReadableStream<Uint8Array>, prefix, true);
     void proc.exited.then((code) => {
