@@ -17,6 +17,7 @@ import { dlqRoutes } from "./ops/dlq";
 import { opsOrderRoutes } from "./ops/orders";
 import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
+import { saleKeys } from "../actors/gate";
 import { saleBoard } from "./sales/board";
 import { purchaseShortcut, salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";
@@ -34,7 +35,12 @@ export function createApp(d: Deps) {
     intervalS: 1,
   });
 
-  const board = saleBoard({ db: d.db, bus: d.bus, flagMs: d.config.SOLD_OUT_FLAG_MS });
+  const board = saleBoard({
+    db: d.db,
+    bus: d.bus,
+    flagMs: d.config.SOLD_OUT_FLAG_MS,
+    remaining: (id) => d.redis.hget(saleKeys(id)[0], "remaining").then((v) => (v === null ? undefined : Number(v))),
+  });
 
   // the paths whose operations say they are not rate limited (probes, the signed webhook), once routes exist
   const open = new Set<string>();

@@ -139,5 +139,21 @@ describe("opening burst", () => {
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
     expect((await buy(winner!.token, { "idempotency-key": "win-2" })).body.code).toBe("SOLD_OUT");
     expect((await buy("not.a.token", { "idempotency-key": "k" })).status).toBe(401);
+    // the flag outlives SOLD_OUT_FLAG_MS while the sale stays sold out: each process renews it from Redis
+    await Bun.sleep(2_500);
+    expect((await buy("not.a.token")).body.code).toBe("SOLD_OUT");
+  }, 60_000);
+
+  test("a purchase of more units than remain is SOLD_OUT, but the one unit left is still sold: no flag stops its buyer", async () => {
+    const admin = await adminAccount(s.env);
+    const product = await api.call("POST", "/v1/products", { token: admin.token, body: { name: "Two units", price: 1000, stock: 2 } });
+    const sale = await api.call("POST", `/v1/sales`, { token: admin.token, body: { productId: product.body.id, price: 900, quantity: 2, perUserLimit: 2, startsAt: new Date().toISOString() } });
+    const [a, b, c] = await accounts(s.env, "shopper", 3);
+    const buy = (token: string, quantity: number) => api.call("POST", `/v1/sales/${sale.body.id}/purchase`, { token, body: { quantity } });
+    expect((await buy(a!.token, 1)).status).toBe(202);
+    expect((await buy(b!.token, 2)).body.code).toBe("SOLD_OUT");
+    // one unit remains: a request is not answered from memory
+    expect((await api.call("POST", `/v1/sales/${sale.body.id}/purchase`, { token: "not.a.token", body: {} })).status).toBe(401);
+    expect((await buy(c!.token, 1)).status).toBe(202);
   }, 60_000);
 });

@@ -63,12 +63,6 @@ const REQUEST_ID = /^[\w.-]{1,128}$/;
 const MAX_SERIES = 2_000;
 const NONE: ReadonlySet<string> = new Set();
 
-/** A random W3C trace id (randomUUID draws from a buffered pool: cheap). */
-function newTraceId(): string {
-  const a = crypto.randomUUID();
-  return `${a.slice(0, 8)}${a.slice(9, 13)}${a.slice(14, 18)}${a.slice(19, 23)}${a.slice(24)}`;
-}
-
 /** The request's logger; the child logger with its fields is only built when something is logged. */
 class RequestLog implements Logger {
   #child?: Logger;
@@ -180,9 +174,9 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
   async function admitted(c: Context<Env>, next: Next, requestId: string, given: string | undefined, verdict: "unlimited" | undefined) {
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
-    // the span id: the random tail of the request id when it is ours, else of a fresh one
-    const span = requestId === given ? uuidv7() : requestId;
-    const traceparent = traceId ? incoming! : `00-${(traceId = newTraceId())}-${span.slice(19, 23)}${span.slice(24)}-01`;
+    // a new trace: its id is the request id's 128 bits when it is ours (else a fresh id's), the span id the random tail
+    const hex = (requestId === given ? uuidv7() : requestId).replaceAll("-", "");
+    const traceparent = traceId ? incoming! : `00-${(traceId = hex)}-${hex.slice(16)}-01`;
     let ip: string | undefined;
     c.set("traceparent", traceparent);
     c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));

@@ -2,10 +2,12 @@
 // and whether Redis has said it is sold out. With it, a purchase that is bound to lose (sold out, not started,
 // ended) is answered from memory before its token is checked or Redis is called: the sale's state is public anyway.
 //
-// The sold-out flag is set when Redis answers SOLD_OUT, and told to every other edge process (core NATS), so one
-// Redis answer serves them all. It drops at once when units come back (`sales.restocked`, from the gate actor),
-// and after SOLD_OUT_FLAG_MS in any case, in case a broadcast was lost. Each message carries its time, so a
-// sold-out message that is older than the last restock seen is ignored (no flag outlives the units' return).
+// The sold-out flag is set when Redis says no unit is left (a purchase took the last one, or a one-unit purchase
+// was answered SOLD_OUT), and told to every other edge process (core NATS), so one Redis answer serves them all.
+// It drops at once when units come back (`sales.restocked`, from the gate actor). It lasts SOLD_OUT_FLAG_MS, and
+// while it stands the process reads the sale's remaining units once in that time (one Redis read per sale, not
+// per request): still none, the flag is renewed; some, it drops, so a lost broadcast costs at most that long.
+// Each message carries its time, so a sold-out message older than the last restock seen is ignored.
 import { eq } from "drizzle-orm";
 import { sales, type Db, type Sale } from "../../db";
 import { SALE_RESTOCKED, SALE_SOLD_OUT, saleRestocked, saleSoldOut, type Bus } from "../../nats";
@@ -17,7 +19,7 @@ export const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsA
 const SOLD_OUT = new AppError("SOLD_OUT", "this sale is sold out");
 const ENDED = new AppError("ENDED", "the sale has ended");
 
-export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
+export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (saleId: string) => Promise<number | undefined> }) {
   const known = new Map<string, Sale>();
   const soldOut = new Map<string, number>(); // saleId -> flagged until (ms)
   const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
@@ -33,6 +35,20 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
       restocked.set(r.data.saleId, r.data.at ?? Date.now());
     },
   });
+  // renews the flags about to lapse while their sales have no unit left (see above)
+  const renew = setInterval(() => {
+    const now = Date.now();
+    for (const [saleId, until] of soldOut) {
+      if (until - now > d.flagMs / 2) continue;
+      const askedAt = Date.now();
+      d.remaining(saleId).then(
+        (left) => (left !== undefined && left <= 0 ? flag(saleId, askedAt) : soldOut.delete(saleId)),
+        () => {}, // Redis unreachable: the flag lapses, and requests ask for themselves
+      );
+    }
+  }, Math.max(50, d.flagMs / 4));
+  renew.unref();
+
   d.bus.nc.subscribe(SALE_SOLD_OUT, {
     callback: (_err, m) => {
       const r = saleSoldOut.safeParse(m.json());
@@ -53,7 +69,7 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number }) {
 
     isSoldOut: (saleId: string) => (soldOut.get(saleId) ?? 0) > Date.now(),
 
-    /** Redis said SOLD_OUT to a purchase sent at `askedAt`: flag it here and on every other edge process. */
+    /** Redis said no unit is left, answering a purchase sent at `askedAt`: flag it here and on every other edge process. */
     soldOut(saleId: string, askedAt: number) {
       if ((soldOut.get(saleId) ?? 0) > Date.now()) return;
       flag(saleId, askedAt);

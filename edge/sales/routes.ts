@@ -212,7 +212,8 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       if (!r.ok) {
         if (r.code === "MISSING" || r.code === "NONE") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
         if (r.code === "BUSY") throw new AppError("UPSTREAM_UNAVAILABLE", "this purchase is being checked; retry in a moment");
-        if (r.code === "SOLD_OUT") board.soldOut(saleId, askedAt);
+        // fewer units than asked: none left only when one was asked
+        if (r.code === "SOLD_OUT" && input.quantity === 1) board.soldOut(saleId, askedAt);
         const detail = {
           SOLD_OUT: "this sale is sold out",
           LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,
@@ -222,6 +223,8 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
         }[r.code];
         throw new AppError(r.code, detail);
       }
+      // the last unit: every edge process knows at once, before anyone is told SOLD_OUT
+      if (!r.replayed && r.remaining <= 0) board.soldOut(saleId, askedAt);
       // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
       // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
       const discount = coupon ? discountOf(coupon, subtotal) : 0;
