@@ -44,23 +44,25 @@ export function createApp(d: Deps) {
 
   // the paths whose operations say they are not rate limited (probes, the signed webhook), once routes exist
   const open = new Set<string>();
-  app.use(
-    front({
-      log: d.log,
-      metrics: d.metrics,
-      trustedProxies: d.config.TRUSTED_PROXIES,
-      onError: renderError,
-      timeoutMs: d.config.REQUEST_TIMEOUT_MS,
-      maxBodyBytes: MAX_BODY,
-      limit: perUser,
-      onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
-      tokens: d.tokens,
-      checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },
-      shortcut: purchaseShortcut(board),
-      open,
-      cors: origins.length ? cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }) : undefined,
-    }),
-  );
+  const layer = front({
+    log: d.log,
+    metrics: d.metrics,
+    trustedProxies: d.config.TRUSTED_PROXIES,
+    onError: renderError,
+    timeoutMs: d.config.REQUEST_TIMEOUT_MS,
+    maxBodyBytes: MAX_BODY,
+    limit: perUser,
+    onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
+    tokens: d.tokens,
+    checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },
+    shortcut: purchaseShortcut(board),
+    open,
+    cors: origins.length ? cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }) : undefined,
+  });
+  app.use(layer);
+  // answers known in advance (a sold-out sale's purchases) go out before Hono builds a context for them
+  const route = app.fetch;
+  app.fetch = (req, env, ctx) => layer.early(req) ?? route(req, env, ctx);
   app.route("/", healthRoutes(d));
   app.route("/", webhookRoutes(d));
   app.route("/", openapiRoutes(() => app.routes));

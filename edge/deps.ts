@@ -37,5 +37,7 @@ export type Env = {
      * off until the request ends, so an answered error never leaves the write behind.
      */
     commit: () => void;
+    /** The front layer's shortcut answered this request (its metrics name the shortcut's route). */
+    shortcut?: boolean;
   };
 };

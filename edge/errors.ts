@@ -52,20 +52,26 @@ export class AppError extends Error {
   }
 }
 
-export function problem(c: Context, err: AppError): Response {
+/** The problem+json text of an error; `instance` is the request id. */
+export function problemBody(err: AppError, instance: string | undefined): string {
   const [status, title] = codes[err.code];
-  const body = {
+  return JSON.stringify({
     type: `https://flashsale.dev/problems/${err.code.toLowerCase().replaceAll("_", "-")}`,
     title,
     status,
     detail: err.detail ?? title,
     code: err.code,
-    instance: c.get("requestId") as string | undefined,
+    instance,
     ...err.extra,
-  };
+  });
+}
+
+export function problem(c: Context, err: AppError): Response {
+  const status = codes[err.code][0];
+  const body = problemBody(err, c.get("requestId") as string | undefined);
   c.header("content-type", "application/problem+json");
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
-  return c.body(JSON.stringify(body), status as never);
+  return c.body(body, status as never);
 }
 
 /** Any error as the answer: an AppError as itself, anything else as a 500 that leaks nothing (and is logged). */

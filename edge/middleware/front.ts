@@ -12,7 +12,7 @@ import { getConnInfo } from "hono/bun";
 import { traceIdOf, uuidv7, type Fields, type Logger } from "../../nats";
 import type { Claims, TokenService } from "../auth/tokens";
 import type { Env } from "../deps";
-import { AppError } from "../errors";
+import { AppError, problemBody } from "../errors";
 import type { Metrics } from "../metrics";
 import type { Decision } from "../rate-limit";
 import { bearer } from "./auth";
@@ -47,18 +47,18 @@ export type FrontOptions = {
    * (a sold-out sale), or "unlimited" for a request that skips the bucket but not the token. `route` names its
    * answers in the metrics.
    */
-  shortcut?: { route: string; decide: (c: Context<Env>) => AppError | "unlimited" | undefined };
+  shortcut?: { route: string; decide: (method: string, path: string, headers: Headers) => AppError | "unlimited" | undefined };
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
 // (X-XSS-Protection, X-Download-Options, X-DNS-Prefetch-Control, ...) would cost every answer and protect nothing
-const SECURITY_HEADERS = [
+const SECURITY_HEADERS: [string, string][] = [
   ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
   ["X-Content-Type-Options", "nosniff"],
   ["X-Frame-Options", "SAMEORIGIN"],
   ["Referrer-Policy", "no-referrer"],
   ["Cross-Origin-Resource-Policy", "same-origin"],
-] as const;
+];
 const REQUEST_ID = /^[\w.-]{1,128}$/;
 const MAX_SERIES = 2_000;
 const NONE: ReadonlySet<string> = new Set();
@@ -90,7 +90,7 @@ class RequestLog implements Logger {
   }
 }
 
-export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): number } {
+export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Request): Response | undefined; pending(): number } {
   const trusted = parseCidrs(o.trustedProxies);
   const late = o.timeoutMs ? deadline(o.timeoutMs) : undefined;
   const limitBody = o.maxBodyBytes
@@ -171,7 +171,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
   }
 
   /** Everything but the shortcut: context, CORS, body limit, token and bucket, then the handler, under the deadline. */
-  async function admitted(c: Context<Env>, next: Next, requestId: string, given: string | undefined, verdict: "unlimited" | undefined) {
+  async function admitted(c: Context<Env>, next: Next, requestId: string, given: string | undefined) {
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
     // a new trace: its id is the request id's 128 bits when it is ours (else a fresh id's), the span id the random tail
@@ -193,9 +193,11 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
       if (o.cors) {
         const preflight = await o.cors(c, async () => {});
         if (preflight) return void (c.res = preflight);
-        const v = o.shortcut?.decide(c);
-        if (v instanceof AppError) throw v;
-        verdict = v;
+      }
+      const verdict = o.shortcut?.decide(c.req.method, c.req.path, c.req.raw.headers);
+      if (verdict instanceof AppError) {
+        c.set("shortcut", true);
+        throw verdict;
       }
       if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
       if (!open.has(c.req.path)) {
@@ -211,20 +213,37 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     }
   }
 
+  /**
+   * The answer to a request that is known in advance (a purchase of a sold-out sale), made before Hono sees the
+   * request: no context, no routing, the problem and every header of the answer in one Response. Where CORS is
+   * configured its layer must run first, so the middleware answers these itself.
+   */
+  function early(req: Request): Response | undefined {
+    if (!o.shortcut || o.cors) return;
+    const started = performance.now();
+    const url = req.url;
+    const from = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", from);
+    const verdict = o.shortcut.decide(req.method, q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
+    if (!(verdict instanceof AppError)) return;
+    const given = req.headers.get("x-request-id") ?? undefined;
+    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    const res = new Response(problemBody(verdict, requestId), {
+      status: verdict.status,
+      headers: [["content-type", "application/problem+json"], ["X-Request-Id", requestId], ...SECURITY_HEADERS],
+    });
+    shortcuts();
+    series(req.method, o.shortcut.route, verdict.status)((performance.now() - started) / 1000);
+    return res;
+  }
+
   const mw: MiddlewareHandler<Env> = async function front(c, next) {
     const started = performance.now();
     const given = c.req.header("x-request-id");
     const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
     c.set("requestId", requestId);
-    // a request whose answer is known in advance (a purchase of a sold-out sale) is answered before anything else
-    // is worked out; where CORS is configured its layer runs first, below
-    const verdict = o.cors ? undefined : o.shortcut?.decide(c);
-    let route: string | undefined;
-    if (verdict instanceof AppError) {
-      c.res = await o.onError(verdict, c);
-      route = o.shortcut!.route;
-      shortcuts();
-    } else await admitted(c, next, requestId, given, verdict);
+    await admitted(c, next, requestId, given);
+    const route = c.get("shortcut") ? (shortcuts(), o.shortcut!.route) : undefined;
 
     const h = c.res.headers;
     h.set("X-Request-Id", requestId);
@@ -244,7 +263,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { pending(): nu
     series(method, route ?? (c.req.routePath || "unmatched"), status)(seconds);
     if (status >= 500 || seconds > 1) (c.get("log") ?? o.log).warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
-  return Object.assign(mw, { pending: () => late?.pending() ?? 0 });
+  return Object.assign(mw, { early, pending: () => late?.pending() ?? 0 });
 }
 
 /**

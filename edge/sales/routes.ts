@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { ended, type SaleBoard } from "./board";
@@ -56,10 +56,9 @@ export function saleView(s: Sale, remaining: number, now = Date.now()) {
 export function purchaseShortcut(board: SaleBoard) {
   return {
     route: "/v1/sales/:id/purchase",
-    decide(c: Context<Env>) {
-      const p = c.req.path;
-      if (c.req.method !== "POST" || !p.startsWith("/v1/sales/") || !p.endsWith("/purchase")) return;
-      return board.purchaseShortcut(p.slice(10, -9), c.req.header("idempotency-key") !== undefined);
+    decide(method: string, path: string, headers: Headers) {
+      if (method !== "POST" || !path.startsWith("/v1/sales/") || !path.endsWith("/purchase")) return;
+      return board.purchaseShortcut(path.slice(10, -9), headers.has("idempotency-key"));
     },
   };
 }
