@@ -19,8 +19,11 @@ export function createMetrics() {
     let h = series.get(k);
     if (!h) series.set(k, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
     const hist = h;
+    // each observation counts in its own bucket only; the cumulative counts are summed when rendered
     return (seconds: number) => {
-      for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) hist.buckets[i]!++;
+      let i = 0;
+      while (i < BUCKETS.length && seconds > BUCKETS[i]!) i++;
+      if (i < BUCKETS.length) hist.buckets[i]!++;
       hist.sum += seconds;
       hist.count++;
     };
@@ -57,7 +60,8 @@ export function createMetrics() {
         out.push(`# TYPE ${name} histogram`);
         for (const [k, h] of series) {
           const sep = k ? "," : "";
-          BUCKETS.forEach((b, i) => out.push(`${name}_bucket{${k}${sep}le="${b}"} ${h.buckets[i]}`));
+          let cumulative = 0;
+          BUCKETS.forEach((b, i) => out.push(`${name}_bucket{${k}${sep}le="${b}"} ${(cumulative += h.buckets[i]!)}`));
           out.push(`${name}_bucket{${k}${sep}le="+Inf"} ${h.count}`, `${name}_sum{${k}} ${h.sum}`, `${name}_count{${k}} ${h.count}`);
         }
       }

@@ -6,7 +6,7 @@
 // One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
 // cached GET six of them cost more than the work. Steps that need no I/O stay synchronous: a token this
 // edge has verified and a rate-limit lease with tokens left answer without awaiting anything.
-import type { Context, MiddlewareHandler, Next } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "hono/bun";
 import { traceIdOf, uuidv7, type Fields, type Logger } from "../../nats";
@@ -47,7 +47,7 @@ export type FrontOptions = {
    * (a sold-out sale), or "unlimited" for a request that skips the bucket but not the token. `route` names its
    * answers in the metrics.
    */
-  shortcut?: { route: string; decide: (method: string, path: string, headers: Headers) => AppError | "unlimited" | undefined };
+  shortcut?: { method: string; route: string; decide: (method: string, path: string, headers: Headers) => AppError | "unlimited" | undefined };
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -170,8 +170,36 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     if (!d.success) throw new AppError("RATE_LIMITED", "slow down and retry after the time in Retry-After");
   }
 
-  /** Everything but the shortcut: context, CORS, body limit, token and bucket, then the handler, under the deadline. */
-  async function admitted(c: Context<Env>, next: Next, requestId: string, given: string | undefined) {
+  /**
+   * The answer to a request that is known in advance (a purchase of a sold-out sale), made before Hono sees the
+   * request: no context, no routing, the problem and every header of the answer in one Response. Where CORS is
+   * configured its layer must run first, so the middleware answers these itself.
+   */
+  function early(req: Request): Response | undefined {
+    // the method first: reading a request's URL costs more than the rest of this check
+    if (!o.shortcut || o.cors || req.method !== o.shortcut.method) return;
+    const started = performance.now();
+    const url = req.url;
+    const from = url.indexOf("/", url.indexOf("//") + 2);
+    const q = url.indexOf("?", from);
+    const verdict = o.shortcut.decide(req.method, q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
+    if (!(verdict instanceof AppError)) return;
+    const given = req.headers.get("x-request-id") ?? undefined;
+    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    const res = new Response(problemBody(verdict, requestId), {
+      status: verdict.status,
+      headers: [["content-type", "application/problem+json"], ["X-Request-Id", requestId], ...SECURITY_HEADERS],
+    });
+    shortcuts();
+    series(req.method, o.shortcut.route, verdict.status)((performance.now() - started) / 1000);
+    return res;
+  }
+
+  const mw: MiddlewareHandler<Env> = async function front(c, next) {
+    const started = performance.now();
+    const given = c.req.header("x-request-id");
+    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    c.set("requestId", requestId);
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
     // a new trace: its id is the request id's 128 bits when it is ours (else a fresh id's), the span id the random tail
@@ -211,51 +239,20 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     } catch (err) {
       c.res = await o.onError(err, c);
     }
-  }
-
-  /**
-   * The answer to a request that is known in advance (a purchase of a sold-out sale), made before Hono sees the
-   * request: no context, no routing, the problem and every header of the answer in one Response. Where CORS is
-   * configured its layer must run first, so the middleware answers these itself.
-   */
-  function early(req: Request): Response | undefined {
-    if (!o.shortcut || o.cors) return;
-    const started = performance.now();
-    const url = req.url;
-    const from = url.indexOf("/", url.indexOf("//") + 2);
-    const q = url.indexOf("?", from);
-    const verdict = o.shortcut.decide(req.method, q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
-    if (!(verdict instanceof AppError)) return;
-    const given = req.headers.get("x-request-id") ?? undefined;
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
-    const res = new Response(problemBody(verdict, requestId), {
-      status: verdict.status,
-      headers: [["content-type", "application/problem+json"], ["X-Request-Id", requestId], ...SECURITY_HEADERS],
-    });
-    shortcuts();
-    series(req.method, o.shortcut.route, verdict.status)((performance.now() - started) / 1000);
-    return res;
-  }
-
-  const mw: MiddlewareHandler<Env> = async function front(c, next) {
-    const started = performance.now();
-    const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
-    c.set("requestId", requestId);
-    await admitted(c, next, requestId, given);
     const route = c.get("shortcut") ? (shortcuts(), o.shortcut!.route) : undefined;
 
+    // appended, not set: nothing before this layer writes these headers (set would search for them first)
     const h = c.res.headers;
-    h.set("X-Request-Id", requestId);
+    h.append("X-Request-Id", requestId);
     const d = c.get("rate");
     if (d) {
       const resetS = Math.max(0, Math.ceil((d.reset - Date.now()) / 1000));
-      h.set("RateLimit-Limit", String(d.limit));
-      h.set("RateLimit-Remaining", String(d.remaining));
-      h.set("RateLimit-Reset", String(resetS));
+      h.append("RateLimit-Limit", String(d.limit));
+      h.append("RateLimit-Remaining", String(d.remaining));
+      h.append("RateLimit-Reset", String(resetS));
       if (!d.success) h.set("Retry-After", String(Math.max(1, resetS)));
     }
-    for (const [k, v] of SECURITY_HEADERS) h.set(k, v);
+    for (const [k, v] of SECURITY_HEADERS) h.append(k, v);
 
     const method = c.req.method;
     const status = c.res.status;

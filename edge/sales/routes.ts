@@ -55,6 +55,7 @@ export function saleView(s: Sale, remaining: number, now = Date.now()) {
 /** The front layer's shortcut for purchases bound to lose (see board.ts): `POST /v1/sales/:id/purchase` only. */
 export function purchaseShortcut(board: SaleBoard) {
   return {
+    method: "POST",
     route: "/v1/sales/:id/purchase",
     decide(method: string, path: string, headers: Headers) {
       if (method !== "POST" || !path.startsWith("/v1/sales/") || !path.endsWith("/purchase")) return;
