@@ -133,11 +133,12 @@ describe("opening burst", () => {
       expect(((await r.json()) as { code: string }).code).toBe("SOLD_OUT");
       expect(r.headers.get("ratelimit-limit")).toBeNull();
     }
-    // a keyed retry of the winning purchase is still answered with its order; a new key is SOLD_OUT
+    // a keyed retry of the winning purchase is still answered with its order; a new key gets the gate's answer
     const replay = await buy(winner!.token, { "idempotency-key": "win-1" });
     expect(replay.status).toBe(202);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
-    expect((await buy(winner!.token, { "idempotency-key": "win-2" })).body.code).toBe("SOLD_OUT");
+    expect((await buy(winner!.token, { "idempotency-key": "win-2" })).body.code).toBe("LIMIT_REACHED");
+    expect((await buy(loser!.token, { "idempotency-key": "lose-1" })).body.code).toBe("SOLD_OUT");
     expect((await buy("not.a.token", { "idempotency-key": "k" })).status).toBe(401);
     // the flag outlives SOLD_OUT_FLAG_MS while the sale stays sold out: each process renews it from Redis
     await Bun.sleep(2_500);

@@ -79,7 +79,7 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
     /**
      * A purchase's answer from memory, when it is bound to lose. A keyed purchase of a sold-out or ended
      * sale may be the retry of one that won: it goes on ("unlimited": its token is checked, the bucket skipped)
-     * to a replay check in Redis and nothing else.
+     * to the gate's one call, which answers a replay with its first order.
      */
     purchaseShortcut(saleId: string, keyed: boolean): AppError | "unlimited" | undefined {
       const now = Date.now();

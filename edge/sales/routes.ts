@@ -165,10 +165,9 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       const user = caller(c);
       const saleId = idParam(c);
       const key = c.req.header("idempotency-key");
-      // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: ask Redis
-      // whether it is one, and nothing else)
-      const soldOut = board.isSoldOut(saleId);
-      if (!key && soldOut) throw new AppError("SOLD_OUT", "this sale is sold out");
+      // a sold-out answer without a Redis call, once Redis has said so (a keyed retry may be a replay: Redis answers
+      // it, in the one call the purchase makes anyway; its bucket was skipped)
+      if (!key && board.isSoldOut(saleId)) throw new AppError("SOLD_OUT", "this sale is sold out");
       const input = await body(c, purchase);
       const s = await findSale(saleId);
       // (a keyed request may be a replay of a purchase made before the end: Redis answers that one)
@@ -198,8 +197,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
         return !again.ok && again.code === "MISSING" && ended(s) ? ({ ok: false, code: "ENDED" } as const) : again;
       };
       // a keyed retry is answered as the first time even if its coupon has been used since (by that very order)
-      let r = key && (input.couponId || soldOut) ? await decide(true) : undefined;
-      if (soldOut && r?.ok === false && r.code === "NONE") throw new AppError("SOLD_OUT", "this sale is sold out");
+      let r = key && input.couponId ? await decide(true) : undefined;
       const replay = r?.ok === true;
       const coupon = input.couponId
         ? await heldCoupon(d.db, user.sub, input.couponId).catch((err) => {
