@@ -47,6 +47,8 @@ describe("opening burst", () => {
     );
     for (const [what, answers] of [["signup", signups], ["login", logins]] as const) {
       const statuses = answers.map((a) => a.status);
+      const counts = statuses.reduce<Record<number, number>>((m, st) => ((m[st] = (m[st] ?? 0) + 1), m), {});
+      process.stderr.write(`300 ${what}s at once: ${JSON.stringify(counts)}, slowest ${Math.max(...answers.map((a) => a.ms)).toFixed(0)} ms\n`);
       expect(statuses.filter((st) => st !== (what === "signup" ? 201 : 200) && st !== 503 && st !== 429 && st !== 401)).toEqual([]);
       for (const a of answers.filter((a) => a.status === 503 || a.status === 429)) {
         expect(a.body.code).toBe(a.status === 503 ? "BUSY" : "RATE_LIMITED");
