@@ -2,7 +2,8 @@
 // line, but only while the wait fits. A job whose expected finish (the jobs ahead of it, in waves of
 // `concurrency`, then its own run, at the measured average) would pass its budget is refused at once with
 // 503 BUSY and a Retry-After of the time the line needs to drain: before any work is done and nothing is written,
-// instead of a queue that grows without limit behind the request deadline.
+// instead of a queue that grows without limit behind the request deadline. The estimate is checked again when a
+// job leaves the line, so a job never starts when it would end past its budget, however the burst went.
 import { AppError } from "./errors";
 
 export type Admission = ReturnType<typeof admission>;
@@ -20,13 +21,24 @@ export function admission(o: { concurrency: number; maxWaitMs: number; name: str
     line.shift()?.();
   }
 
+  function busy() {
+    const drainS = Math.max(1, Math.ceil(((line.length / o.concurrency + 1) * avgMs) / 1000));
+    return new AppError("BUSY", `too many ${o.name} requests at once; retry in ${drainS} s`, undefined, { "Retry-After": String(drainS) });
+  }
+
   async function run<T>(job: () => Promise<T>, budgetMs = o.maxWaitMs): Promise<T> {
-    const finish = expectedMs();
-    if (finish > Math.min(budgetMs, o.maxWaitMs)) {
-      const drainS = Math.max(1, Math.ceil(((line.length / o.concurrency + 1) * avgMs) / 1000));
-      throw new AppError("BUSY", `too many ${o.name} requests at once; retry in ${drainS} s`, undefined, { "Retry-After": String(drainS) });
+    const limitMs = Math.min(budgetMs, o.maxWaitMs);
+    if (expectedMs() > limitMs) throw busy();
+    const until = performance.now() + limitMs;
+    if (running >= o.concurrency) {
+      await new Promise<void>((r) => line.push(r));
+      // the estimate at arrival may have been too kind (a burst slows every job down): a job that would now end
+      // past its time is refused before it starts, and the next one in line takes the slot
+      if (performance.now() + avgMs > until) {
+        line.shift()?.();
+        throw busy();
+      }
     }
-    if (running >= o.concurrency) await new Promise<void>((r) => line.push(r));
     running++;
     const started = performance.now();
     try {

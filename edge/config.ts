@@ -24,7 +24,7 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   /** Password hashes running at once in this process (the rest wait in line); the cores by default. */
   HASH_CONCURRENCY: z.coerce.number().int().positive().default(availableParallelism()),
-  /** A signup or login whose hash would not be done within this long (or its deadline) is answered 503 BUSY. */
+  /** A signup or login whose hash would not be done within this long of its arrival (or its deadline) is answered 503 BUSY. */
   HASH_MAX_WAIT_MS: z.coerce.number().int().positive().default(3_000),
   /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
   WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),

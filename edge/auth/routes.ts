@@ -21,8 +21,6 @@ const hashToken = (t: string) => createHash("sha256").update(t).digest("base64ur
 
 /** A hash to verify against when the email is unknown, so both failures take the same time. */
 const dummyHash = hashPassword("not-a-real-password-1!");
-/** Time left for hashing: the request's deadline, less a margin for the writes after it. */
-const budgetOf = (c: { get(k: "deadlineAt"): number }) => c.get("deadlineAt") - Date.now() - 500;
 
 const ME_CACHE_MAX = 50_000;
 
@@ -35,6 +33,15 @@ export function authRoutes(d: Deps) {
   const meCache = new Map<string, string>(); // jti -> the answer's JSON
   // every password hash (signup, login) waits its turn here, or is refused 503 BUSY before any work
   const hashing = admission({ concurrency: d.config.HASH_CONCURRENCY, maxWaitMs: d.config.HASH_MAX_WAIT_MS, name: "sign-in" });
+  /**
+   * Time left for a request's hash: HASH_MAX_WAIT_MS from its arrival (time spent before the line counts), and
+   * never past its deadline less a margin for the writes after it.
+   */
+  const budgetOf = (c: { get(k: "deadlineAt"): number }) => {
+    const deadlineAt = c.get("deadlineAt");
+    const arrived = deadlineAt - d.config.REQUEST_TIMEOUT_MS;
+    return Math.min(deadlineAt - 500, arrived + d.config.HASH_MAX_WAIT_MS) - Date.now();
+  };
   const calibrated = (async () => {
     const t = performance.now();
     await dummyHash;
