@@ -18,4 +18,5 @@ RUN mkdir -p /app/.keys && chown bun:bun /app/.keys
 
 USER bun
 EXPOSE 3000
-CMD ["bun", "edge/main.ts"]
+# the edge: one process per core on one port (EDGE_PROCESSES), each supervised
+CMD ["bun", "scripts/edges.ts"]
