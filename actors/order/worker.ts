@@ -2,7 +2,7 @@
 // machine, and writes snapshots, the order read model and the emitted commands in the batch's transaction.
 // The hot path speaks SQL through drizzle's `sql` template, one statement per table and batch, with each column
 // passed as one array parameter (unnest): the query builder's cost per row was most of this worker's CPU.
-import { and, eq, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import { abandonedOrders, orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
 import { publish, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";

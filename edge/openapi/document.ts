@@ -4,7 +4,7 @@ import type { RouterRoute } from "hono/types";
 import { z } from "zod";
 import { codes, type Code } from "../errors";
 import { rolesOf } from "../middleware/auth";
-import { operationOf, type Operation, type Reply } from "./operation";
+import { operationOf, type Reply } from "./operation";
 
 type Json = Record<string, unknown>;
 export type OpenApiDocument = { openapi: string; info: Json; paths: Record<string, Record<string, Json>>; components: Json; tags: Json[] };
