@@ -25,7 +25,7 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
   const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
 
   const flag = (saleId: string, at: number) => {
-    if ((restocked.get(saleId) ?? 0) <= at) soldOut.set(saleId, at + d.flagMs);
+    if (d.flagMs > 0 && (restocked.get(saleId) ?? 0) <= at) soldOut.set(saleId, at + d.flagMs);
   };
   d.bus.nc.subscribe(SALE_RESTOCKED, {
     callback: (_err, m) => {
@@ -40,6 +40,12 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
     const now = Date.now();
     for (const [saleId, until] of soldOut) {
       if (until - now > d.flagMs / 2) continue;
+      const s = known.get(saleId);
+      // an ended sale is answered ENDED from memory anyway; its keys live on a day for keyed retries
+      if (s && ended(s, now)) {
+        soldOut.delete(saleId);
+        continue;
+      }
       const askedAt = Date.now();
       d.remaining(saleId).then(
         (left) => (left !== undefined && left <= 0 ? flag(saleId, askedAt) : soldOut.delete(saleId)),
