@@ -29,15 +29,18 @@ const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetrie
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
 // gates, claims and buckets carry TTLs: any evicting policy (volatile-* too) may drop them when Redis fills up;
 // without a limit, nothing guards the machine's memory
-redis.config("GET", "maxmemory*").then(
-  (r) => {
-    const c = new Map<string, string>();
-    for (let i = 0; i + 1 < (r as string[]).length; i += 2) c.set((r as string[])[i]!, (r as string[])[i + 1]!);
-    const policy = c.get("maxmemory-policy");
-    if (policy && policy !== "noeviction") log.warn("redis may evict sale gates, coupon claims and rate limits: run it with --maxmemory-policy noeviction", { policy });
-    if (c.get("maxmemory") === "0") log.warn("redis has no memory limit: run it with --maxmemory (e.g. 256mb) and --maxmemory-policy noeviction");
-  },
-  () => {}, // CONFIG may be disabled (managed Redis): nothing to check then
+// (asked once connected: with no offline queue, a command sent before that fails at once)
+redis.once("ready", () =>
+  redis.config("GET", "maxmemory*").then(
+    (r) => {
+      const c = new Map<string, string>();
+      for (let i = 0; i + 1 < (r as string[]).length; i += 2) c.set((r as string[])[i]!, (r as string[])[i + 1]!);
+      const policy = c.get("maxmemory-policy");
+      if (policy && policy !== "noeviction") log.warn("redis may evict sale gates, coupon claims and rate limits: run it with --maxmemory-policy noeviction", { policy });
+      if (c.get("maxmemory") === "0") log.warn("redis has no memory limit: run it with --maxmemory (e.g. 256mb) and --maxmemory-policy noeviction");
+    },
+    () => {}, // CONFIG may be disabled (managed Redis): nothing to check then
+  ),
 );
 const bus = await connectBus(config.NATS_URL, "edge");
 const metrics = createMetrics();
