@@ -44,6 +44,39 @@ describe("admission for expensive work", () => {
     expect(finished.length).toBeGreaterThanOrEqual(3);
   });
 
+  test("one stalled job does not refuse everyone after it: a free slot always takes the next job", async () => {
+    const line = admission({ concurrency: 1, maxWaitMs: 100, name: "test" });
+    await line.run(job(250)); // the average is now past the wait limit
+    expect(await line.run(job(5))).toBe("done");
+    expect(await line.run(job(5))).toBe("done");
+  });
+
+  test("never more jobs at once than the slots, even when one starts as another ends", async () => {
+    // a newcomer arriving a few microtasks after a job ends must not run beside the one that job's slot went to
+    for (let hops = 0; hops < 8; hops++) {
+      const line = admission({ concurrency: 1, maxWaitMs: 10_000, name: "test" });
+      line.calibrate(1);
+      let now = 0;
+      let most = 0;
+      const tracked = (until: Promise<unknown>) => async () => {
+        most = Math.max(most, ++now);
+        await until;
+        now--;
+      };
+      let end!: () => void;
+      const first = line.run(tracked(new Promise<void>((r) => (end = r))));
+      const second = line.run(tracked(Bun.sleep(5)));
+      await Bun.sleep(1);
+      end();
+      const third = (async () => {
+        for (let i = 0; i < hops; i++) await null;
+        return line.run(tracked(Bun.sleep(5)));
+      })();
+      await Promise.all([first, second, third]);
+      expect([hops, most]).toEqual([hops, 1]);
+    }
+  });
+
   test("work that may as well wait runs only when nothing else does", async () => {
     const line = admission({ concurrency: 1, maxWaitMs: 1000, name: "test" });
     const busy = line.run(job(30));

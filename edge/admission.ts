@@ -13,12 +13,14 @@ export function admission(o: { concurrency: number; maxWaitMs: number; name: str
   const line: Array<() => void> = [];
   let avgMs = 0; // moving average of one job's duration, contention included; 0 until the first job ends
 
-  /** Expected ms until a job that joined the line now would finish. */
-  const expectedMs = () => (running < o.concurrency ? 1 : Math.floor(line.length / o.concurrency) + 2) * avgMs;
+  /** Expected ms until a job that joined the line now would finish (every slot is taken). */
+  const expectedMs = () => (Math.floor(line.length / o.concurrency) + 2) * avgMs;
 
+  /** A job ended: its slot passes straight to the next in line, so nothing can slip in between. */
   function release() {
-    running--;
-    line.shift()?.();
+    const next = line.shift();
+    if (next) next();
+    else running--;
   }
 
   function busy() {
@@ -27,19 +29,21 @@ export function admission(o: { concurrency: number; maxWaitMs: number; name: str
   }
 
   async function run<T>(job: () => Promise<T>, budgetMs = o.maxWaitMs): Promise<T> {
-    const limitMs = Math.min(budgetMs, o.maxWaitMs);
-    if (expectedMs() > limitMs) throw busy();
-    const until = performance.now() + limitMs;
-    if (running >= o.concurrency) {
-      await new Promise<void>((r) => line.push(r));
+    // a free slot always takes the job: the job itself measures again (an average inflated by one stalled job
+    // must not refuse everyone for ever)
+    if (running < o.concurrency && !line.length) running++;
+    else {
+      const limitMs = Math.min(budgetMs, o.maxWaitMs);
+      if (expectedMs() > limitMs) throw busy();
+      const until = performance.now() + limitMs;
+      await new Promise<void>((r) => line.push(r)); // resolved holding the slot of the job that ended
       // the estimate at arrival may have been too kind (a burst slows every job down): a job that would now end
-      // past its time is refused before it starts, and the next one in line takes the slot
+      // past its time is refused before it starts, and its slot goes to the next one in line
       if (performance.now() + avgMs > until) {
-        line.shift()?.();
+        release();
         throw busy();
       }
     }
-    running++;
     const started = performance.now();
     try {
       return await job();

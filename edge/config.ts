@@ -6,6 +6,8 @@ import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } fr
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
+  /** Share PORT with other edge processes (SO_REUSEPORT): set by `bun run edge`/`up` when they start several. */
+  REUSE_PORT: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),

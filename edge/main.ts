@@ -52,8 +52,9 @@ log.info("revocations loaded", { count: loaded });
 const prune = setInterval(() => tokens.prune(), 60_000);
 
 const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });
-// reusePort: several edge processes share the port and the kernel spreads connections over them
-const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30, reusePort: true });
+// reusePort: several edge processes share the port and the kernel spreads connections over them (only when asked:
+// otherwise a port already taken, by a leftover edge say, stops the start instead of sharing the traffic)
+const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30, reusePort: config.REUSE_PORT });
 log.info("edge listening", { url: `http://${config.HOST}:${server.port}` });
 const metricsServer = config.METRICS_PORT === undefined ? undefined : serveMetrics(metrics, { port: config.METRICS_PORT, hostname: config.METRICS_HOST });
 if (metricsServer) log.info("metrics listening", { url: `http://${config.METRICS_HOST}:${metricsServer.port}/metrics` });

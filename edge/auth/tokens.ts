@@ -81,6 +81,9 @@ export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: num
     return claims && claims.exp > Date.now() / 1000 && !revoked.has(claims.jti) ? claims : undefined;
   }
 
+  /** Whether this edge has verified the token's signature before (it may have expired or been revoked since). */
+  const seen = (token: string) => cache.has(token);
+
   function revoke(jtis: string[], exp: number) {
     for (const j of jtis) revoked.set(j, exp);
   }
@@ -95,6 +98,7 @@ export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: num
     sign,
     verify,
     peek,
+    seen,
     revoke,
     prune,
     get jwks() {

@@ -32,7 +32,7 @@ describe("front layer", () => {
     const a = app({ ...withCors, limit: () => (calls++, refused) });
     const limited = await a.request("/me", { headers: { origin: site } }, env);
     expect([limited.status, limited.headers.get("access-control-allow-origin"), limited.headers.get("retry-after")]).toEqual([429, site, "1"]);
-    const notBearer = await app({ ...withCors, limit: () => admitted, tokens: { peek: () => undefined, verify: async () => claims } }).request(
+    const notBearer = await app({ ...withCors, limit: () => admitted, tokens: { peek: () => undefined, seen: () => false, verify: async () => claims } }).request(
       "/me",
       { headers: { origin: site, authorization: "Basic abc" } },
       env,
@@ -51,6 +51,7 @@ describe("front layer", () => {
     let revoked = false;
     const tokens = {
       peek: () => (revoked ? undefined : claims),
+      seen: () => true,
       verify: async () => {
         if (revoked) throw new AppError("UNAUTHENTICATED", "token revoked");
         return claims;
@@ -67,5 +68,33 @@ describe("front layer", () => {
     const res = await a.request("/me", {}, env);
     expect(res.status).toBe(504);
     expect(performance.now() - started).toBeLessThan(450);
+  });
+});
+
+describe("signature checks per address", () => {
+  test("forged tokens spend the address's budget, then are refused 429 without a check; expired ones of ours do not", async () => {
+    let checks = 0;
+    const forged = app({
+      checks: { capacity: 20, refillPerS: 1 },
+      tokens: {
+        peek: () => undefined,
+        seen: () => false,
+        verify: async () => (checks++, Promise.reject(new AppError("UNAUTHENTICATED", "invalid token"))),
+      },
+    });
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => forged.request("/me", { headers: { authorization: `Bearer f${i}` } }, env)));
+    expect(checks).toBeLessThanOrEqual(21);
+    expect(answers.filter((r) => r.status === 429).length).toBe(60 - checks);
+    expect(answers.find((r) => r.status === 429)!.headers.get("retry-after")).toBe("1");
+
+    // tokens we signed that have expired cost a check that proves them ours: no budget is spent on them
+    let expiredChecks = 0;
+    const expired = app({
+      checks: { capacity: 20, refillPerS: 1 },
+      tokens: { peek: () => undefined, seen: () => false, verify: async () => (expiredChecks++, Promise.reject(new AppError("TOKEN_EXPIRED"))) },
+    });
+    const late = await Promise.all(Array.from({ length: 60 }, (_, i) => expired.request("/me", { headers: { authorization: `Bearer e${i}` } }, env)));
+    expect(late.map((r) => r.status)).toEqual(Array(60).fill(401));
+    expect(expiredChecks).toBe(60);
   });
 });

@@ -35,7 +35,7 @@ export type FrontOptions = {
   /** Called when the bucket answered from the local fallback (Redis slow or down). */
   onDegraded?: () => void;
   /** Bearer tokens: verified claims reach handlers as `c.get("user")`. */
-  tokens?: Pick<TokenService, "peek" | "verify">;
+  tokens?: Pick<TokenService, "peek" | "verify" | "seen">;
   /** Paths that skip the bucket and the Bearer token (probes, the signed webhook); read per request. */
   open?: ReadonlySet<string>;
   /** Hono's CORS middleware, run first: its headers reach every answer, and it answers preflights itself. */
@@ -44,10 +44,9 @@ export type FrontOptions = {
   checks?: { capacity: number; refillPerS: number };
   /**
    * Runs before the body, the token and the bucket: returns the answer (an error) when it can be given from memory
-   * (a sold-out sale), or "unlimited" for a request that skips the bucket but not the token. `route` names its
-   * answers in the metrics.
+   * (a sold-out sale). Only requests of `method` are asked; `route` names its answers in the metrics.
    */
-  shortcut?: { method: string; route: string; decide: (method: string, path: string, headers: Headers) => AppError | "unlimited" | undefined };
+  shortcut?: { method: string; route: string; decide: (method: string, path: string, headers: Headers) => AppError | undefined };
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -116,30 +115,31 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
    * address's budget of checks. Throws the problem that answers the request instead. A promise only when
    * something has to be awaited (a Redis call for the bucket, a token not verified yet).
    */
-  function admit(c: Context<Env>, unlimited: boolean): void | Promise<void> {
+  function admit(c: Context<Env>): void | Promise<void> {
     const token = o.tokens ? bearer(c.req.header("authorization")) : undefined;
     if (!token) {
       // anonymous, or not a Bearer token: limited per address
-      const charged = unlimited ? undefined : charge(c, () => `ip:${c.get("clientIp")()}`);
+      const charged = charge(c, () => `ip:${c.get("clientIp")()}`);
       if (token === undefined) return charged;
       return charged ? charged.then(unauthenticated) : unauthenticated();
     }
     const known = o.tokens!.peek(token);
-    if (known) return identified(c, known, unlimited);
-    return check(c, token, unlimited);
+    if (known) return identified(c, known);
+    return check(c, token);
   }
 
   /** A token this edge has not verified: checked under its address's budget of checks, then limited per user. */
-  function check(c: Context<Env>, token: string, unlimited: boolean): Promise<void> {
+  function check(c: Context<Env>, token: string): Promise<void> {
     const ip = c.get("clientIp")();
     const reserved = checks.reserve(ip);
     if (reserved && !(reserved instanceof Promise)) limited(c, reserved);
     return Promise.resolve(reserved).then((refused) => {
       if (refused) limited(c, refused);
       return o.tokens!.verify(token).then(
-        (user) => (checks.settle(ip, true), checked.valid(), identified(c, user, unlimited)),
+        (user) => (checks.settle(ip, true), checked.valid(), identified(c, user)),
         (err) => {
-          checks.settle(ip, false);
+          // a token signed by us that has only expired, or was revoked, is no forgery: its check is given back
+          checks.settle(ip, (err instanceof AppError && err.code === "TOKEN_EXPIRED") || o.tokens!.seen(token));
           checked.invalid();
           throw err;
         },
@@ -147,8 +147,8 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     });
   }
 
-  function identified(c: Context<Env>, user: Claims, unlimited: boolean): void | Promise<void> {
-    const charged = unlimited ? undefined : charge(c, () => `u:${user.sub}`);
+  function identified(c: Context<Env>, user: Claims): void | Promise<void> {
+    const charged = charge(c, () => `u:${user.sub}`);
     if (!charged) return void c.set("user", user);
     // a Redis call was awaited: the token may have been revoked meanwhile
     return charged.then(() => {
@@ -183,7 +183,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const from = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", from);
     const verdict = o.shortcut.decide(req.method, q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
-    if (!(verdict instanceof AppError)) return;
+    if (!verdict) return;
     const given = req.headers.get("x-request-id") ?? undefined;
     const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
     const res = new Response(problemBody(verdict, requestId), {
@@ -222,14 +222,14 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
         const preflight = await o.cors(c, async () => {});
         if (preflight) return void (c.res = preflight);
       }
-      const verdict = o.shortcut?.decide(c.req.method, c.req.path, c.req.raw.headers);
-      if (verdict instanceof AppError) {
+      const verdict = o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.method, c.req.path, c.req.raw.headers) : undefined;
+      if (verdict) {
         c.set("shortcut", true);
         throw verdict;
       }
       if (limitBody && c.req.raw.body) await limitBody(c, async () => {});
       if (!open.has(c.req.path)) {
-        const admission = admit(c, verdict === "unlimited");
+        const admission = admit(c);
         if (admission) await admission;
       }
       await next();

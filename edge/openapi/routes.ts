@@ -11,7 +11,7 @@ const info = {
   title: "flashsale",
   version: "1",
   description:
-    "Flash-sale commerce API. JSON in and out; errors are application/problem+json. Bearer EdDSA access tokens from POST /v1/auth/login; every answer carries RateLimit-* headers and X-Request-Id.",
+    "Flash-sale commerce API. JSON in and out; errors are application/problem+json. Bearer EdDSA access tokens from POST /v1/auth/login; every answer carries X-Request-Id, and every answer that took a token from a bucket carries RateLimit-* (a valid token's bucket is its user's, an anonymous request's its address's). Without RateLimit-*: a purchase of a sold-out, ended or not yet started sale answered from memory before any check, a 401 for a token that failed verification (charged to its address's budget of signature checks instead), and the probes and the signed webhook.",
 };
 
 /** `routes` is read when first asked, so every router mounted after this one is included. */

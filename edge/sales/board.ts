@@ -25,14 +25,16 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
   const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
 
   const flag = (saleId: string, at: number) => {
-    if (d.flagMs > 0 && (restocked.get(saleId) ?? 0) <= at) soldOut.set(saleId, at + d.flagMs);
+    // a restock in the same millisecond may have come after the answer: only an older one lets the flag stand
+    if (d.flagMs > 0 && (restocked.get(saleId) ?? -1) < at) soldOut.set(saleId, at + d.flagMs);
   };
   d.bus.nc.subscribe(SALE_RESTOCKED, {
     callback: (_err, m) => {
       const r = saleRestocked.safeParse(m.json());
       if (!r.success) return;
       soldOut.delete(r.data.saleId);
-      restocked.set(r.data.saleId, r.data.at ?? Date.now());
+      // restocks come from several publishers, not in order: keep the latest
+      restocked.set(r.data.saleId, Math.max(restocked.get(r.data.saleId) ?? 0, r.data.at ?? Date.now()));
     },
   });
   // renews the flags about to lapse while their sales have no unit left (see above)
@@ -83,18 +85,17 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
     },
 
     /**
-     * A purchase's answer from memory, when it is bound to lose. A keyed purchase of a sold-out or ended
-     * sale may be the retry of one that won: it goes on ("unlimited": its token is checked, the bucket skipped)
-     * to the gate's one call, which answers a replay with its first order.
+     * A purchase's answer from memory, when it is bound to lose. A keyed purchase of a sold-out or ended sale
+     * may be the retry of one that won: it goes on like any purchase (token, bucket) to the gate, whose one call
+     * answers a replay with its first order.
      */
-    purchaseShortcut(saleId: string, keyed: boolean): AppError | "unlimited" | undefined {
+    purchaseShortcut(saleId: string, keyed: boolean): AppError | undefined {
       const now = Date.now();
       const s = known.get(saleId);
       if (s && now < s.startsAt.getTime()) return new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
-      const over = s !== undefined && ended(s, now);
-      if (!over && (soldOut.get(saleId) ?? 0) <= now) return;
-      if (keyed) return "unlimited";
-      return over ? ENDED : SOLD_OUT;
+      if (keyed) return;
+      if (s && ended(s, now)) return ENDED;
+      if ((soldOut.get(saleId) ?? 0) > now) return SOLD_OUT;
     },
   };
 }

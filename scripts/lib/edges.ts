@@ -14,7 +14,7 @@ export function edgeSpecs(env: Record<string, string | undefined>, metricsPorts?
     return {
       label: n > 1 ? `edge-${i + 1}` : "edge",
       cmd: [process.execPath, "edge/main.ts"],
-      env: { HASH_CONCURRENCY: hashing, ...(metrics ? { METRICS_PORT: String(metrics) } : {}) },
+      env: { HASH_CONCURRENCY: hashing, REUSE_PORT: n > 1 ? "1" : "0", ...(metrics ? { METRICS_PORT: String(metrics) } : {}) },
     };
   });
 }
