@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { admin, root, startPrivateStack } from "../lib/private-stack";
 import { accounts } from "../lib/accounts";
 import { page, type Series } from "./lib/html";
-import { processCpu } from "./lib/cpu";
+import { cpuStat, processCpu, stealSince } from "./lib/cpu";
 import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
 import { stageCpu } from "./lib/stages";
 import { quantile, scrape, type Scrape } from "./lib/metrics";
@@ -78,6 +78,7 @@ try {
   const edgeCpu = () => edgePids.reduce((sum, pid) => sum + (processCpu(pid)?.seconds ?? 0), 0);
   const samples: Scrape[] = [await scrape(s.metricsUrls, route)];
   const cpuBefore = edgeCpu();
+  const machineBefore = cpuStat();
   const answered = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0) - Object.values(samples[0]!.counts).reduce((m, v) => m + v, 0);
   const t0 = Date.now();
   let sampling = true;
@@ -99,6 +100,8 @@ try {
   });
   const spikeEnd = Date.now();
   const edgeCpuSeconds = edgeCpu() - cpuBefore;
+  // the share of the machine's CPU the hypervisor took away during the spike (a run that lost much is not comparable)
+  const stealPct = stealSince(machineBefore);
   const atEnd = await scrape(s.metricsUrls, route);
   spike.statuses = Object.fromEntries(Object.entries(atEnd.counts).map(([st, v]) => [st, v - (samples[0]!.counts[st] ?? 0)]));
   log(`spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`);
@@ -154,6 +157,7 @@ try {
     unseenTokenShare,
     fromMemoryShare,
     edgeCpuUsPerRequest: (edgeCpuSeconds * 1e6) / Math.max(1, spike.requests),
+    stealPct,
     stageCpuUs: stages,
     timeToSellOutSeconds: audit.soldOutAt ? (Date.parse(audit.soldOutAt) - t0) / 1000 : null,
     timeToSettleSeconds: (settledAt - t0) / 1000,
@@ -195,7 +199,7 @@ with every actor running, on this ${availableParallelism()}-core machine (load g
 
 - sold out ${result.timeToSellOutSeconds === null ? "never" : `${f(result.timeToSellOutSeconds, 3)} s`} after the first request; winners' 202: p50 ${f(result.winners202.p50ms ?? 0, 1)} ms, p99 ${f(result.winners202.p99ms ?? 0, 1)} ms
 - requests whose token the edge had not seen (a signature check): ${f(unseenTokenShare * 100, 1)}% (${f(atEnd.tokenChecks - samples[0]!.tokenChecks)}); answered from memory before any check or Redis call (sold out): ${f(fromMemoryShare * 100, 1)}%
-- edge CPU per request (all edge processes, user + system, over the spike): ${f(result.edgeCpuUsPerRequest, 1)} us
+- edge CPU per request (all edge processes, user + system, over the spike): ${f(result.edgeCpuUsPerRequest, 1)} us; CPU taken by the hypervisor (steal) during the spike: ${f(stealPct, 1)}%
 
 CPU per stage, each measured alone in the bench process (a few thousand calls, many in flight; the servers' own CPU not included):
 token check (EdDSA, a token not seen before) ${f(stages.tokenCheckUs, 1)} us, rate-limit bucket call (Redis round trip through @upstash/ratelimit and

@@ -104,7 +104,8 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
         await tx`insert into messaging.inbox (consumer, message_id) values (${consumer}, ${uuidv7()})`;
         await tx`insert into ordering.sagas (order_id, state, snapshot) values (${orderId}, 'charging', ${tx.json(snapshot)})
                  on conflict (order_id) do update set snapshot = excluded.snapshot, state = excluded.state, updated_at = now()`;
-        await tx`insert into messaging.outbox (id, subject, envelope, headers) values (${uuidv7()}, 'bench', ${tx.json({ orderId })}, ${tx.json({})})`;
+        // marked sent: the stack's outbox relays must not pick these rows up
+        await tx`insert into messaging.outbox (id, subject, envelope, headers, sent_at) values (${uuidv7()}, 'bench', ${tx.json({ orderId })}, ${tx.json({})}, now())`;
       });
     });
   } finally {
