@@ -6,8 +6,6 @@
 // job leaves the line, so a job never starts when it would end past its budget, however the burst went.
 import { AppError } from "./errors";
 
-export type Admission = ReturnType<typeof admission>;
-
 export function admission(o: { concurrency: number; maxWaitMs: number; name: string }) {
   let running = 0;
   const line: Array<() => void> = [];

@@ -18,7 +18,7 @@ try {
   console.log(`
   flashsale is up
     edge      ${stack.edgeUrl}   (health /healthz, ready /readyz), ${edges.length} process(es) on one port
-    metrics   ${edges.map((_, i) => `http://${env.METRICS_HOST ?? "127.0.0.1"}:${Number(env.METRICS_PORT) + i}/metrics`).join("  ")}
+    metrics   ${edges.map((e) => `http://${env.METRICS_HOST ?? "127.0.0.1"}:${e.env!.METRICS_PORT}/metrics`).join("  ")}
     actors    ${actorKinds.join(", ")} + payment-gateway simulator
     postgres  ${env.DATABASE_URL}
     redis     ${env.REDIS_URL}

@@ -53,4 +53,3 @@ export function checkBudget(b: { capacity: number; refillPerS: number }, max = 5
 
   return { reserve, settle };
 }
-export type CheckBudget = ReturnType<typeof checkBudget>;

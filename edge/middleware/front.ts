@@ -1,7 +1,9 @@
 // The one layer every request passes. In: request id and trace context, CORS when configured, a shortcut for
-// answers known in advance (a sold-out sale), the body limit, the Bearer token, the token bucket (per user; per
-// client address when anonymous), all of it and the handler under the request deadline. Out, on every answer, success or problem: X-Request-Id, RateLimit-* (Retry-After
-// on a 429), the security headers, and the request's metrics (one log line when it failed or was slow).
+// answers known in advance (a sold-out sale; without CORS it answers before Hono, `early`), the body limit, the
+// Bearer token, the token bucket (per user; per client address when anonymous), all of it and the handler under
+// the request deadline. Out, on every answer, success or problem: X-Request-Id, RateLimit-* when a bucket was
+// charged (Retry-After on a 429), the security headers, and the request's metrics (one log line when it failed
+// or was slow).
 //
 // One layer, not one per concern: a Hono layer costs an async frame and a promise per request, and on a
 // cached GET six of them cost more than the work. Steps that need no I/O stay synchronous: a token this
@@ -46,7 +48,7 @@ export type FrontOptions = {
    * Runs before the body, the token and the bucket: returns the answer (an error) when it can be given from memory
    * (a sold-out sale). Only requests of `method` are asked; `route` names its answers in the metrics.
    */
-  shortcut?: { method: string; route: string; decide: (method: string, path: string, headers: Headers) => AppError | undefined };
+  shortcut?: { method: string; route: string; decide: (path: string, headers: Headers) => AppError | undefined };
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -59,6 +61,8 @@ const SECURITY_HEADERS: [string, string][] = [
   ["Cross-Origin-Resource-Policy", "same-origin"],
 ];
 const REQUEST_ID = /^[\w.-]{1,128}$/;
+/** A sane X-Request-Id is kept, anything else replaced by a fresh id. */
+const requestIdOf = (given: string | null | undefined) => (given && REQUEST_ID.test(given) ? given : uuidv7());
 const MAX_SERIES = 2_000;
 const NONE: ReadonlySet<string> = new Set();
 
@@ -124,7 +128,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
       return charged ? charged.then(unauthenticated) : unauthenticated();
     }
     const known = o.tokens!.peek(token);
-    if (known) return identified(c, known);
+    if (known) return identified(c, token, known);
     return check(c, token);
   }
 
@@ -136,7 +140,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     return Promise.resolve(reserved).then((refused) => {
       if (refused) limited(c, refused);
       return o.tokens!.verify(token).then(
-        (user) => (checks.settle(ip, true), checked.valid(), identified(c, user)),
+        (user) => (checks.settle(ip, true), checked.valid(), identified(c, token, user)),
         (err) => {
           // a token signed by us that has only expired, or was revoked, is no forgery: its check is given back
           checks.settle(ip, (err instanceof AppError && err.code === "TOKEN_EXPIRED") || o.tokens!.seen(token));
@@ -147,12 +151,12 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     });
   }
 
-  function identified(c: Context<Env>, user: Claims): void | Promise<void> {
+  function identified(c: Context<Env>, token: string, user: Claims): void | Promise<void> {
     const charged = charge(c, () => `u:${user.sub}`);
     if (!charged) return void c.set("user", user);
     // a Redis call was awaited: the token may have been revoked meanwhile
     return charged.then(() => {
-      if (!o.tokens!.peek(bearer(c.req.header("authorization"))!)) throw new AppError("UNAUTHENTICATED", "token revoked");
+      if (!o.tokens!.peek(token)) throw new AppError("UNAUTHENTICATED", "token revoked");
       c.set("user", user);
     });
   }
@@ -182,10 +186,9 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const url = req.url;
     const from = url.indexOf("/", url.indexOf("//") + 2);
     const q = url.indexOf("?", from);
-    const verdict = o.shortcut.decide(req.method, q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
+    const verdict = o.shortcut.decide(q < 0 ? url.slice(from) : url.slice(from, q), req.headers);
     if (!verdict) return;
-    const given = req.headers.get("x-request-id") ?? undefined;
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    const requestId = requestIdOf(req.headers.get("x-request-id"));
     const res = new Response(problemBody(verdict, requestId), {
       status: verdict.status,
       headers: [["content-type", "application/problem+json"], ["X-Request-Id", requestId], ...SECURITY_HEADERS],
@@ -198,7 +201,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
   const mw: MiddlewareHandler<Env> = async function front(c, next) {
     const started = performance.now();
     const given = c.req.header("x-request-id");
-    const requestId = given && REQUEST_ID.test(given) ? given : uuidv7();
+    const requestId = requestIdOf(given);
     c.set("requestId", requestId);
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
@@ -222,7 +225,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
         const preflight = await o.cors(c, async () => {});
         if (preflight) return void (c.res = preflight);
       }
-      const verdict = o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.method, c.req.path, c.req.raw.headers) : undefined;
+      const verdict = o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.path, c.req.raw.headers) : undefined;
       if (verdict) {
         c.set("shortcut", true);
         throw verdict;
@@ -258,7 +261,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
     series(method, route ?? (c.req.routePath || "unmatched"), status)(seconds);
-    if (status >= 500 || seconds > 1) (c.get("log") ?? o.log).warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
+    if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
   return Object.assign(mw, { early, pending: () => late?.pending() ?? 0 });
 }

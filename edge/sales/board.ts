@@ -24,6 +24,7 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
   const soldOut = new Map<string, number>(); // saleId -> flagged until (ms)
   const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
 
+  const isSoldOut = (saleId: string) => (soldOut.get(saleId) ?? 0) > Date.now();
   const flag = (saleId: string, at: number) => {
     // a restock in the same millisecond may have come after the answer: only an older one lets the flag stand
     if (d.flagMs > 0 && (restocked.get(saleId) ?? -1) < at) soldOut.set(saleId, at + d.flagMs);
@@ -75,11 +76,11 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
       return s;
     },
 
-    isSoldOut: (saleId: string) => (soldOut.get(saleId) ?? 0) > Date.now(),
+    isSoldOut,
 
     /** Redis said no unit is left, answering a purchase sent at `askedAt`: flag it here and on every other edge process. */
     soldOut(saleId: string, askedAt: number) {
-      if ((soldOut.get(saleId) ?? 0) > Date.now()) return;
+      if (isSoldOut(saleId)) return;
       flag(saleId, askedAt);
       d.bus.nc.publish(SALE_SOLD_OUT, JSON.stringify({ saleId, at: askedAt }));
     },
@@ -95,7 +96,7 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
       if (s && now < s.startsAt.getTime()) return new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
       if (keyed) return;
       if (s && ended(s, now)) return ENDED;
-      if ((soldOut.get(saleId) ?? 0) > now) return SOLD_OUT;
+      if (isSoldOut(saleId)) return SOLD_OUT;
     },
   };
 }

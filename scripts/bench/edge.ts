@@ -114,7 +114,7 @@ try {
   // the edge's own answer, served by a bare Bun.serve with no work: what sending this contract's headers costs
   const sent = [...me.headers].filter(([k]) => k !== "date" && k !== "content-length");
   copy = await serveBare(processes, `new Response(${JSON.stringify(await me.text())}, { headers: ${JSON.stringify(sent)} })`);
-  const edgePids = [...stack.supervisor.running].filter(([label]) => label.startsWith("edge")).map(([, p]) => p.pid);
+  const edgePids = stack.edgePids();
 
   // bare, the full chain, and (to show where the difference goes) the edge's answer without the work and the
   // edge's probe route, which passes the front layer without limiter and token

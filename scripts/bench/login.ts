@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ARGON2 } from "../../edge/auth/passwords";
+import { edgeCount } from "../lib/edges";
 import { root, startPrivateStack } from "../lib/private-stack";
 
 const { values: a } = parseArgs({
@@ -16,7 +17,7 @@ const { values: a } = parseArgs({
 const people = Number(a.people);
 const seconds = Number(a.seconds);
 const cores = availableParallelism();
-const edges = Number(process.env.EDGE_PROCESSES || cores);
+const edges = edgeCount(process.env);
 const log = (msg: string) => console.error(`[bench:login] ${msg}`);
 
 /** Hashes per second at `params`, `cores` at a time, for `s` seconds, in this process (the stack idle). */

@@ -59,6 +59,8 @@ try {
   log(`setup ${setupSeconds.toFixed(1)} s: stack, sale of ${n("units")} units, ${people.length} shoppers with tokens`);
 
   const driver = { threads: n("threads"), connections: n("connections") };
+  /** wrk's purchase script: each request buys one unit of the sale with the next shopper's token of the file. */
+  const purchases = (saleId: string, tokens: string) => ({ script: join(import.meta.dir, "purchase.lua"), args: [`/v1/sales/${saleId}/purchase`, tokens, String(n("threads"))] });
   const processes = n("processes");
 
   // warm the edges as earlier traffic would (the JIT, connections, pools): purchases of another, one-unit sale by
@@ -67,19 +69,20 @@ try {
   const warmSale = await api("POST", "/v1/sales", adminToken, { productId: warmProduct.id, price: 1000, quantity: 1, startsAt: new Date().toISOString() });
   const warmFile = join(root, ".data", "bench-spike-warm-tokens.txt");
   writeFileSync(warmFile, (await accounts(s.env, "shopper", 2000)).map((p) => p.token).join("\n") + "\n");
-  await wrk({ url: s.edgeUrl, ...driver, seconds: n("limit-seconds"), script: join(import.meta.dir, "purchase.lua"), args: [`/v1/sales/${warmSale.id}/purchase`, warmFile, String(n("threads"))] });
+  await wrk({ url: s.edgeUrl, ...driver, seconds: n("limit-seconds"), ...purchases(warmSale.id, warmFile) });
   // the bare server is driven the same way: the same wrk script sends it the same purchase requests
-  const sameRequests = { script: join(import.meta.dir, "purchase.lua"), args: [`/v1/sales/${sale.id}/purchase`, tokenFile, String(n("threads"))] };
+  const sameRequests = purchases(sale.id, tokenFile);
   const bareBefore = await bareBun({ ...driver, ...sameRequests, processes, seconds: n("limit-seconds") });
   log(`bare Bun.serve: ${bareBefore.rps.toFixed(0)} req/s`);
 
   // the spike, sampled every 100 ms from the edge's own metrics, which also tell when to stop wrk
-  const edgePids = [...s.supervisor.running].filter(([label]) => label.startsWith("edge")).map(([, p]) => p.pid);
+  const edgePids = s.edgePids();
   const edgeCpu = () => edgePids.reduce((sum, pid) => sum + (processCpu(pid)?.seconds ?? 0), 0);
   const samples: Scrape[] = [await scrape(s.metricsUrls, route)];
   const cpuBefore = edgeCpu();
   const machineBefore = cpuStat();
-  const answered = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0) - Object.values(samples[0]!.counts).reduce((m, v) => m + v, 0);
+  const total = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0);
+  const answered = (x: Scrape) => total(x) - total(samples[0]!);
   const t0 = Date.now();
   let sampling = true;
   let enough!: () => void;
@@ -140,7 +143,6 @@ try {
     ]),
   );
   // answers in each of the first five seconds, from the samples nearest each second's end
-  const total = (x: Scrape) => Object.values(x.counts).reduce((m, v) => m + v, 0);
   const at = (sec: number) => samples.reduce((best, x) => (Math.abs(x.at - t0 - sec * 1000) < Math.abs(best.at - t0 - sec * 1000) ? x : best));
   const firstSeconds = [1, 2, 3, 4, 5].map((sec) => total(at(sec)) - total(at(sec - 1)));
   const unseenTokenShare = (atEnd.tokenChecks - samples[0]!.tokenChecks) / Math.max(1, spike.requests);

@@ -11,7 +11,8 @@ import { admin } from "./private-stack";
 
 export type Account = { id: string; token: string };
 
-async function signer(env: Record<string, string>) {
+/** A token service with the running edge's development key: signs as login does, and verifies. */
+export async function signer(env: Record<string, string>) {
   return tokenService(await devKeyRing(env.KEYS_DIR!), { issuer: "flashsale", ttlS: 3600 });
 }
 

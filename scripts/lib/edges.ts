@@ -4,9 +4,15 @@
 import { availableParallelism } from "node:os";
 import type { ProcSpec } from "./supervise";
 
-export function edgeSpecs(env: Record<string, string | undefined>, metricsPorts?: number[]): ProcSpec[] {
+/** How many edge processes: EDGE_PROCESSES, one per core by default. */
+export function edgeCount(env: Record<string, string | undefined>): number {
   const n = Number(env.EDGE_PROCESSES || availableParallelism());
   if (!Number.isInteger(n) || n < 1) throw new Error(`EDGE_PROCESSES must be a positive integer, not ${env.EDGE_PROCESSES}`);
+  return n;
+}
+
+export function edgeSpecs(env: Record<string, string | undefined>, metricsPorts?: number[]): ProcSpec[] {
+  const n = edgeCount(env);
   const base = env.METRICS_PORT ? Number(env.METRICS_PORT) : undefined;
   const hashing = env.HASH_CONCURRENCY ?? String(Math.max(1, Math.floor(availableParallelism() / n)));
   return Array.from({ length: n }, (_, i) => {

@@ -7,7 +7,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { ensureStreams } from "../../nats";
 import { startStack } from "../stack";
-import { availableParallelism } from "node:os";
+import { edgeCount } from "./edges";
 import { dropDatabase, ensureNats } from "./services";
 
 export const root = join(import.meta.dir, "..", "..");
@@ -20,7 +20,7 @@ export function freePort(): number {
   return port;
 }
 
-export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string>; metricsUrls: string[] };
+export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string>; metricsUrls: string[]; edgePids(): number[] };
 
 /** `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`. */
 export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string }): Promise<PrivateStack> {
@@ -42,12 +42,14 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
   mkdirSync(join(root, ".data"), { recursive: true });
   rmSync(o.logFile, { force: true });
   // each edge process's own metrics listener
-  const metricsPorts = Array.from({ length: Number(env.EDGE_PROCESSES || availableParallelism()) }, freePort);
+  const metricsPorts = Array.from({ length: edgeCount(env) }, freePort);
   const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, write: (line) => appendFileSync(o.logFile, line) });
   return {
     ...s,
     env,
     metricsUrls: metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`),
+    /** The edge processes running now (a restarted one has a new pid). */
+    edgePids: () => [...s.supervisor.running].filter(([label]) => label.startsWith("edge")).map(([, p]) => p.pid),
     async stop() {
       await s.stop();
       if (!o.databaseUrl) await dropDatabase(env.DATABASE_URL!);

@@ -4,10 +4,9 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { gate, saleKeys } from "../../../actors/gate";
-import { devKeyRing } from "../../../edge/auth/keys";
-import { tokenService } from "../../../edge/auth/tokens";
 import { limiter } from "../../../edge/rate-limit";
 import { connectBus, publishEnvelope, uuidv7 } from "../../../nats";
+import { signer } from "../../lib/accounts";
 
 const cpuUs = () => {
   const u = process.cpuUsage();
@@ -30,7 +29,7 @@ export async function stageCpu(env: Record<string, string>, n = 4000) {
   await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
   const saleId = uuidv7();
   try {
-    const tokens = tokenService(await devKeyRing(env.KEYS_DIR!), { issuer: "flashsale", ttlS: 600 });
+    const tokens = await signer(env);
     const fresh = await Promise.all(Array.from({ length: n }, async () => (await tokens.sign({ sub: uuidv7(), role: "shopper", jti: uuidv7(), fam: uuidv7() })).token));
     const token = await per(n, 64, (i) => tokens.verify(fresh[i]!));
     const bucket = limiter(redis, { name: `stage-${process.pid}`, capacity: 100, refillPerInterval: 10, intervalS: 1 });
