@@ -11,6 +11,8 @@ const schema = z.object({
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */
   HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
+  /** The popularity ranking is rebuilt from Postgres this often, so likes and sales past the 7-day window leave it. */
+  POPULARITY_SWEEP_MS: z.coerce.number().int().positive().default(60_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
   PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),

@@ -18,6 +18,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "./gate";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
+import { popularityHandler, startPopularitySweeper } from "./popularity/worker";
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -67,6 +68,13 @@ async function run(kind: ConsumerKind) {
       stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
+    },
+    popularity: () => {
+      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+      redis.on("error", (err) => log.warn("redis", { err: err.message }));
+      stops.push(startPopularitySweeper({ db, redis, log, everyMs: config.POPULARITY_SWEEP_MS }));
+      stops.push(async () => redis.disconnect());
+      return popularityHandler(redis);
     },
   };
   const stops: (() => Promise<void>)[] = [];

@@ -16,7 +16,7 @@ export type StackOptions = {
   write?: (line: string, isErr: boolean) => void;
 };
 
-export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate"] as const;
+export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate", "popularity"] as const;
 
 export async function startStack(o: StackOptions) {
   const env = o.env;

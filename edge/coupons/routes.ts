@@ -12,6 +12,7 @@ import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { idParam } from "../validate";
+import { couponListRoutes } from "./list";
 import * as s from "./schemas";
 
 export { createCoupon } from "./schemas";
@@ -34,6 +35,7 @@ const publicCoupon = (c: Coupon) => ({
 export function couponRoutes(d: Deps) {
   const app = new Hono<Env>();
   const graceS = d.config.COUPON_KEY_GRACE_S;
+  app.route("/", couponListRoutes(d));
 
   app.post(
     "/v1/coupons",
