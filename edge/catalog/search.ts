@@ -47,7 +47,7 @@ export const searchQuery = z
       .enum(SORTS, { error: `sort must be one of ${SORTS.join(", ")}` })
       .optional()
       .describe("new (default without q), price_asc, price_desc, popular (most liked); with q and no sort: best match first"),
-    cursor: z.string().max(100).optional().describe("nextCursor of the previous page, under the same sort"),
+    cursor: text().max(100).optional().describe("nextCursor of the previous page, under the same sort"),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
   })
   .refine((s) => s.minPrice === undefined || s.maxPrice === undefined || s.minPrice <= s.maxPrice, {
