@@ -10,7 +10,7 @@
 // none skipped). `new` keeps the plain list's cursor, the last id (ids are UUIDv7, time-ordered).
 import { and, asc, desc, eq, gte, isNull, lte, sql, type SQL } from "drizzle-orm";
 import { z } from "zod";
-import { products, stock, type Db } from "../../db";
+import { products, stock, type Db, type Tx } from "../../db";
 import { DEFAULT_PAGE, MAX_PAGE } from "../pagination";
 import { text } from "../validate";
 
@@ -115,9 +115,13 @@ export const liveFields = {
   stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number),
   likes: products.likes,
 };
+const { stock: _stock, ...ownFields } = liveFields;
 
-/** The search as one query (EXPLAIN it with `.toSQL()`); `cursor` already decoded for `sort`. */
-export function searchStatement(db: Db, s: SearchQuery, sort: Sort, cursor: Cursor | undefined) {
+/**
+ * The search as one query (EXPLAIN it with `.toSQL()`); `cursor` already decoded for `sort`. Stock is not
+ * joined here: a page's stock is read after the page is cut (joining first cost a lookup per match).
+ */
+export function searchStatement(db: Db | Tx, s: SearchQuery, sort: Sort, cursor: Cursor | undefined) {
   const ws = s.q ? wordsOf(s.q) : [];
   const key: SQL<number> | undefined =
     sort === "price_asc" || sort === "price_desc"
@@ -136,9 +140,8 @@ export function searchStatement(db: Db, s: SearchQuery, sort: Sort, cursor: Curs
         : sql`(${key}, ${products.id}) < (${cursor.key}, ${cursor.id}::uuid)`
       : sql`${products.id} < ${cursor.id}::uuid`;
   return db
-    .select({ ...liveFields, key: (key ?? sql<number>`0`).mapWith(Number) })
+    .select({ ...ownFields, key: (key ?? sql<number>`0`).mapWith(Number) })
     .from(products)
-    .leftJoin(stock, eq(stock.productId, products.id))
     .where(
       and(
         isNull(products.deletedAt),
@@ -146,7 +149,7 @@ export function searchStatement(db: Db, s: SearchQuery, sort: Sort, cursor: Curs
         s.minPrice !== undefined ? gte(products.price, s.minPrice) : undefined,
         s.maxPrice !== undefined ? lte(products.price, s.maxPrice) : undefined,
         s.sellerId ? eq(products.sellerId, s.sellerId) : undefined,
-        s.inStock === "true" ? sql`${stock.available} > 0` : undefined,
+        s.inStock === "true" ? sql`exists (select 1 from ${stock} where ${stock.productId} = ${products.id} and ${stock.available} > 0)` : undefined,
         after,
       ),
     )
@@ -154,18 +157,22 @@ export function searchStatement(db: Db, s: SearchQuery, sort: Sort, cursor: Curs
     .limit(s.limit + 1);
 }
 
-export type Found = Omit<Awaited<ReturnType<typeof searchStatement>>[number], "key">;
+export type Found = Omit<Awaited<ReturnType<typeof searchStatement>>[number], "key"> & { stock: number };
 
 /** A page of the search; undefined when the cursor does not belong to this sort. */
-export async function search(db: Db, s: SearchQuery): Promise<{ items: Found[]; nextCursor: string | null } | undefined> {
+export async function search(db: Db | Tx, s: SearchQuery): Promise<{ items: Found[]; nextCursor: string | null } | undefined> {
   const sort = sortOf(s);
   const cursor = s.cursor === undefined ? undefined : decodeCursor(sort, s.cursor);
   if (s.cursor !== undefined && !cursor) return undefined;
   const rows = await searchStatement(db, s, sort, cursor);
   const more = rows.length > s.limit;
   const page = rows.slice(0, s.limit);
+  const ids = page.map((p) => p.id);
+  const units = ids.length
+    ? new Map((await db.select({ id: stock.productId, available: stock.available }).from(stock).where(sql`${stock.productId} = any(${sql.param(ids)}::uuid[])`)).map((r) => [r.id, r.available]))
+    : new Map<string, number>();
   return {
-    items: page.map(({ key: _, ...p }) => p),
+    items: page.map(({ key: _, ...p }) => ({ ...p, stock: units.get(p.id) ?? 0 })),
     nextCursor: more ? encodeCursor(sort, page.at(-1)!) : null,
   };
 }
