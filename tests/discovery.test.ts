@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { saleKeys } from "../actors/gate";
 import { couponKeys } from "../actors/coupon";
-import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain/popularity";
+import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain";
 import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";

@@ -4,7 +4,7 @@
 import { sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { orderItems, type Db } from "../../db";
-import { rebuildPopularity, updatePopularity } from "../../domain/popularity";
+import { rebuildPopularity, updatePopularity } from "../../domain";
 import type { Data, Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
 

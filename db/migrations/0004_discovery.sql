@@ -8,6 +8,7 @@ CREATE TABLE "catalog"."likes" (
 --> statement-breakpoint
 ALTER TABLE "catalog"."products" ADD COLUMN "likes" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "catalog"."products" ADD COLUMN "words" "tsvector" GENERATED ALWAYS AS (to_tsvector('simple', name || ' ' || coalesce(description, ''))) STORED;--> statement-breakpoint
+ALTER TABLE "catalog"."products" ADD COLUMN "searched" text GENERATED ALWAYS AS (lower(name || ' ' || coalesce(description, ''))) STORED;--> statement-breakpoint
 CREATE INDEX "likes_user_idx" ON "catalog"."likes" USING btree ("user_id","id");--> statement-breakpoint
 CREATE INDEX "likes_product_idx" ON "catalog"."likes" USING btree ("product_id","created_at");--> statement-breakpoint
 CREATE INDEX "likes_created_idx" ON "catalog"."likes" USING btree ("created_at");--> statement-breakpoint
@@ -17,4 +18,4 @@ CREATE INDEX "products_price_idx" ON "catalog"."products" USING btree ("price","
 CREATE INDEX "products_likes_idx" ON "catalog"."products" USING btree ("likes","id") WHERE "catalog"."products"."deleted_at" is null;--> statement-breakpoint
 CREATE EXTENSION IF NOT EXISTS pg_trgm;--> statement-breakpoint
 CREATE INDEX "products_search_words_idx" ON "catalog"."products" USING gin ("words") WHERE "deleted_at" is null;--> statement-breakpoint
-CREATE INDEX "products_search_trgm_idx" ON "catalog"."products" USING gin (("name" || ' ' || coalesce("description", '')) gin_trgm_ops) WHERE "deleted_at" is null;
+CREATE INDEX "products_search_trgm_idx" ON "catalog"."products" USING gin ("searched" gin_trgm_ops) WHERE "deleted_at" is null;

@@ -9,7 +9,7 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
-import { page, pageQuerySchema } from "../pagination";
+import { pageQuerySchema } from "../pagination";
 import { idParam } from "../validate";
 import { liveFields } from "./search";
 import * as s from "./schemas";
@@ -73,8 +73,9 @@ export function likeRoutes(d: Deps) {
         .where(and(eq(likes.userId, caller(c).sub), cursor ? lt(likes.id, cursor) : undefined))
         .orderBy(desc(likes.id))
         .limit(limit + 1);
-      const { items, nextCursor } = page(rows.map((r) => ({ ...r, id: r.likeId, product: r })), limit);
-      return c.json({ items: items.map(({ product: { likeId: _, ...p } }) => p), nextCursor });
+      const shown = rows.slice(0, limit);
+      // the cursor is the like's id: the order is the likes', not the products'
+      return c.json({ items: shown.map(({ likeId: _, ...p }) => p), nextCursor: rows.length > limit ? shown.at(-1)!.likeId : null });
     },
   );
 

@@ -1,9 +1,10 @@
 // Product search and filtered lists on Postgres alone. A word of the query matches a product when it is a
 // whole word of its name or description (full-text search, 'simple' configuration: no stemming, any
-// language) or, from 3 characters on, any part of one (pg_trgm). Both have GIN indexes (migration 0004):
-// on the stored `words` column, and on the searched text for its trigrams. Korean is written without spaces inside compounds ("나이키운동화"): the
-// 'simple' parser keeps such a compound as one word, so "운동화" is found inside it as a part (3+ characters),
-// and a short word ("신발") only where it stands as a word of its own.
+// language) or, from 3 characters on, any part of one (pg_trgm). Both have GIN indexes (migration 0004) on
+// columns Postgres keeps: `words` (the tsvector) and `searched` (the text in lower case). Korean is written
+// without spaces inside compounds ("나이키운동화"): the 'simple' parser keeps such a compound as one word,
+// so "운동화" is found inside it as a part (3+ characters), and a short word ("신발") only where it stands
+// as a word of its own.
 //
 // Pages are keyset pages: each sort orders by its key and then the id, and the cursor is the last row's key
 // and id, so a page starts strictly after the previous one whatever was added meanwhile (no row twice,
@@ -63,9 +64,6 @@ export const isSearch = (s: SearchQuery) =>
 
 export const sortOf = (s: SearchQuery): Sort => s.sort ?? (s.q ? "relevance" : "new");
 
-/** The searched text; the trigram index of migration 0004 is built on exactly this expression. */
-const searched = sql`(${products.name} || ' ' || coalesce(${products.description}, ''))`;
-
 type Word = { word: string; like?: string };
 export function wordsOf(q: string): Word[] {
   return [...new Set(q.split(/\s+/).filter(Boolean))].map((word) => ({
@@ -77,7 +75,7 @@ export function wordsOf(q: string): Word[] {
 /** One word found in name or description: as a whole word, or (3+ characters) as a part of one. */
 function found(w: Word): SQL {
   const whole = sql`${products.words} @@ plainto_tsquery('simple', ${w.word})`;
-  return w.like ? sql`(${whole} or ${searched} ilike ${w.like})` : whole;
+  return w.like ? sql`(${whole} or ${products.searched} like lower(${w.like}))` : whole;
 }
 const every = (parts: SQL[]) => sql.join(parts, sql` and `);
 
