@@ -162,7 +162,12 @@ export async function search(db: Db | Tx, s: SearchQuery): Promise<{ items: Foun
   const sort = sortOf(s);
   const cursor = s.cursor === undefined ? undefined : decodeCursor(sort, s.cursor);
   if (s.cursor !== undefined && !cursor) return undefined;
-  const rows = await searchStatement(db, s, sort, cursor);
+  // planned for its own words every time: how many products a word matches decides between the indexes and
+  // a scan, and the generic plan a prepared statement falls back to after five runs cannot know it
+  const rows = await db.transaction(async (tx) => {
+    await tx.execute(sql`set local plan_cache_mode = force_custom_plan`);
+    return searchStatement(tx, s, sort, cursor);
+  });
   const more = rows.length > s.limit;
   const page = rows.slice(0, s.limit);
   const ids = page.map((p) => p.id);
