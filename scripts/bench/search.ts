@@ -1,11 +1,12 @@
 // `bun run bench:search`: product search over 100,000 products, with and without its GIN indexes, in the
 // same run on the same database. A database of its own is migrated and filled (scripts/bench/lib/
-// search-corpus.ts); then rounds alternate: each query of the mix run `--times` times through the edge's
-// own search code (edge/catalog/search.ts, drizzle and postgres.js as the route runs it), once with the
-// indexes and once inside a transaction that dropped them (rolled back after), so both see the same rows.
+// search-corpus.ts); then in each round every query of the mix runs `--times` times through the edge's own
+// search code (edge/catalog/search.ts, drizzle and postgres.js as the route runs it) with the indexes, then
+// as many times inside a transaction that dropped them (rolled back after), so both see the same rows.
 // Writes scripts/bench/results/search.{md,json}, with each query's plan both ways. Options: --products N
-// (100000), --times N (20), --rounds N (3).
+// (100000), --times N (10), --rounds N (5).
 import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
@@ -19,8 +20,8 @@ import { writeCorpus } from "./lib/search-corpus";
 const { values: a } = parseArgs({
   options: {
     products: { type: "string", default: "100000" },
-    times: { type: "string", default: "20" },
-    rounds: { type: "string", default: "3" },
+    times: { type: "string", default: "10" },
+    rounds: { type: "string", default: "5" },
     out: { type: "string", default: join(root, "scripts/bench/results") },
   },
 });
@@ -55,25 +56,24 @@ const samples: Record<Mode, number[][]> = { index: QUERIES.map(() => []), noInde
 const matches: number[] = [];
 const plans: Record<Mode, string[]> = { index: [], noIndex: [] };
 
-/** Runs the mix in one transaction (rolled back), with or without the indexes. */
-async function phase(mode: Mode, record: boolean, reps = times) {
+/** Runs query `i` in one transaction (rolled back), with or without the indexes. */
+async function phase(i: number, mode: Mode, record: boolean, reps = times) {
+  const { q } = QUERIES[i]!;
   await db
     .transaction(async (tx: Tx) => {
       if (mode === "noIndex") await tx.execute(sql.raw(`drop index ${INDEXES.join(", ")}`));
-      for (const [i, { q }] of QUERIES.entries()) {
-        const s = searchQuery.parse({ q });
-        if (record && !plans[mode][i]) {
-          const st = searchStatement(tx, s, sortOf(s), undefined).toSQL();
-          const rows = await tx.execute(sql.raw(`explain ${inline(st.sql, st.params)}`));
-          plans[mode][i] = rows.map((r) => (r as Record<string, string>)["QUERY PLAN"]).join("\n");
-          const [c] = await tx.execute<{ n: number }>(sql.raw(`select count(*)::int as n from (${inline(st.sql.replace(/ limit \$\d+$/, ""), st.params.slice(0, -1))}) x`));
-          matches[i] = Number(c!.n);
-        }
-        for (let k = 0; k < reps; k++) {
-          const start = performance.now();
-          await search(tx, s);
-          if (record) samples[mode][i]!.push(performance.now() - start);
-        }
+      const s = searchQuery.parse({ q });
+      if (record && !plans[mode][i]) {
+        const st = searchStatement(tx, s, sortOf(s), undefined).toSQL();
+        const rows = await tx.execute(sql.raw(`explain ${inline(st.sql, st.params)}`));
+        plans[mode][i] = rows.map((r) => (r as Record<string, string>)["QUERY PLAN"]).join("\n");
+        const [c] = await tx.execute<{ n: number }>(sql.raw(`select count(*)::int as n from (${inline(st.sql.replace(/ limit \$\d+$/, ""), st.params.slice(0, -1))}) x`));
+        matches[i] = Number(c!.n);
+      }
+      for (let k = 0; k < reps; k++) {
+        const start = performance.now();
+        await search(tx, s);
+        if (record) samples[mode][i]!.push(performance.now() - start);
       }
       throw new Rollback();
     })
@@ -91,14 +91,19 @@ function inline(text: string, params: unknown[]) {
 }
 
 log("warming up");
-await phase("index", false, 3);
-await phase("noIndex", false, 3);
+for (const i of QUERIES.keys()) {
+  await phase(i, "index", false, 3);
+  await phase(i, "noIndex", false, 3);
+}
 const cpu = cpuStat();
 t = performance.now();
 for (let r = 1; r <= rounds; r++) {
   log(`round ${r} of ${rounds}`);
-  await phase("index", true);
-  await phase("noIndex", true);
+  // with and without side by side for each query, so a change in the machine's load falls on both
+  for (const i of QUERIES.keys()) {
+    await phase(i, "index", true);
+    await phase(i, "noIndex", true);
+  }
 }
 const steal = stealSince(cpu);
 const wallS = (performance.now() - t) / 1000;
@@ -122,9 +127,10 @@ const scans = (plan: string) => [...new Set(plan.match(/(Bitmap Index Scan on \w
 const md = `# Search over ${n.toLocaleString("en")} products, with and without the GIN indexes
 
 \`bun run bench:search\` (${new Date(report.at).toISOString()}): a database of its own with ${n.toLocaleString("en")} products
-(Korean compounds and English words, scripts/bench/lib/search-corpus.ts), each query run ${times} times per round through
-edge/catalog/search.ts (first page, 20 results, best match first), ${rounds} rounds alternating with the indexes and
-without them (dropped inside a transaction that is rolled back); one client, one query at a time. Steal during the
+(Korean compounds and English words, scripts/bench/lib/search-corpus.ts), each query run ${times} times with the indexes
+then ${times} times without them (dropped inside a transaction that is rolled back), query after query, ${rounds} rounds,
+through edge/catalog/search.ts (first page, 20 results, best match first, each planned for its words); one client,
+one query at a time. Load average at the end: ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores (the machine is shared). Steal during the
 measured rounds: ${steal.toFixed(1)}%.
 
 **p50 over the whole mix: ${f(overall.index)} ms with the indexes, ${f(overall.noIndex)} ms without (${(overall.noIndex / overall.index).toFixed(1)}x).**
