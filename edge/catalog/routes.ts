@@ -53,7 +53,6 @@ export function liveCounts(db: Db) {
     .prepare("catalog_live_counts");
   return async (ids: string[]) => new Map((ids.length ? await query.execute({ ids }) : []).map((r) => [r.id, r]));
 }
-export type LiveCounts = ReturnType<typeof liveCounts>;
 
 export function catalogRoutes(d: Deps) {
   const app = new Hono<Env>();
