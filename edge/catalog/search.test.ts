@@ -133,6 +133,10 @@ describe("bad input", () => {
     // a cursor of another sort is refused, not misread
     const s = searchQuery.parse({ sort: "price_asc", cursor: crypto.randomUUID() });
     expect(await search(db, s)).toBeUndefined();
+    // a key no int4 column holds is refused before Postgres sees it
+    for (const key of ["2147483648", "9999999999", "-2147483648"])
+      expect(await search(db, searchQuery.parse({ sort: "price_asc", cursor: `${key}.${crypto.randomUUID()}` }))).toBeUndefined();
+    expect((await search(db, searchQuery.parse({ sort: "price_asc", cursor: `2147483647.${crypto.randomUUID()}` })))?.items).toEqual([]);
   });
 });
 

@@ -89,7 +89,9 @@ function relevance(q: string, ws: Word[]): SQL<number> {
 }
 
 type Cursor = { key?: number; id: string };
-const CURSOR = /^(?:(-?\d+)\.)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+const CURSOR = /^(?:(-?\d{1,10})\.)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+/** Every sort key is an int4 column or a small score: a key past it is no cursor of ours (and Postgres would refuse it). */
+const MAX_KEY = 2_147_483_647;
 
 /** The cursor as sent, checked against the sort it must belong to; undefined when it does not fit. */
 export function decodeCursor(sort: Sort, raw: string): Cursor | undefined {
@@ -97,6 +99,7 @@ export function decodeCursor(sort: Sort, raw: string): Cursor | undefined {
   if (!m) return undefined;
   const keyed = sort !== "new";
   if (keyed !== (m[1] !== undefined)) return undefined;
+  if (keyed && Math.abs(Number(m[1])) > MAX_KEY) return undefined;
   return keyed ? { key: Number(m[1]), id: m[2]!.toLowerCase() } : { id: m[2]!.toLowerCase() };
 }
 const encodeCursor = (sort: Sort, row: { id: string; key: number }) => (sort === "new" ? row.id : `${row.key}.${row.id}`);
