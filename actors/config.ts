@@ -1,6 +1,6 @@
 // Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
 import { z } from "zod";
-import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "./payment/webhook-secret";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),

@@ -9,13 +9,13 @@ import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/work
 import { notificationHandler } from "./notification/worker";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { gatewayClient } from "./payment";
+import { gatewayClient } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
 import { Redis } from "ioredis";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { gate } from "./gate";
+import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
 

@@ -1,7 +1,7 @@
 // The edge's configuration, parsed once at start; nothing else reads process.env.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../actors/payment/webhook-secret";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -2,7 +2,7 @@
 // more hosts scale out behind a load balancer.
 import { Redis } from "ioredis";
 import { createDb } from "../db";
-import { gatewayClient } from "../actors/payment";
+import { gatewayClient } from "../domain/payment";
 import { connectBus, logger } from "../nats";
 import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";

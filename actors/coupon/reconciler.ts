@@ -7,7 +7,7 @@ import { and, gt, lte } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { coupons, type Db } from "../../db";
 import type { Logger } from "../../nats";
-import { markPublished, publishClaim, unpublishedClaims } from "./claims";
+import { markPublished, publishClaim, unpublishedClaims } from "../../domain/coupon";
 
 /** A coupon's keys outlive its end by the edge's grace period; a day covers any sane setting. */
 const LOOK_BACK_MS = 24 * 3600 * 1000;

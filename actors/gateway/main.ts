@@ -3,7 +3,7 @@
 // Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
 import { logger } from "../../nats";
 import { loadConfig, warnings } from "../config";
-import { signWebhook, type GatewayPayment } from "../payment";
+import { signWebhook, type GatewayPayment } from "../../domain/payment";
 
 const config = loadConfig();
 const log = logger({ proc: "gateway" });

@@ -4,7 +4,7 @@ import { inArray, sql } from "drizzle-orm";
 import { notifications, type Db } from "../../db";
 import type { Data, Envelope, Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
-import { breaker, type Breaker } from "../payment";
+import { breaker, type Breaker } from "../../domain/payment";
 import { postWithRetries } from "./webhook";
 
 export type NotificationOptions = {

@@ -8,8 +8,7 @@ import { publish, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
-import type { OrderStatus, SagaEvent } from "./machine";
-import { applyEvent, startSaga, type Step } from "./saga";
+import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
@@ -118,8 +117,7 @@ async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string
     .map((b) => b.env.orderId!)
     .sort();
   if (!ids.length) return new Set();
-  const values = sql.join(ids.map((id) => sql`(${id})`), sql`, `);
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(t.id)) from (values ${values}) as t(id) order by t.id`);
+  await lockOrders(tx, ids);
   const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
   return new Set(rows.map((r) => r.id));
 }

@@ -3,7 +3,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { abandonedOrders, orderItems, orders, payments, sales, saleStock, type Db } from "../../db";
-import { gate, type Gate } from "../../actors/gate";
+import { gate, type Gate } from "../../domain/sale";
 import { consumers } from "../../nats";
 import { letterOf, lettersOf } from "../ops/dlq";
 import type { Deps, Env } from "../deps";

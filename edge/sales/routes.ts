@@ -1,17 +1,17 @@
 // Flash sales: made by carving units out of a product's stock; bought through the Redis gate, whose admitted
 // purchases are published to JetStream (acked) before the 202 goes out.
-import { createHash } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { ended, type SaleBoard } from "./board";
-import { gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
+import { requestHash as hashOf } from "../../domain/idempotency";
+import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
 import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
-import { idempotent } from "../idempotency";
+import { idempotencyKey as keyOf, idempotent } from "../idempotency";
 import { discountOf, heldCoupon } from "../coupons";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
@@ -170,11 +170,11 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       const s = await findSale(saleId);
       // (a keyed request may be a replay of a purchase made before the end: Redis answers that one)
       if (!key && ended(s)) throw new AppError("ENDED", "the sale has ended");
-      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
+      keyOf(c);
       if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
       const subtotal = s.price * input.quantity;
       if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
-      const requestHash = key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined;
+      const requestHash = key ? hashOf(input) : undefined;
       const ask = (replayOnly: boolean) =>
         g.purchase({
           saleId,

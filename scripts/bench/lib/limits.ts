@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { gate } from "../../../actors/gate";
+import { gate } from "../../../domain/sale";
 import { publishEnvelope, uuidv7 } from "../../../nats";
 import { wrk, type WrkResult } from "./wrk";
 

@@ -1,14 +1,12 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
 import type { Redis } from "ioredis";
+import { decodeHold, idemField, type Hold } from "./hold";
 import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
   const tag = `sale:{${saleId}}`;
   return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:idem`] as const;
 };
-
-/** A purchase's key in the sale's idempotency hash; encoded, since a hold keeps it between "|" separators. */
-export const idemField = (userId: string, key: string) => `${userId}:${encodeURIComponent(key)}`;
 
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
@@ -28,8 +26,6 @@ export type GateLoad = {
   /** userId:Idempotency-Key -> "orderId|itemId|requestHash" */
   idem: Record<string, string>;
 };
-
-export type Hold = { orderId: string; state: "P" | "S" | "A" | "R"; userId: string; qty: number; at: number };
 
 type Scripted = Redis & {
   salePurchase(...args: (string | number)[]): Promise<(string | number)[]>;
@@ -86,10 +82,7 @@ export function gate(redis: Redis) {
 
     async holds(saleId: string): Promise<Hold[]> {
       const all = await redis.hgetall(saleKeys(saleId)[2]);
-      return Object.entries(all).map(([orderId, v]) => {
-        const [state, userId, qty, at] = v.split("|");
-        return { orderId, state: state as Hold["state"], userId: userId!, qty: Number(qty), at: Number(at) };
-      });
+      return Object.entries(all).map(([orderId, v]) => decodeHold(orderId, v));
     },
 
     async users(saleId: string): Promise<Record<string, number>> {

@@ -6,7 +6,8 @@ import { eq, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { orderItems, orders, reservations, sales, type Db } from "../../db";
 import type { Logger } from "../../nats";
-import { idemField, saleKeys, type Gate, type GateLoad } from "./gate";
+import { saleKeys, type Gate, type GateLoad } from "./gate";
+import { encodeHold, encodeIdem, idemField } from "./hold";
 
 const DAY_MS = 86_400_000;
 
@@ -42,14 +43,12 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   let taken = 0;
   for (const r of rows) {
     const field = r.key && r.hash ? idemField(r.userId, r.key) : "";
-    if (field) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
-    if (r.released || r.status === "CANCELLED") {
-      holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
-      continue;
-    }
+    if (field) idem[field] = encodeIdem({ orderId: r.orderId, itemId: r.itemId, requestHash: r.hash! });
+    const given = r.released || r.status === "CANCELLED";
+    holds[r.orderId] = encodeHold({ state: given ? "R" : "S", userId: r.userId, qty: r.qty, at: r.at.getTime(), idem: field, itemId: r.itemId });
+    if (given) continue;
     taken += r.qty;
     users[r.userId] = (users[r.userId] ?? 0) + r.qty;
-    holds[r.orderId] = `S|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
   }
   return {
     remaining: sale.quantity - taken,

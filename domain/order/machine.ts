@@ -3,9 +3,9 @@
 import { assign, emit, enqueueActions, setup } from "xstate";
 import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } from "../../nats";
 import { itemRefund } from "./refund-share";
+import type { OrderStatus } from "./states";
 
 export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number; autoDeliverAfterMs?: number };
-export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
 
 export type SagaContext = {
   orderId: string;
