@@ -32,7 +32,7 @@ function noteOf(env: Envelope): Note | undefined {
 }
 
 export function notificationHandler(opts: NotificationOptions): BatchHandler {
-  const b = opts.breaker ?? breaker("notify_webhook", { failures: 5, openMs: 5_000, timeoutMs: opts.timeoutMs });
+  const b = opts.breaker ?? breaker("notify_webhook", { timeoutMs: opts.timeoutMs });
   return async (tx, batch) => {
     const notes = batch.map((m) => noteOf(m.env)).filter((n): n is Note => !!n);
     if (!notes.length) return [];
