@@ -1,6 +1,7 @@
 // Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
 import { z } from "zod";
 import { defaults } from "../domain/config";
+import { LOG_LEVELS } from "../nats";
 import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
@@ -19,6 +20,7 @@ const schema = z.object({
   /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
   WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
   NODE_ENV: z.string().default("development"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   // payment-gateway simulator
   GATEWAY_PORT: z.coerce.number().int().default(4010),
   GATEWAY_HOST: z.string().default("127.0.0.1"),

@@ -32,7 +32,7 @@ if (kind === "gateway") {
 
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
-  const log = logger({ proc: kind, pid: process.pid });
+  const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
   // one connection per consumer, one for the relay, one for sweepers
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { defaults } from "../domain/config";
+import { LOG_LEVELS } from "../nats";
 import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
@@ -32,6 +33,7 @@ const schema = z.object({
   /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
   WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
   NODE_ENV: z.string().default("development"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   PAYMENT_GATEWAY_URL: z.string().url().default(defaults.PAYMENT_GATEWAY_URL),
   PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(defaults.PAYMENT_GATEWAY_TIMEOUT_MS),
   /** Product reads cached in Redis this long at most; every catalog write makes older entries unreachable. */

@@ -6,7 +6,7 @@ import { loadConfig, warnings } from "../config";
 import { signWebhook, type GatewayPayment } from "../../domain/payment";
 
 const config = loadConfig();
-const log = logger({ proc: "gateway" });
+const log = logger({ proc: "gateway" }, config.LOG_LEVEL);
 for (const w of warnings(config)) log.warn(w);
 const byId = new Map<string, GatewayPayment>();
 const byKey = new Map<string, GatewayPayment>();
