@@ -7,3 +7,4 @@ export { uuidv7 } from "./uuid";
 export * from "./broadcasts";
 export * from "./outbox";
 export * from "./dlq";
+export { repeat } from "./repeat";

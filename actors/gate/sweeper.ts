@@ -8,7 +8,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abandonedOrders, orders, sales, type Db } from "../../db";
 import { lockOrders } from "../../domain/order";
-import { SALE_RESTOCKED, type Logger } from "../../nats";
+import { repeat, SALE_RESTOCKED, type Logger } from "../../nats";
 import { ordersDrained, type Gate } from "../../domain/sale";
 
 export async function sweepHolds(
@@ -55,15 +55,5 @@ export async function sweepHolds(
 }
 
 export function startHoldSweeper(o: Parameters<typeof sweepHolds>[0] & { everyMs: number }) {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await sweepHolds(o).catch((err) => o.log.warn("hold sweep failed", { err }));
-      for (let waited = 0; waited < o.everyMs && !stopped; waited += 200) await Bun.sleep(200);
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return repeat(o.everyMs, () => sweepHolds(o), (err) => o.log.warn("hold sweep failed", { err }));
 }

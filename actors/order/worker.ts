@@ -4,7 +4,7 @@
 // passed as one array parameter (unnest): the query builder's cost per row was most of this worker's CPU.
 import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import { abandonedOrders, orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
-import { publish, type Data, type Logger } from "../../nats";
+import { publish, repeat, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
@@ -180,29 +180,21 @@ async function syncReadModel(tx: Tx, dirty: [string, Loaded][]) {
 
 /** Sends a timeout to every saga whose payment deadline has passed; the saga checks the deadline itself. */
 export function startDeadlineSweeper(db: Db, js: JetStreamClient, log: Logger, everyMs = 1000) {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        const due = await db
-          .select({ orderId: sagas.orderId, deadlineAt: sagas.deadlineAt })
-          .from(sagas)
-          .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
-          .limit(500);
-        // one message id per deadline and minute: JetStream drops the repeats of later sweeps and of other
-        // instances; a timeout the saga found early (another clock) is sent again the next minute
-        const minute = Math.floor(Date.now() / 60_000);
-        const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
-        await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
-        if (due.length) log.info("deadlines passed", { count: due.length });
-      } catch (err) {
-        log.warn("deadline sweep failed", { err });
-      }
-      await Bun.sleep(everyMs);
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return repeat(
+    everyMs,
+    async () => {
+      const due = await db
+        .select({ orderId: sagas.orderId, deadlineAt: sagas.deadlineAt })
+        .from(sagas)
+        .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
+        .limit(500);
+      // one message id per deadline and minute: JetStream drops the repeats of later sweeps and of other
+      // instances; a timeout the saga found early (another clock) is sent again the next minute
+      const minute = Math.floor(Date.now() / 60_000);
+      const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
+      await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
+      if (due.length) log.info("deadlines passed", { count: due.length });
+    },
+    (err) => log.warn("deadline sweep failed", { err }),
+  );
 }
