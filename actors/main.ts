@@ -2,6 +2,7 @@
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
+import { defaults } from "../domain/config";
 import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
@@ -56,7 +57,7 @@ async function run(kind: ConsumerKind) {
       notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
-        timeoutMs: 5_000,
+        timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,

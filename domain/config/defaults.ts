@@ -15,6 +15,9 @@ export const PAYMENT_GATEWAY_URL = "http://127.0.0.1:4010";
  */
 export const PAYMENT_GATEWAY_TIMEOUT_MS = 3_000;
 
+/** One webhook post: the notification actor's, and the payment-gateway simulator's note to the edge. */
+export const WEBHOOK_POST_TIMEOUT_MS = 5_000;
+
 /** A circuit breaker opens after this many consecutive faults, for this long. */
 export const BREAKER_FAILURES = 5;
 export const BREAKER_OPEN_MS = 5_000;
