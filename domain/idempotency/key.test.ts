@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { requestHash, validIdempotencyKey } from "./index";
+import { requestHash, validIdempotencyKey } from "./key";
 
 describe("Idempotency-Key", () => {
   test("1 to 255 visible ASCII characters, '|' included", () => {
