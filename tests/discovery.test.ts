@@ -3,9 +3,9 @@
 // its actor from like and order events, rebuilt from Postgres once Redis lost it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
-import { saleKeys } from "../actors/gate";
-import { couponKeys } from "../actors/coupon";
-import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain";
+import { couponKeys } from "../domain/coupon";
+import { saleKeys } from "../domain/sale";
+import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain/popularity";
 import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";

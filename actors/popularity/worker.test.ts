@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { createDb, likes, orderHistory, orderItems, orders, products, type Db } from "../../db";
-import { POPULAR_KEY, rebuildPopularity, scoresFromPostgres } from "../../domain";
+import { POPULAR_KEY, rebuildPopularity, scoresFromPostgres } from "../../domain/popularity";
 import { envelope, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";

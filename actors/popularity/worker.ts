@@ -4,8 +4,8 @@
 import { sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { orderItems, type Db } from "../../db";
-import { rebuildPopularity, updatePopularity } from "../../domain";
-import type { Data, Logger } from "../../nats";
+import { rebuildPopularity, updatePopularity } from "../../domain/popularity";
+import { repeat, type Data, type Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
 
 export function popularityHandler(redis: Redis): BatchHandler {
@@ -30,24 +30,5 @@ export function popularityHandler(redis: Redis): BatchHandler {
 
 /** Rebuilds the ranking every `everyMs` (and once at start). */
 export function startPopularitySweeper(o: { db: Db; redis: Redis; log: Logger; everyMs: number }): () => Promise<void> {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        await rebuildPopularity(o.db, o.redis);
-      } catch (err) {
-        o.log.warn("popularity rebuild failed", { err });
-      }
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, o.everyMs);
-      });
-    }
-  })();
-  return async () => {
-    stopped = true;
-    wake?.();
-    await loop;
-  };
+  return repeat(o.everyMs, () => rebuildPopularity(o.db, o.redis), (err) => o.log.warn("popularity rebuild failed", { err }));
 }

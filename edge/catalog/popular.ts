@@ -4,7 +4,7 @@ import { and, inArray, isNull } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { products } from "../../db";
-import { topFromPostgres, topProducts } from "../../domain";
+import { topFromPostgres, topProducts } from "../../domain/popularity";
 import type { Deps, Env } from "../deps";
 import { openapi } from "../openapi";
 import { DEFAULT_PAGE, MAX_PAGE } from "../pagination";

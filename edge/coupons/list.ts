@@ -4,7 +4,7 @@
 import { and, asc, count, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { couponKeys } from "../../actors/coupon";
+import { couponKeys } from "../../domain/coupon";
 import { coupons, userCoupons } from "../../db";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";

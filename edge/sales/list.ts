@@ -5,7 +5,7 @@
 import { and, asc, eq, gt, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { saleKeys } from "../../actors/gate";
+import { saleKeys } from "../../domain/sale";
 import { products, sales } from "../../db";
 import type { Logger } from "../../nats";
 import type { Deps, Env } from "../deps";

@@ -9,7 +9,7 @@
 // exclusively.
 import { sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
-import type { Db, Tx } from "../db";
+import type { Db, Tx } from "../../db";
 
 /** Both keys share a hash tag: one slot on a cluster, so a rebuild replaces them in one MULTI. */
 export const POPULAR_KEY = "{popular}:rank";
