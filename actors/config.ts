@@ -4,9 +4,12 @@ import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } fr
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
+  /** One server or several (a cluster), comma-separated. */
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   /** For the actor kinds that keep state in Redis. */
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
+  REDIS_CLUSTER_NODES: z.string().optional(),
   /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */

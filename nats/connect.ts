@@ -6,20 +6,44 @@ import { ensureStreams } from "./streams";
 
 export type Bus = { nc: NatsConnection; js: JetStreamClient };
 
-export async function connectBus(url: string, name: string, opts: { ensure?: boolean } = {}): Promise<Bus> {
-  const nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-  if (opts.ensure) await ensureStreams(await jetstreamManager(nc));
+/** NATS_URL: one server or several of a cluster, comma-separated; the client moves to another when one is lost. */
+export const natsServers = (url: string) => url.split(",").map((s) => s.trim()).filter(Boolean);
+
+export async function connectBus(url: string, name: string, opts: { ensure?: boolean; replicas?: number } = {}): Promise<Bus> {
+  const nc = await connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  if (opts.ensure) await ensureStreams(await jetstreamManager(nc), { replicas: opts.replicas });
   return { nc, js: jetstream(nc, { timeout: 10_000 }) };
 }
 
-/** Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. */
-export function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
-  return publisherOf(js)(env.type, JSON.stringify(env), toHeaders(env.id, traceparent));
+/**
+ * Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. A publish left
+ * unanswered (its server lost, a stream electing its leader after a node's loss) is sent again, up to
+ * PUBLISH_ATTEMPTS times in all: the duplicate window keeps one copy. A refusal is final.
+ */
+export async function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
+  const data = JSON.stringify(env);
+  const headers = toHeaders(env.id, traceparent);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publisherOf(js)(env.type, data, headers);
+    } catch (err) {
+      if (!(err instanceof Unanswered) || attempt >= PUBLISH_ATTEMPTS) throw err;
+      await Bun.sleep(PUBLISH_RETRY_PAUSE_MS * attempt);
+    }
+  }
 }
+
+/** No answer (as opposed to a refusal): worth sending again under the same message id. */
+class Unanswered extends Error {}
 
 type Publisher = (subject: string, data: string, headers: MsgHdrs) => Promise<void>;
 const publishers = new WeakMap<NatsConnection, Publisher>();
-const PUBLISH_TIMEOUT_MS = 10_000;
+/** One attempt's wait for its ack; with the pauses, every attempt fits in the edge's request deadline. */
+const PUBLISH_TIMEOUT_MS = 2_500;
+const PUBLISH_ATTEMPTS = 3;
+const PUBLISH_RETRY_PAUSE_MS = 250;
+/** JetStream's "system temporarily unavailable" (JSClusterNotAvailErr). */
+const JS_CLUSTER_NOT_AVAILABLE = 10008;
 
 /** The connection's publisher (the JetStream client's own connection: a public field of its implementation). */
 function publisherOf(js: JetStreamClient): Publisher {
@@ -59,8 +83,10 @@ function acked(nc: NatsConnection): Publisher {
       waiting.delete(token);
       try {
         if (m.headers?.code === 503) return w.reject(new Error("no stream takes this subject"));
-        const ack = m.json<{ stream?: string; error?: { description?: string } }>();
-        if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
+        const ack = m.json<{ stream?: string; error?: { err_code?: number; description?: string } }>();
+        // a clustered stream without a quorum for now answers "temporarily unavailable": as good as no answer
+        if (ack.error?.err_code === JS_CLUSTER_NOT_AVAILABLE) w.reject(new Unanswered(`JetStream unavailable: ${ack.error.description}`));
+        else if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
         else w.resolve();
       } catch (e) {
         w.reject(new Error(`unreadable JetStream ack: ${String(e)}`)); // never thrown into the connection's reader
@@ -73,7 +99,7 @@ function acked(nc: NatsConnection): Publisher {
     for (const [token, w] of waiting)
       if (w.until <= now) {
         waiting.delete(token);
-        w.reject(new Error(`no JetStream ack within ${PUBLISH_TIMEOUT_MS} ms`));
+        w.reject(new Unanswered(`no JetStream ack within ${PUBLISH_TIMEOUT_MS} ms`));
       }
     if (!waiting.size) {
       clearInterval(sweeper);

@@ -47,7 +47,9 @@ export const consumers = {
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+/** `replicas`: copies of each stream (3 on a NATS cluster, 1 on one server); its consumers have as many. */
+export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: number } = {}): Promise<void> {
+  const replicas = o.replicas ?? 1;
   for (const [name, subjects] of Object.entries(streams)) {
     const config = {
       name,
@@ -57,6 +59,7 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       discard: DiscardPolicy.Old,
       duplicate_window: DUPLICATE_WINDOW_NS,
       max_age: name === "DLQ" ? 30 * DAY_NS : 7 * DAY_NS,
+      num_replicas: replicas,
     };
     try {
       await jsm.streams.info(name);

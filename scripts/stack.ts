@@ -25,7 +25,7 @@ export async function startStack(o: StackOptions) {
   await ensurePostgres(DATABASE_URL);
   for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
 
-  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
+  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, STREAM_REPLICAS: env.STREAM_REPLICAS, admin: o.admin });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [

@@ -9,7 +9,7 @@
 // Every key expires at expireAt (the coupon's end plus a grace period), so ended coupons leave nothing.
 import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { publish } from "../../nats";
 
 export const couponKeys = (id: string) => ({
@@ -51,7 +51,7 @@ return 1
 
 function script(source: string) {
   const sha = createHash("sha1").update(source).digest("hex");
-  return async (redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> => {
+  return async (redis: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> => {
     try {
       return await redis.evalsha(sha, keys.length, ...keys, ...args);
     } catch (err) {
@@ -75,7 +75,7 @@ function parseClaim(couponId: string, userId: string, value: string): Claim {
 
 /** Decides one claim. `userCouponId` is used only when the claim is won. */
 export async function claimCoupon(
-  redis: Redis,
+  redis: RedisClient,
   c: { couponId: string; userId: string; userCouponId: string; idempotencyKey?: string },
 ): Promise<ClaimOutcome> {
   const k = couponKeys(c.couponId);
@@ -91,7 +91,7 @@ export type CouponWindow = { id: string; startsAt: Date; endsAt: Date; quantity:
 
 /** Writes the coupon's meta if Redis does not hold it, with the claims already persisted. */
 export async function primeCoupon(
-  redis: Redis,
+  redis: RedisClient,
   coupon: CouponWindow,
   persisted: { userId: string; userCouponId: string; claimedAt: Date }[],
   graceS: number,
@@ -109,21 +109,17 @@ export async function publishClaim(js: JetStreamClient, c: Claim, traceparent?: 
 }
 
 /** JetStream holds the claim now: the reconciler can forget it. */
-export async function markPublished(redis: Redis, couponId: string, userIds: string[]): Promise<void> {
+export async function markPublished(redis: RedisClient, couponId: string, userIds: string[]): Promise<void> {
   if (userIds.length) await redis.zrem(couponKeys(couponId).unpublished, ...userIds);
 }
 
 /** Claims granted before `olderThanMs` ago (by Redis's clock) that are still unpublished, per coupon. */
-export async function unpublishedClaims(redis: Redis, couponIds: string[], olderThanMs: number, limit = 500): Promise<Claim[]> {
+export async function unpublishedClaims(redis: RedisClient, couponIds: string[], olderThanMs: number, limit = 500): Promise<Claim[]> {
   if (!couponIds.length) return [];
   const [s, us] = await redis.time();
   const before = Number(s) * 1000 + Math.floor(Number(us) / 1000) - olderThanMs;
-  const p = redis.pipeline();
-  for (const id of couponIds) p.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit);
-  const users = (await p.exec())!.map(([err, r]) => {
-    if (err) throw err;
-    return r as string[];
-  });
+  // one command per coupon (each its own slot on a cluster), sent together
+  const users = await Promise.all(couponIds.map((id) => redis.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit)));
   const out: Claim[] = [];
   for (const [i, id] of couponIds.entries()) {
     const ids = users[i]!;

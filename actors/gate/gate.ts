@@ -1,5 +1,5 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
@@ -31,14 +31,14 @@ export type GateLoad = {
 
 export type Hold = { orderId: string; state: "P" | "S" | "A" | "R"; userId: string; qty: number; at: number };
 
-type Scripted = Redis & {
+type Scripted = RedisClient & {
   salePurchase(...args: (string | number)[]): Promise<(string | number)[]>;
   saleRelease(...args: (string | number)[]): Promise<number>;
   saleMark(...args: string[]): Promise<number>;
   saleLoad(...args: string[]): Promise<number>;
 };
 
-export function gate(redis: Redis) {
+export function gate(redis: RedisClient) {
   const r = redis as Scripted;
   if (!("salePurchase" in r)) {
     redis.defineCommand("salePurchase", { numberOfKeys: 4, lua: purchaseLua });

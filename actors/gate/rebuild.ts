@@ -3,7 +3,7 @@
 // consumer has drained, so every purchase admitted before the loss is an order row.
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { eq, sql } from "drizzle-orm";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { orderItems, orders, reservations, sales, type Db } from "../../db";
 import type { Logger } from "../../nats";
 import { idemField, saleKeys, type Gate, type GateLoad } from "./gate";
@@ -65,7 +65,7 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   };
 }
 
-export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
+export async function rebuildGate(o: { db: Db; redis: RedisClient; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
   const [saleKey] = saleKeys(saleId);
   const lock = `${saleKey}:rebuild`;
   if ((await o.redis.set(lock, "1", "PX", 15_000, "NX")) !== "OK") {

@@ -12,7 +12,7 @@
 // cache only names they produced themselves (a live product, the first page); an entry is overwritten,
 // not multiplied, by later generations. Redis runs with `maxmemory` and `noeviction` (see README): a write
 // refused because Redis is full is only a missed cache write, and the read is answered from Postgres.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { createHash } from "node:crypto";
 import type { Logger } from "../../nats";
 import { AppError } from "../errors";
@@ -39,7 +39,7 @@ return 1
 const sha = (s: string) => createHash("sha1").update(s).digest("hex");
 const scripts = { read: [READ, sha(READ)], write: [WRITE, sha(WRITE)] } as const;
 
-export function catalogCache(redis: Redis, o: { ttlS: number; log: Logger }) {
+export function catalogCache(redis: RedisClient, o: { ttlS: number; log: Logger }) {
   async function run(script: keyof typeof scripts, name: string, ...args: string[]): Promise<unknown> {
     const [source, hash] = scripts[script];
     try {
