@@ -18,6 +18,8 @@ export const cancelReason = z.enum([
   "PAYMENT_TIMEOUT",
   "COUPON_INVALID",
   "CANCELLED_BY_USER",
+  /** A flash-sale purchase past the shopper's limit, admitted by a gate that had forgotten earlier ones. */
+  "LIMIT_REACHED",
 ]);
 export type CancelReason = z.infer<typeof cancelReason>;
 

@@ -10,6 +10,7 @@ import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 import type { OrderStatus, SagaEvent } from "./machine";
 import { applyEvent, startSaga, type Step } from "./saga";
+import { decidePlacements, placementOf, saleHoldings, type Placement } from "./sale-backing";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
@@ -47,6 +48,8 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
     const placed: Data<"orders.cmd.place">[] = [];
     const at = Date.now();
     const abandoned = await lockSalePlacements(tx, batch);
+    const refused = await checkSalePlacements(tx, batch, loaded, abandoned);
+    if (refused.size) opts.log.warn("flash-sale placements refused by postgres: the gate admitted them past what the sale holds", { refused: Object.fromEntries(refused) });
 
     for (const inc of batch) {
       const { env } = inc;
@@ -57,7 +60,8 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
         if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
         const data = env.data as Data<"orders.cmd.place">;
         placed.push(data);
-        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
+        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined, refused: refused.get(orderId) });
+        if (step.context.status !== "PENDING") history.push({ orderId, status: step.context.status });
       } else {
         if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
         step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
@@ -122,6 +126,21 @@ async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(t.id)) from (values ${values}) as t(id) order by t.id`);
   const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
   return new Set(rows.map((r) => r.id));
+}
+
+/** The batch's new flash-sale placements, checked against what their sales' orders hold (sale-backing.ts). */
+async function checkSalePlacements(tx: Tx, batch: Incoming[], known: Map<string, Loaded>, abandoned: Set<string>) {
+  const seen = new Set<string>();
+  const fresh: Placement[] = [];
+  for (const { env } of batch) {
+    if (env.type !== "orders.cmd.place") continue;
+    const p = placementOf(env.data as Data<"orders.cmd.place">);
+    if (!p || known.has(p.orderId) || abandoned.has(p.orderId) || seen.has(p.orderId)) continue;
+    seen.add(p.orderId);
+    fresh.push(p);
+  }
+  if (!fresh.length) return new Map<string, never>();
+  return decidePlacements(fresh, await saleHoldings(tx, fresh.map((p) => p.saleId)));
 }
 
 /**
