@@ -17,6 +17,7 @@ import { createRedis } from "../domain/redis";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "./gate";
 import { startHoldSweeper } from "./gate/sweeper";
+import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
 
 const kind = process.argv[2];
@@ -66,6 +67,7 @@ async function run(kind: ConsumerKind) {
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const g = gate(redis);
       stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
     },

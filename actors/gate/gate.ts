@@ -1,6 +1,6 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
 import type { RedisClient } from "../../domain/redis";
-import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
+import { loadLua, markLua, purchaseLua, releaseLua, repairLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
   const tag = `sale:{${saleId}}`;
@@ -36,6 +36,7 @@ type Scripted = RedisClient & {
   saleRelease(...args: (string | number)[]): Promise<number>;
   saleMark(...args: string[]): Promise<number>;
   saleLoad(...args: string[]): Promise<number>;
+  saleRepair(...args: (string | number)[]): Promise<number | [number, number]>;
 };
 
 export function gate(redis: RedisClient) {
@@ -45,6 +46,7 @@ export function gate(redis: RedisClient) {
     redis.defineCommand("saleRelease", { numberOfKeys: 4, lua: releaseLua });
     redis.defineCommand("saleMark", { numberOfKeys: 1, lua: markLua });
     redis.defineCommand("saleLoad", { numberOfKeys: 4, lua: loadLua });
+    redis.defineCommand("saleRepair", { numberOfKeys: 4, lua: repairLua });
   }
 
   return {
@@ -67,6 +69,12 @@ export function gate(redis: RedisClient) {
       orderIds.length ? r.saleMark(saleKeys(saleId)[2], from, to, ...orderIds) : Promise.resolve(0),
 
     load: (saleId: string, l: GateLoad) => r.saleLoad(...saleKeys(saleId), JSON.stringify(l)).then((n) => n === 1),
+
+    /** Merges Postgres's holds into a loaded gate (see repairLua); undefined when the gate is not loaded. */
+    async repair(saleId: string, l: GateLoad, now = Date.now()) {
+      const res = await r.saleRepair(...saleKeys(saleId), JSON.stringify(l), now);
+      return Array.isArray(res) ? { before: Number(res[0]), after: Number(res[1]) } : undefined;
+    },
 
     async counters(saleId: string) {
       const h = await redis.hgetall(saleKeys(saleId)[0]);
