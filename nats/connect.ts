@@ -17,18 +17,20 @@ export async function connectBus(url: string, name: string, opts: { ensure?: boo
 
 /**
  * Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. A publish left
- * unanswered (its server lost, a stream electing its leader after a node's loss) is sent again, up to
- * PUBLISH_ATTEMPTS times in all: the duplicate window keeps one copy. A refusal is final.
+ * unanswered (its server lost, a stream electing its leader after a node's loss) is sent again while a whole
+ * attempt still fits in PUBLISH_BUDGET_MS: the duplicate window keeps one copy. A refusal is final.
  */
 export async function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
   const data = JSON.stringify(env);
   const headers = toHeaders(env.id, traceparent);
+  const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await publisherOf(js)(env.type, data, headers);
     } catch (err) {
-      if (!(err instanceof Unanswered) || attempt >= PUBLISH_ATTEMPTS) throw err;
-      await Bun.sleep(PUBLISH_RETRY_PAUSE_MS * attempt);
+      const pause = Math.min(PUBLISH_RETRY_PAUSE_MS * attempt, 1_000);
+      if (!(err instanceof Unanswered) || Date.now() - started + pause + PUBLISH_TIMEOUT_MS > PUBLISH_BUDGET_MS) throw err;
+      await Bun.sleep(pause);
     }
   }
 }
@@ -38,9 +40,9 @@ class Unanswered extends Error {}
 
 type Publisher = (subject: string, data: string, headers: MsgHdrs) => Promise<void>;
 const publishers = new WeakMap<NatsConnection, Publisher>();
-/** One attempt's wait for its ack; with the pauses, every attempt fits in the edge's request deadline. */
+/** One attempt's wait for its ack, and all the attempts' (within the edge's request deadline). */
 const PUBLISH_TIMEOUT_MS = 2_500;
-const PUBLISH_ATTEMPTS = 3;
+const PUBLISH_BUDGET_MS = 8_000;
 const PUBLISH_RETRY_PAUSE_MS = 250;
 /** JetStream's "system temporarily unavailable" (JSClusterNotAvailErr). */
 const JS_CLUSTER_NOT_AVAILABLE = 10008;
@@ -82,7 +84,9 @@ function acked(nc: NatsConnection): Publisher {
       if (!w) return; // answered after its timeout
       waiting.delete(token);
       try {
-        if (m.headers?.code === 503) return w.reject(new Error("no stream takes this subject"));
+        // on one server nothing takes the subject; in a cluster its stream may be electing a leader for now
+        if (m.headers?.code === 503)
+          return w.reject(nc.info?.cluster ? new Unanswered("no stream takes this subject (for now?)") : new Error("no stream takes this subject"));
         const ack = m.json<{ stream?: string; error?: { err_code?: number; description?: string } }>();
         // a clustered stream without a quorum for now answers "temporarily unavailable": as good as no answer
         if (ack.error?.err_code === JS_CLUSTER_NOT_AVAILABLE) w.reject(new Unanswered(`JetStream unavailable: ${ack.error.description}`));
