@@ -154,6 +154,15 @@ export async function startRedisCluster(o: { dataDir: string; ports: number[]; r
       }
       throw new Error(`no live primary serves ${key}`);
     },
+    /** redis-cli against one node. */
+    cli: ask,
+    /** The ports of the replicas of the primary on `port`. */
+    async replicasOf(port: number): Promise<number[]> {
+      const live = nodes.find((n) => n.proc.exitCode === null && !n.proc.signalCode && n.port !== port)!;
+      const lines = (await ask(live.port, "cluster", "nodes")).split("\n").map((l) => l.split(" "));
+      const primary = lines.find((f) => f[1]?.split("@")[0] === `${HOST}:${port}`)?.[0];
+      return lines.filter((f) => f[2]?.includes("slave") && f[3] === primary).map((f) => Number(f[1]!.split("@")[0]!.split(":")[1]));
+    },
     stop: () => stopAll(nodes),
   };
 }
