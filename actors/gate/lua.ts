@@ -101,7 +101,8 @@ return 1
  * Repairs a gate that disagrees with Postgres (a failed-over primary forgot writes), without losing what came
  * after Postgres was read: KEYS sale, users, holds, idem. ARGV JSON load (as loadLua), nowMs. Each hold Postgres
  * knows takes Postgres's state, unless Redis has it released (a release is never undone); holds only Redis knows
- * (placements still on their way) stay. Remaining and the per-shopper counts are counted again from the holds.
+ * (placements still on their way) stay. Remaining and the per-shopper counts are counted again from the holds;
+ * an Idempotency-Key Postgres knows answers with Postgres's order (its first).
  * Returns {remaining before, remaining after}, or -1 when the gate is not loaded (a rebuild's job).
  */
 export const repairLua = `
@@ -125,7 +126,7 @@ for id, v in pairs(holds) do
   end
 end
 for id, n in pairs(users) do redis.call('HSET', KEYS[2], id, n) end
-for f, v in pairs(d.idem or {}) do redis.call('HSETNX', KEYS[4], f, v) end
+for f, v in pairs(d.idem or {}) do redis.call('HSET', KEYS[4], f, v) end
 local before = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
 local remaining = d.quantity - taken
 local seq = math.max(tonumber(redis.call('HGET', KEYS[1], 'seq') or '0'), d.seq)

@@ -34,7 +34,8 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
     })
     .from(orders)
     .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
-    .where(eq(orders.saleId, saleId));
+    .where(eq(orders.saleId, saleId))
+    .orderBy(orders.createdAt, orders.id);
   const users: Record<string, number> = {};
   const holds: Record<string, string> = {};
   // a keyed purchase's retry is answered with its order again, as before the loss
@@ -42,7 +43,8 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   let taken = 0;
   for (const r of rows) {
     const field = r.key && r.hash ? idemField(r.userId, r.key) : "";
-    if (field) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
+    // a key's first order is its answer (a later one was refused as its duplicate: sale-backing.ts)
+    if (field && !idem[field]) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
     if (r.released || r.status === "CANCELLED") {
       holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
       continue;

@@ -9,7 +9,7 @@ export type SagaInput = Data<"orders.cmd.place"> & {
   paymentDeadlineMs: number;
   autoDeliverAfterMs?: number;
   /** A flash-sale placement Postgres refuses (see sale-backing.ts): the order is cancelled before any step. */
-  refused?: "LIMIT_REACHED" | "OUT_OF_STOCK";
+  refused?: "LIMIT_REACHED" | "OUT_OF_STOCK" | "DUPLICATE_PURCHASE";
 };
 export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
 

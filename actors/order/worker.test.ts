@@ -75,7 +75,7 @@ describe("order worker", () => {
 });
 
 describe("postgres backs the flash-sale gate", () => {
-  test("a placement past the shopper's limit or past the sale's units is cancelled at once, in batch order", async () => {
+  test("a placement past the shopper's limit, past the sale's units or of a key that has its order is cancelled at once, in batch order", async () => {
     const s = await stack();
     const api = client(s.edgeUrl);
     const seller = await api.user("seller");
@@ -112,6 +112,18 @@ describe("postgres backs the flash-sale gate", () => {
     ]);
     const history = await db.select().from(orderHistory).where(eq(orderHistory.orderId, first[1]!.orderId));
     expect(history.map((h) => h.status).sort()).toEqual(["CANCELLED", "PENDING"]);
+
+    // a key that has its order buys nothing more: a retry whose first answer was lost, at a gate that forgot the
+    // key, in the same batch or a later one
+    const e = uuidv7();
+    const keyed = () => ({ ...buy(e), idempotency: { key: "k-1", requestHash: "h" } });
+    const third = [keyed(), keyed()];
+    const fourth = [keyed()];
+    await db.transaction((tx) => handle(tx, third.map(incoming), () => {}));
+    await db.transaction((tx) => handle(tx, fourth.map(incoming), () => {}));
+    expect(await status(third[0]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "OUT_OF_STOCK" });
+    expect(await status(third[1]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "DUPLICATE_PURCHASE" });
+    expect(await status(fourth[0]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "DUPLICATE_PURCHASE" });
   });
 });
 

@@ -140,7 +140,7 @@ async function checkSalePlacements(tx: Tx, batch: Incoming[], known: Map<string,
     fresh.push(p);
   }
   if (!fresh.length) return new Map<string, never>();
-  return decidePlacements(fresh, await saleHoldings(tx, fresh.map((p) => p.saleId)));
+  return decidePlacements(fresh, await saleHoldings(tx, fresh));
 }
 
 /**
