@@ -56,13 +56,17 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
     ...clusters?.env,
     ...o.env,
   };
-  await dropDatabase(env.DATABASE_URL!);
-  mkdirSync(join(root, ".data"), { recursive: true });
-  rmSync(o.logFile, { force: true });
   // each edge process's own metrics listener
   const metricsPorts = Array.from({ length: edgeCount(env) }, freePort);
-  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, servicesUp: !!clusters, write: (line) => appendFileSync(o.logFile, line) }).catch(async (err) => {
+  const s = await (async () => {
+    await dropDatabase(env.DATABASE_URL!);
+    mkdirSync(join(root, ".data"), { recursive: true });
+    rmSync(o.logFile, { force: true });
+    return startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, servicesUp: !!clusters, write: (line) => appendFileSync(o.logFile, line) });
+  })().catch(async (err) => {
+    // the clusters are this stack's own: none outlives a failed start
     await clusters?.stop();
+    rmSync(data, { recursive: true, force: true });
     throw err;
   });
   return {
