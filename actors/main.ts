@@ -2,6 +2,7 @@
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
+import { defaults } from "../domain/config";
 import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
@@ -9,13 +10,13 @@ import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/work
 import { notificationHandler } from "./notification/worker";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { gatewayClient } from "./payment";
+import { gatewayClient } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
 import { createRedis } from "../domain/redis";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { gate } from "./gate";
+import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
@@ -33,7 +34,7 @@ if (kind === "gateway") {
 
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
-  const log = logger({ proc: kind, pid: process.pid });
+  const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
   // one connection per consumer, one for the relay, one for sweepers
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
@@ -57,7 +58,7 @@ async function run(kind: ConsumerKind) {
       notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
-        timeoutMs: 5_000,
+        timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamOptions } from "@nats-io/jetstream";
 import { connect, createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { contracts, type Data, type Subject } from "./contracts";
 import { envelope, toHeaders, type Envelope } from "./envelope";
@@ -12,7 +12,17 @@ export const natsServers = (url: string) => url.split(",").map((s) => s.trim()).
 export async function connectBus(url: string, name: string, opts: { ensure?: boolean; replicas?: number } = {}): Promise<Bus> {
   const nc = await connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   if (opts.ensure) await ensureStreams(await jetstreamManager(nc), { replicas: opts.replicas });
-  return { nc, js: jetstream(nc, { timeout: 10_000 }) };
+  return { nc, js: jetstreamOf(nc, { timeout: JS_API_TIMEOUT_MS }) };
+}
+
+/** The connection of each JetStream client made here: the library's client type does not expose it. */
+const connections = new WeakMap<JetStreamClient, NatsConnection>();
+
+/** A JetStream client over `nc` that publishEnvelope() can publish through (on the connection's publisher). */
+export function jetstreamOf(nc: NatsConnection, opts?: JetStreamOptions): JetStreamClient {
+  const js = jetstream(nc, opts);
+  connections.set(js, nc);
+  return js;
 }
 
 /**
@@ -44,13 +54,15 @@ const publishers = new WeakMap<NatsConnection, Publisher>();
 const PUBLISH_TIMEOUT_MS = 2_500;
 const PUBLISH_BUDGET_MS = 8_000;
 const PUBLISH_RETRY_PAUSE_MS = 250;
+/** The JetStream client's own calls (stream and consumer lookups). */
+const JS_API_TIMEOUT_MS = 10_000;
 /** JetStream's "system temporarily unavailable" (JSClusterNotAvailErr). */
 const JS_CLUSTER_NOT_AVAILABLE = 10008;
 
-/** The connection's publisher (the JetStream client's own connection: a public field of its implementation). */
+/** The publisher of the client's connection. */
 function publisherOf(js: JetStreamClient): Publisher {
-  const nc = (js as unknown as { nc?: NatsConnection }).nc;
-  if (!nc) throw new Error("this JetStream client does not expose its connection");
+  const nc = connections.get(js);
+  if (!nc) throw new Error("publish through a JetStream client made by jetstreamOf() (or connectBus)");
   let p = publishers.get(nc);
   if (!p) publishers.set(nc, (p = acked(nc)));
   return p;

@@ -3,6 +3,8 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
@@ -47,6 +49,17 @@ export const consumers = {
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 
+/** Whether `lookup` finds it; only the library's not-found answer means no, any other failure is thrown. */
+async function exists(lookup: Promise<unknown>, notFound: number): Promise<boolean> {
+  try {
+    await lookup;
+    return true;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === notFound) return false;
+    throw err;
+  }
+}
+
 /** `replicas`: copies of each stream (3 on a NATS cluster, 1 on one server); its consumers have as many. */
 export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: number } = {}): Promise<void> {
   const replicas = o.replicas ?? 1;
@@ -61,12 +74,8 @@ export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: numbe
       max_age: name === "DLQ" ? 30 * DAY_NS : 7 * DAY_NS,
       num_replicas: replicas,
     };
-    try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, config);
-    } catch {
-      await jsm.streams.add(config);
-    }
+    if (await exists(jsm.streams.info(name), JetStreamApiCodes.StreamNotFound)) await jsm.streams.update(name, config);
+    else await jsm.streams.add(config);
   }
   for (const specs of Object.values(consumers)) {
     for (const c of specs) {
@@ -79,12 +88,8 @@ export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: numbe
         max_deliver: MAX_DELIVER,
         max_ack_pending: 20_000,
       };
-      try {
-        await jsm.consumers.info(c.stream, c.durable);
-        await jsm.consumers.update(c.stream, c.durable, config);
-      } catch {
-        await jsm.consumers.add(c.stream, config);
-      }
+      if (await exists(jsm.consumers.info(c.stream, c.durable), JetStreamApiCodes.ConsumerNotFound)) await jsm.consumers.update(c.stream, c.durable, config);
+      else await jsm.consumers.add(c.stream, config);
     }
   }
 }

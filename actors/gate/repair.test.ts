@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "../../scripts/lib/private-stack";
 import { ensureRedis, type Started } from "../../scripts/lib/services";
-import { gate, type GateLoad } from "./gate";
+import { encodeHold, gate, type GateLoad } from "../../domain/sale";
 import { disagreement } from "./repair";
 
 let server: Started | undefined;
@@ -27,7 +27,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const hold = (state: string, user: string, qty = 1) => `${state}|${user}|${qty}|1000||item-${user}`;
+const hold = (state: "P" | "S" | "R", user: string, qty = 1) => encodeHold({ state, userId: user, qty, at: 1000, idem: "", itemId: `item-${user}` });
 const load = (holds: Record<string, string>, o: Partial<GateLoad> = {}): GateLoad => ({
   remaining: 10,
   limit: 2,
@@ -71,7 +71,7 @@ describe("gate repair", () => {
   });
 
   test("a release on its way to the gate is no disagreement until the releases have arrived", () => {
-    const gateHolds = [{ orderId: "o1", state: "S" as const, userId: "u1", qty: 1, at: 0 }];
+    const gateHolds = [{ orderId: "o1", state: "S" as const, userId: "u1", qty: 1, at: 0, idem: "", itemId: "i1" }];
     expect(disagreement({ o1: hold("R", "u1") }, gateHolds, false)).toBeUndefined();
     expect(disagreement({ o1: hold("R", "u1") }, gateHolds, true)).toContain("given back");
     expect(disagreement({}, gateHolds, true)).toBeUndefined(); // only Redis knows it: on its way to Postgres

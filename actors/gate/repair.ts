@@ -9,8 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { gt, isNull, or } from "drizzle-orm";
 import { sales, type Db } from "../../db";
 import { consumers, SALE_RESTOCKED, type Logger } from "../../nats";
-import type { Gate, GateLoad, Hold } from "./gate";
-import { gateFromPostgres } from "./rebuild";
+import { decodeHold, gateFromPostgres, type Gate, type GateLoad, type Hold } from "../../domain/sale";
 
 /** Pure: why the gate's holds disagree with Postgres's, or undefined when they agree. */
 export function disagreement(postgres: GateLoad["holds"], gate: Hold[], releasesArrived: boolean): string | undefined {
@@ -18,7 +17,7 @@ export function disagreement(postgres: GateLoad["holds"], gate: Hold[], releases
   for (const [orderId, v] of Object.entries(postgres)) {
     const state = held.get(orderId);
     if (state === undefined) return `order ${orderId} has no hold`;
-    if (releasesArrived && v[0] === "R" && state !== "R") return `order ${orderId} was given back, its hold was not`;
+    if (releasesArrived && decodeHold(orderId, v).state === "R" && state !== "R") return `order ${orderId} was given back, its hold was not`;
   }
   return undefined;
 }
