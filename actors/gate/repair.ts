@@ -8,7 +8,7 @@ import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { gt, isNull, or } from "drizzle-orm";
 import { sales, type Db } from "../../db";
-import { consumers, SALE_RESTOCKED, type Logger } from "../../nats";
+import { consumers, repeat, SALE_RESTOCKED, type Logger } from "../../nats";
 import { decodeHold, gateFromPostgres, type Gate, type GateLoad, type Hold } from "../../domain/sale";
 
 /** Pure: why the gate's holds disagree with Postgres's, or undefined when they agree. */
@@ -52,15 +52,5 @@ export async function repairGates(o: { db: Db; gate: Gate; jsm: JetStreamManager
 }
 
 export function startGateRepair(o: Parameters<typeof repairGates>[0] & { everyMs: number }) {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await repairGates(o).catch((err) => o.log.warn("gate check failed", { err }));
-      for (let waited = 0; waited < o.everyMs && !stopped; waited += 200) await Bun.sleep(200);
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return repeat(o.everyMs, () => repairGates(o), (err) => o.log.warn("gate check failed", { err }));
 }
