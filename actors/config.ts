@@ -6,15 +6,20 @@ import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } fr
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
+  /** One server or several (a cluster), comma-separated. */
   NATS_URL: z.string().default(defaults.NATS_URL),
   /** For the actor kinds that keep state in Redis. */
   REDIS_URL: z.string().default(defaults.REDIS_URL),
+  /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
+  REDIS_CLUSTER_NODES: z.string().optional(),
   /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */
   HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
   /** The popularity ranking is rebuilt from Postgres this often, so likes and sales past the 7-day window leave it. */
   POPULARITY_SWEEP_MS: z.coerce.number().int().positive().default(60_000),
+  /** How often the gate actor checks each live sale's gate against Postgres (and repairs one a failover left behind). */
+  GATE_CHECK_EVERY_MS: z.coerce.number().int().positive().default(2_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
   PAYMENT_GATEWAY_URL: z.string().url().default(defaults.PAYMENT_GATEWAY_URL),

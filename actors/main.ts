@@ -14,10 +14,11 @@ import { gatewayClient } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
-import { Redis } from "ioredis";
+import { createRedis } from "../domain/redis";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
+import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
 import { popularityHandler, startPopularitySweeper } from "./popularity/worker";
 
@@ -64,14 +65,16 @@ async function run(kind: ConsumerKind) {
         log,
       }),
     gate: () => {
-      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+      const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+      redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const g = gate(redis);
       stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
     },
     popularity: () => {
-      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+      const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
       stops.push(startPopularitySweeper({ db, redis, log, everyMs: config.POPULARITY_SWEEP_MS }));
       stops.push(async () => redis.disconnect());
@@ -86,7 +89,7 @@ async function run(kind: ConsumerKind) {
   stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "coupon")
-    stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
+    stops.push(startClaimReconciler({ db, redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });
 
   let stopping = false;

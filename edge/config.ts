@@ -12,6 +12,9 @@ const schema = z.object({
   REUSE_PORT: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
   REDIS_URL: z.string().default(defaults.REDIS_URL),
+  /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** One server or several (a cluster), comma-separated. */
   NATS_URL: z.string().default(defaults.NATS_URL),
   KEYS_DIR: z.string().default(".keys"),
   /** Production keys: a private Ed25519 JWK (with kid) that signs, and extra public JWKs (JSON array) that still verify. */

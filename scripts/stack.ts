@@ -11,6 +11,8 @@ export type StackOptions = {
   dataDir: string;
   admin: { email: string; password: string };
   replicas?: number;
+  /** NATS and Redis are the caller's (clusters: scripts/lib/cluster.ts), already up at the env's addresses. */
+  servicesUp?: boolean;
   /** One internal metrics port per edge process (else METRICS_PORT + i when set). */
   metricsPorts?: number[];
   write?: (line: string, isErr: boolean) => void;
@@ -23,9 +25,10 @@ export async function startStack(o: StackOptions) {
   const DATABASE_URL = env.DATABASE_URL!;
   const started: Started[] = [];
   await ensurePostgres(DATABASE_URL);
-  for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
+  if (!o.servicesUp)
+    for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
 
-  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
+  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, STREAM_REPLICAS: env.STREAM_REPLICAS, admin: o.admin });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [

@@ -2,13 +2,13 @@
 // confirmed or cancelled, recomputing the products they touch from Postgres; and rebuilds the whole set on
 // a timer, so likes and sales older than the window leave it and a Redis that lost it gets it back.
 import { sql } from "drizzle-orm";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { orderItems, type Db } from "../../db";
 import { rebuildPopularity, updatePopularity } from "../../domain/popularity";
 import { repeat, type Data, type Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
 
-export function popularityHandler(redis: Redis): BatchHandler {
+export function popularityHandler(redis: RedisClient): BatchHandler {
   return async (tx, batch) => {
     const productIds: string[] = [];
     const orderIds: string[] = [];
@@ -29,6 +29,6 @@ export function popularityHandler(redis: Redis): BatchHandler {
 }
 
 /** Rebuilds the ranking every `everyMs` (and once at start). */
-export function startPopularitySweeper(o: { db: Db; redis: Redis; log: Logger; everyMs: number }): () => Promise<void> {
+export function startPopularitySweeper(o: { db: Db; redis: RedisClient; log: Logger; everyMs: number }): () => Promise<void> {
   return repeat(o.everyMs, () => rebuildPopularity(o.db, o.redis), (err) => o.log.warn("popularity rebuild failed", { err }));
 }

@@ -8,7 +8,7 @@
 // rebuild (Redis lost the set, or the periodic sweep that lets old events age out) takes the ranking's lock
 // exclusively.
 import { sql } from "drizzle-orm";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis";
 import type { Db, Tx } from "../../db";
 
 /** Both keys share a hash tag: one slot on a cluster, so a rebuild replaces them in one MULTI. */
@@ -53,7 +53,7 @@ export async function scoresFromPostgres(db: Db | Tx, productIds?: string[]): Pr
  * Recomputes these products' scores inside the caller's transaction and writes them to Redis (0 leaves the
  * set). Throws when Redis does not take them, so the caller's batch is retried.
  */
-export async function updatePopularity(tx: Tx, redis: Redis, productIds: string[]): Promise<void> {
+export async function updatePopularity(tx: Tx, redis: RedisClient, productIds: string[]): Promise<void> {
   const ids = [...new Set(productIds)].sort();
   if (!ids.length) return;
   await tx.execute(sql`select pg_advisory_xact_lock_shared(${RANKING_LOCK})`);
@@ -71,7 +71,7 @@ export async function updatePopularity(tx: Tx, redis: Redis, productIds: string[
  * Replaces the whole set with the scores Postgres holds now. With `onlyIfMissing`, does nothing when another
  * rebuild finished while this one waited for the lock. Returns whether it wrote.
  */
-export async function rebuildPopularity(db: Db, redis: Redis, o: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
+export async function rebuildPopularity(db: Db, redis: RedisClient, o: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${RANKING_LOCK})`);
     if (o.onlyIfMissing && (await redis.exists(POPULAR_BUILT_KEY))) return false;
@@ -88,7 +88,7 @@ export async function rebuildPopularity(db: Db, redis: Redis, o: { onlyIfMissing
 }
 
 /** The top of the ranking, best first; rebuilt from Postgres first when Redis does not hold it whole. */
-export async function topProducts(db: Db, redis: Redis, n: number): Promise<Score[]> {
+export async function topProducts(db: Db, redis: RedisClient, n: number): Promise<Score[]> {
   const read = async () => {
     const [[, built], [, flat]] = (await redis.multi().exists(POPULAR_BUILT_KEY).zrevrange(POPULAR_KEY, 0, n - 1, "WITHSCORES").exec()) as [
       [unknown, number],
@@ -110,7 +110,7 @@ export async function topFromPostgres(db: Db, n: number): Promise<Score[]> {
   return (await scoresFromPostgres(db)).sort((a, b) => b.score - a.score || (a.productId < b.productId ? 1 : -1)).slice(0, n);
 }
 
-async function execOrThrow(m: ReturnType<Redis["multi"]>) {
+async function execOrThrow(m: ReturnType<RedisClient["multi"]>) {
   const res = await m.exec();
   if (!res) throw new Error("popularity: the Redis transaction was discarded");
   for (const [err] of res) if (err) throw err;

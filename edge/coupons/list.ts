@@ -37,12 +37,11 @@ const couponPage = z.object({ items: z.array(listedCoupon), nextCursor: z.string
 async function claimsOf(d: Deps, ids: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
-    const p = d.redis.pipeline();
-    for (const id of ids) p.exists(couponKeys(id).meta).hlen(couponKeys(id).claims);
-    const res = (await p.exec())!;
-    ids.forEach((id, i) => {
-      const [[e1, primed], [e2, n]] = [res[2 * i]!, res[2 * i + 1]!];
-      if (!e1 && !e2 && primed) out.set(id, Number(n));
+    // one transaction per coupon, at once: a coupon's keys share its slot, different coupons do not
+    const counts = await Promise.all(ids.map((id) => d.redis.multi().exists(couponKeys(id).meta).hlen(couponKeys(id).claims).exec()));
+    counts.forEach((res, i) => {
+      const [[e1, primed], [e2, n]] = res as [[Error | null, number], [Error | null, number]];
+      if (!e1 && !e2 && primed) out.set(ids[i]!, Number(n));
     });
   } catch {
     // Redis unavailable: every count from Postgres

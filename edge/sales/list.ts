@@ -60,9 +60,9 @@ async function remainingFromPostgres(d: Deps, ids: string[]): Promise<Map<string
 async function remainingOf(d: Deps, ids: string[], log: Logger): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
-    const p = d.redis.pipeline();
-    for (const id of ids) p.hget(saleKeys(id)[0], "remaining");
-    for (const [i, [err, v]] of (await p.exec())!.entries()) if (!err && v !== null) out.set(ids[i]!, Number(v));
+    // one command per sale, at once: each sale's keys live in a slot of their own on a cluster
+    const left = await Promise.all(ids.map((id) => d.redis.hget(saleKeys(id)[0], "remaining")));
+    left.forEach((v, i) => v !== null && out.set(ids[i]!, Number(v)));
   } catch (err) {
     log.warn("sale list: remaining from postgres, redis unavailable", { err });
   }
