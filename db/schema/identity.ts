@@ -61,7 +61,7 @@ export const emailTokens = identity.table(
   (t) => [index("email_tokens_user_idx").on(t.userId, t.purpose)],
 );
 
-const bytes = customType<{ data: Uint8Array; driverData: Buffer }>({
+const bytes = customType<{ data: Uint8Array<ArrayBuffer>; driverData: Buffer }>({
   dataType: () => "bytea",
   toDriver: (v) => Buffer.from(v),
   fromDriver: (v) => new Uint8Array(v),
