@@ -22,7 +22,10 @@ export function freePort(): number {
 
 export type PrivateStack = Awaited<ReturnType<typeof startStack>> & { env: Record<string, string>; metricsUrls: string[]; edgePids(): number[] };
 
-/** `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`. */
+/**
+ * `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`.
+ * Without MAIL_URL in `env`, the stack's mail goes to a MailDev of its own on free ports (`mailWebUrl`).
+ */
 export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string }): Promise<PrivateStack> {
   const data = mkdtempSync(join(tmpdir(), `flashsale-${o.name}-`));
   const [edge, gateway, redis, nats] = [freePort(), freePort(), freePort(), freePort()];
@@ -36,6 +39,9 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
     PAYMENT_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
     GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${edge}/v1/payments/webhook`,
     KEYS_DIR: join(data, "keys"),
+    // the links of its mails and its passkeys belong to its own edge
+    PUBLIC_URL: `http://localhost:${edge}`,
+    RP_ORIGIN: `http://localhost:${edge}`,
     ...o.env,
   };
   await dropDatabase(env.DATABASE_URL!);
@@ -43,7 +49,8 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
   rmSync(o.logFile, { force: true });
   // each edge process's own metrics listener
   const metricsPorts = Array.from({ length: edgeCount(env) }, freePort);
-  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, write: (line) => appendFileSync(o.logFile, line) });
+  const mailDev = { smtpPort: freePort(), webPort: freePort() };
+  const s = await startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, mailDev, write: (line) => appendFileSync(o.logFile, line) });
   return {
     ...s,
     env,
