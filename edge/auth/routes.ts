@@ -17,6 +17,7 @@ import { adminUserRoutes } from "./admin-users";
 import { emailRoutes } from "./email-routes";
 import { EMAIL_TOKEN_TTL_MS, mintEmailToken } from "./email-tokens";
 import { enqueueMail, mailLink, renderMail } from "./mails";
+import { accountPages } from "./pages";
 import { passkeyRoutes } from "./passkeys";
 import { revokeEverywhere } from "./revocations";
 import * as s from "./schemas";
@@ -208,5 +209,6 @@ export function authRoutes(d: Deps) {
   app.route("/", emailRoutes(d, { hashing, budgetOf, revokeUser }));
   app.route("/", passkeyRoutes(d, { issue }));
   app.route("/", adminUserRoutes(d));
+  app.route("/", accountPages());
   return app;
 }

@@ -39,7 +39,7 @@ export const userSearch = z.object({
 });
 
 /** A WebAuthn credential as the browser's `PublicKeyCredential.toJSON()` gives it; @simplewebauthn checks the rest. */
-const b64url = z.string().regex(/^[A-Za-z0-9_-]*={0,2}$/, "base64url").max(16_384);
+const b64url = text().regex(/^[A-Za-z0-9_-]*={0,2}$/, "base64url").max(16_384);
 const credential = <S extends z.ZodRawShape>(response: S) =>
   z.object({
     id: b64url.min(1).max(1024),
@@ -50,7 +50,7 @@ const credential = <S extends z.ZodRawShape>(response: S) =>
     clientExtensionResults: z.looseObject({}).default({}),
   });
 export const passkeyRegistration = z.object({
-  response: credential({ attestationObject: b64url, transports: z.array(z.string().max(32)).max(10).optional() }),
+  response: credential({ attestationObject: b64url, transports: z.array(text().max(32)).max(10).optional() }),
 });
 export const passkeyAssertion = z.object({
   response: credential({ authenticatorData: b64url, signature: b64url, userHandle: b64url.optional() }),
