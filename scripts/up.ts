@@ -16,7 +16,8 @@ env.METRICS_PORT ??= "9464";
 const admin = { email: env.ADMIN_EMAIL!, password: env.ADMIN_PASSWORD! };
 
 try {
-  const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin });
+  const mailDev = { smtpPort: Number(env.MAILDEV_SMTP_PORT ?? 1025), webPort: Number(env.MAILDEV_WEB_PORT ?? 1080) };
+  const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin, mailDev });
   const edges = edgeSpecs(env);
   console.log(`
   flashsale is up
