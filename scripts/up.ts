@@ -33,7 +33,7 @@ try {
     seller    ${demo.seller.email} / ${demo.seller.password}
     shopper   ${demo.shopper.email} / ${demo.shopper.password}
   demo mail   ${stack.mailWebUrl ? `${stack.mailWebUrl}  (MailDev: every mail the stack sends, e.g. signup verification links)` : `sent through ${env.MAIL_URL}`}
-  passkeys    ${stack.edgeUrl}/passkeys  (log in, register a passkey, log in with it)
+  passkeys    ${env.RP_ORIGIN}/passkeys  (log in, register a passkey, log in with it)
   Ctrl-C stops everything.
 `);
   let stopping = false;

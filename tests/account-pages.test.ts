@@ -1,13 +1,14 @@
-// Passkeys in a real browser: headless Chromium with the DevTools virtual authenticator registers a passkey on the
-// edge's /passkeys page and logs in with it (discoverable and email first); then real assertions, forged, replayed
-// and with a counter that went back, are refused.
+// The accounts' pages in a real browser (headless Chromium): the mailed links' pages, and passkeys with the DevTools
+// virtual authenticator, registered on the edge's /passkeys page and used to log in (discoverable and email
+// first); then real assertions, forged, replayed and with a counter that went back, are refused.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import type { Browser, Page } from "puppeteer-core";
 import { PASSKEY_CHALLENGE_TTL_S } from "../edge/auth/passkeys";
+import { receivedMail } from "../scripts/lib/maildev";
 import { addVirtualAuthenticator, launchBrowser, waitForText, type BrowserGlobals } from "./browser";
-import { client } from "./client";
+import { client, eventually } from "./client";
 import { stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -16,6 +17,7 @@ let page: Page;
 let origin: string;
 let sql: postgres.Sql;
 let redis: Redis;
+let mailWebUrl: string;
 let user: Awaited<ReturnType<ReturnType<typeof client>["user"]>>;
 const status = '[data-field="status"]';
 
@@ -23,6 +25,7 @@ beforeAll(async () => {
   const s = await stack();
   api = client(s.edgeUrl);
   origin = s.env.RP_ORIGIN!;
+  mailWebUrl = s.mailWebUrl!;
   sql = postgres(s.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
   redis = new Redis(s.env.REDIS_URL!);
   user = await api.user();
@@ -131,5 +134,43 @@ describe("passkeys", () => {
     expect((await api.call("GET", "/v1/me/passkeys", { token: user.token })).body.items).toEqual([]);
     const r = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion() } });
     expect([r.status, r.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+  });
+});
+
+/** The link in the text part of the latest mail to `address` with this subject. */
+async function mailedLink(address: string, subject: string): Promise<string> {
+  return eventually(async () => {
+    const mail = (await receivedMail(mailWebUrl)).filter((m) => m.subject === subject && m.to.some((t) => t.address === address)).at(-1);
+    return mail?.text.split("\n").find((l) => l.startsWith("http"));
+  }, 15_000, `a "${subject}" mail to ${address}`);
+}
+
+describe("the mailed links' pages", () => {
+  test("the verification link, opened in a browser, verifies the email once", async () => {
+    const u = await api.user();
+    const link = await mailedLink(u.email, "Confirm your email address");
+    expect(link.startsWith(`${origin}/verify-email?token=`)).toBe(true);
+    const tab = await browser.newPage();
+    await tab.goto(link);
+    await waitForText(tab, status, `Verified: ${u.email}`);
+    expect((await api.call("GET", "/v1/me", { token: u.token })).body.emailVerified).toBe(true);
+    await tab.reload();
+    await waitForText(tab, status, "Not verified: this link is unknown, used or expired");
+    await tab.close();
+  });
+
+  test("the reset link's page sets a new password", async () => {
+    const u = await api.user();
+    expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: u.email } })).status).toBe(202);
+    const link = await mailedLink(u.email, "Reset your password");
+    expect(link.startsWith(`${origin}/reset-password?token=`)).toBe(true);
+    const tab = await browser.newPage();
+    await tab.goto(link);
+    await tab.type('input[name="password"]', "Br0wser-chosen!");
+    await tab.click('#reset button[type="submit"]');
+    await waitForText(tab, status, "Password changed");
+    await tab.close();
+    expect((await api.call("GET", "/v1/me", { token: u.token })).status).toBe(401);
+    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: "Br0wser-chosen!" } })).status).toBe(200);
   });
 });
