@@ -7,7 +7,7 @@ import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
-import { SMTP_TIMEOUT_MS, startMailer } from "./mailer";
+import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
 import nodemailer from "nodemailer";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
@@ -80,9 +80,13 @@ async function run(kind: ConsumerKind) {
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "notification") {
     const timeouts = { connectionTimeout: SMTP_TIMEOUT_MS, greetingTimeout: SMTP_TIMEOUT_MS, socketTimeout: SMTP_TIMEOUT_MS };
-    const transport = nodemailer.createTransport({ url: config.MAIL_URL, ...timeouts } as never);
+    const transport = nodemailer.createTransport({ url: config.MAIL_URL, pool: true, maxConnections: SEND_CONCURRENCY, ...timeouts } as never);
     const mailLog = log.child({ part: "mailer" });
-    stops.push(startMailer({ db, transport, from: config.MAIL_FROM, log: mailLog, pollMs: config.MAIL_POLL_MS, backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS } }));
+    const stopMailer = startMailer({ db, transport, from: config.MAIL_FROM, log: mailLog, pollMs: config.MAIL_POLL_MS, backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS } });
+    stops.push(async () => {
+      await stopMailer();
+      transport.close();
+    });
   }
   if (kind === "coupon")
     stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));

@@ -13,6 +13,8 @@ export const MAIL_LEASE_MS = 60_000;
 /** SMTP connection, greeting and socket timeouts of one send. */
 export const SMTP_TIMEOUT_MS = 10_000;
 const BATCH = 50;
+/** Mails of a round sent at once, and the SMTP connections the transport pools for them. */
+export const SEND_CONCURRENCY = 4;
 
 export type MailerOptions = {
   db: Db;
@@ -42,7 +44,7 @@ export async function sendDue(o: MailerOptions): Promise<number> {
       order by next_attempt_at limit ${BATCH} for update skip locked)
     returning id, "to", kind, subject, text, html, attempts`)) as unknown as Due[];
 
-  for (const m of due) {
+  async function send(m: Due) {
     try {
       await o.transport.sendMail({
         from: o.from,
@@ -60,7 +62,7 @@ export async function sendDue(o: MailerOptions): Promise<number> {
       if (isPermanent(err)) {
         await o.db.update(mails).set({ failedAt: sql`now()`, text: null, html: null, lastError }).where(eq(mails.id, m.id));
         o.log.error("mail refused by the mail server: given up", { mailId: m.id, kind: m.kind, err });
-        continue;
+        return;
       }
       const delay = retryDelayMs(m.attempts, o.backoff);
       await o.db
@@ -70,6 +72,12 @@ export async function sendDue(o: MailerOptions): Promise<number> {
       o.log.warn("mail not sent: retrying", { mailId: m.id, kind: m.kind, attempts: m.attempts, retryInMs: delay, err });
     }
   }
+  // a few at a time (the transport's pool holds that many connections)
+  const queue = [...due];
+  const sender = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) await send(m);
+  };
+  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, queue.length) }, sender));
   return due.length;
 }
 
