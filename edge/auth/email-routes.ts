@@ -8,8 +8,8 @@ import { AppError } from "../errors";
 import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { limiter } from "../rate-limit";
-import { consumeEmailToken, EMAIL_TOKEN_TTL_MS, mintEmailToken, peekEmailToken, retireEmailTokens } from "./email-tokens";
-import { enqueueMail, mailLink, renderMail } from "./mails";
+import { consumeEmailToken, EMAIL_TOKEN_TTL_MS, peekEmailToken, retireEmailTokens } from "./email-tokens";
+import { mailToken } from "./mails";
 import { hashPassword } from "./passwords";
 import * as s from "./schemas";
 import { publicUser } from "./view";
@@ -72,9 +72,7 @@ export function emailRoutes(d: Deps, { hashing, budgetOf, revokeUser }: Shared) 
       await d.db.transaction(async (tx) => {
         const [user] = await tx.select({ id: users.id, email: users.email, name: users.name }).from(users).where(eq(users.email, email));
         if (!user) return;
-        const { token, expiresAt } = await mintEmailToken(tx, user.id, "reset_password");
-        const link = mailLink(d.config.PUBLIC_URL, "reset_password", token);
-        await enqueueMail(tx, user.email, "reset_password", renderMail("reset_password", { name: user.name, link }), expiresAt);
+        await mailToken(tx, d.config.PUBLIC_URL, user, "reset_password");
         c.get("commit")();
       });
       // the answer's time does not tell whether the account exists

@@ -2,7 +2,7 @@
 // (the mailer actor sends them). The text part holds the link on a line of its own.
 import { mails, type Tx } from "../../db";
 import { uuidv7 } from "../../nats";
-import type { TokenPurpose } from "./email-tokens";
+import { mintEmailToken, type TokenPurpose } from "./email-tokens";
 
 export type MailContent = { subject: string; text: string; html: string };
 
@@ -52,4 +52,11 @@ export function renderMail(purpose: TokenPurpose, o: { name: string; link: strin
 /** Queues a mail in the caller's transaction: it is sent once that commits, and never after `expiresAt`. */
 export async function enqueueMail(tx: Tx, to: string, kind: TokenPurpose, content: MailContent, expiresAt: Date) {
   await tx.insert(mails).values({ id: uuidv7(), to, kind, ...content, expiresAt });
+}
+
+/** Mints a one-time token for the user and queues the mail that carries its link, in the caller's transaction. */
+export async function mailToken(tx: Tx, publicUrl: string, user: { id: string; email: string; name: string }, purpose: TokenPurpose) {
+  const { token, expiresAt } = await mintEmailToken(tx, user.id, purpose);
+  const link = mailLink(publicUrl, purpose, token);
+  await enqueueMail(tx, user.email, purpose, renderMail(purpose, { name: user.name, link }), expiresAt);
 }

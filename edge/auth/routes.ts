@@ -15,8 +15,8 @@ import { admission } from "../admission";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords";
 import { adminUserRoutes } from "./admin-users";
 import { emailRoutes } from "./email-routes";
-import { EMAIL_TOKEN_TTL_MS, mintEmailToken } from "./email-tokens";
-import { enqueueMail, mailLink, renderMail } from "./mails";
+import { EMAIL_TOKEN_TTL_MS } from "./email-tokens";
+import { mailToken } from "./mails";
 import { accountPages } from "./pages";
 import { passkeyRoutes } from "./passkeys";
 import { revokeEverywhere } from "./revocations";
@@ -35,7 +35,7 @@ export function authRoutes(d: Deps) {
   // change, which revokes every access token of that user on every edge, so an entry is never served stale: its
   // token is refused first. An unverified user's row is read each time (verification may happen on another edge).
   const meCache = new Map<string, string>(); // jti -> the answer's JSON
-  // every password hash (signup, login) waits its turn here, or is refused 503 BUSY before any work
+  // every password hash (signup, login, password reset) waits its turn here, or is refused 503 BUSY before any work
   const hashing = admission({ concurrency: d.config.HASH_CONCURRENCY, maxWaitMs: d.config.HASH_MAX_WAIT_MS, name: "sign-in" });
   /**
    * Time left for a request's hash: HASH_MAX_WAIT_MS from its arrival (time spent before the line counts), and
@@ -59,7 +59,10 @@ export function authRoutes(d: Deps) {
     openapi({
       summary: "Create an account (shopper or seller)",
       description: `A mail with a link that verifies the email (valid ${EMAIL_TOKEN_TTL_MS.verify_email / 3600_000} h, once) is sent to the address.`,
-      body: s.signup, responses: { 201: s.user }, errors: ["EMAIL_TAKEN"] }),
+      body: s.signup,
+      responses: { 201: s.user },
+      errors: ["EMAIL_TAKEN"],
+    }),
     async (c) => {
       const input = c.req.valid("json");
       await dummyHash; // the line's average is seeded
@@ -71,9 +74,7 @@ export function authRoutes(d: Deps) {
           .onConflictDoNothing({ target: users.email })
           .returning();
         if (!row) return undefined;
-        const { token, expiresAt } = await mintEmailToken(tx, row.id, "verify_email");
-        const link = mailLink(d.config.PUBLIC_URL, "verify_email", token);
-        await enqueueMail(tx, row.email, "verify_email", renderMail("verify_email", { name: row.name, link }), expiresAt);
+        await mailToken(tx, d.config.PUBLIC_URL, row, "verify_email");
         c.get("commit")();
         return row;
       });
