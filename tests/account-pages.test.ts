@@ -150,6 +150,9 @@ describe("the mailed links' pages", () => {
     const u = await api.user();
     const link = await mailedLink(u.email, "Confirm your email address");
     expect(link.startsWith(`${origin}/verify-email?token=`)).toBe(true);
+    // the page's address holds the token: not cached, not passed on; fetching it uses nothing up
+    const raw = await fetch(link);
+    expect([raw.headers.get("cache-control"), raw.headers.get("referrer-policy")]).toEqual(["no-store", "no-referrer"]);
     const tab = await browser.newPage();
     await tab.goto(link);
     await waitForText(tab, status, `Verified: ${u.email}`);

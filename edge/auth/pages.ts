@@ -1,7 +1,7 @@
 // Small pages the edge serves for the accounts: the targets of the mailed links (/verify-email, /reset-password)
 // and /passkeys, where a person signs in, registers a passkey and logs in with it. Plain HTML and a few lines of
 // script calling the API; WebAuthn through the browser's JSON forms of the options and answers.
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { Env } from "../deps";
 import { openapi } from "../openapi";
 
@@ -126,10 +126,17 @@ $('[data-action="logout"]').addEventListener("click", async () => {
 if (access) list().catch(() => { access = null; });`,
 );
 
+// a page whose address holds a token: neither kept by caches nor passed on as a referrer
+const tokenPage = (page: string) => (c: Context<Env>) => {
+  c.header("Cache-Control", "no-store");
+  c.header("Referrer-Policy", "no-referrer");
+  return c.html(page);
+};
+
 export function accountPages() {
   const app = new Hono<Env>();
-  app.get("/verify-email", openapi({ summary: "The page a verification mail links to (?token=)", tags: ["pages"], responses: html }), (c) => c.html(verifyPage));
-  app.get("/reset-password", openapi({ summary: "The page a password-reset mail links to (?token=)", tags: ["pages"], responses: html }), (c) => c.html(resetPage));
+  app.get("/verify-email", openapi({ summary: "The page a verification mail links to (?token=)", tags: ["pages"], responses: html }), tokenPage(verifyPage));
+  app.get("/reset-password", openapi({ summary: "The page a password-reset mail links to (?token=)", tags: ["pages"], responses: html }), tokenPage(resetPage));
   app.get("/passkeys", openapi({ summary: "Sign in, register a passkey and log in with it", tags: ["pages"], responses: html }), (c) => c.html(passkeysPage));
   return app;
 }
