@@ -126,10 +126,9 @@ $('[data-action="logout"]').addEventListener("click", async () => {
 if (access) list().catch(() => { access = null; });`,
 );
 
-// a page whose address holds a token: neither kept by caches nor passed on as a referrer
+// a page whose address holds a token is not kept by caches (every answer already carries Referrer-Policy: no-referrer)
 const tokenPage = (page: string) => (c: Context<Env>) => {
   c.header("Cache-Control", "no-store");
-  c.header("Referrer-Policy", "no-referrer");
   return c.html(page);
 };
 
