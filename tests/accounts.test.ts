@@ -1,46 +1,51 @@
-// Accounts on the whole stack, its mail read from its own MailDev: email verification, the verified-email gate,
-// the forgotten password, and the admin's user search. A stack of its own, with REQUIRE_VERIFIED_EMAIL on and
-// tight reset brakes, behind a trusted loopback proxy so each test's requests come from an address of their own.
+// Accounts on the whole stack, its mail read from the stack's MailDev: email verification, the verified-email
+// gate, the forgotten password, and the admin's user search. Requests go to a second edge on the same services,
+// with REQUIRE_VERIFIED_EMAIL on and tight reset brakes, behind a trusted loopback proxy so each test's requests
+// come from an address of their own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
 import { receivedMail, type ReceivedMail } from "../scripts/lib/maildev";
-import { admin, root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { freePort, type PrivateStack } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
+import { admin, root, stack } from "./harness";
 
 const RESET_LIMIT = 3;
 let s: PrivateStack;
 let api: ReturnType<typeof client>;
 let sql: postgres.Sql;
 let adminToken: string;
+let proc: Bun.Subprocess | undefined;
 
 let n = 0;
 const newIp = () => `203.0.113.${n++ % 250}`;
 const email = (tag: string) => `${tag}-${Date.now()}-${n++}@accounts.test`;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
-    name: `accounts_${process.pid}`,
-    logFile: join(root, ".data", `test-accounts-${process.pid}.log`),
-    env: {
-      EDGE_PROCESSES: "1",
-      REQUIRE_VERIFIED_EMAIL: "true",
-      RESET_LIMIT_PER_HOUR: String(RESET_LIMIT),
-      TRUSTED_PROXIES: "127.0.0.1/32",
-      RATE_LIMIT_CAPACITY: "100000",
-      RATE_LIMIT_REFILL_PER_S: "100000",
-      LOGIN_LIMIT_PER_MIN: "100000",
-    },
+  s = await stack();
+  const url = `http://127.0.0.1:${freePort()}`;
+  const log = join(root, ".data", `test-accounts-edge-${process.pid}.log`);
+  proc = Bun.spawn([process.execPath, "edge/main.ts"], {
+    cwd: root,
+    env: { ...s.env, PORT: new URL(url).port, REQUIRE_VERIFIED_EMAIL: "true", RESET_LIMIT_PER_HOUR: String(RESET_LIMIT), TRUSTED_PROXIES: "127.0.0.1/32" },
+    stdout: "ignore",
+    stderr: "pipe",
   });
-  api = client(s.edgeUrl);
+  void (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) appendFileSync(log, chunk);
+  })();
+  await eventually(() => fetch(`${url}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), 30_000, "the second edge");
+  api = client(url);
   sql = postgres(s.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   adminToken = await api.login(admin.email, admin.password);
 }, 120_000);
 
 afterAll(async () => {
   await sql?.end();
-  await s?.stop();
+  proc?.kill("SIGTERM");
+  await proc?.exited;
 });
 
 /** The mails MailDev received for an address (waiting until `count` of them are there). */
@@ -176,6 +181,7 @@ describe("forgotten password", () => {
       const r = await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } });
       sessions.push(r.body as { accessToken: string; refreshToken: string });
     }
+    for (const old of sessions) for (const edge of [api, client(s.edgeUrl)]) expect((await edge.call("GET", "/v1/me", { token: old.accessToken })).status).toBe(200);
     for (let i = 0; i < 2; i++) expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: u.email }, headers: { "x-forwarded-for": ip } })).status).toBe(202);
     const mails = (await mailTo(u.email, 3)).filter((m) => m.subject === "Reset your password");
     const [first, second] = mails.map((m) => linkToken(m, "/reset-password"));
@@ -185,9 +191,12 @@ describe("forgotten password", () => {
     const done = await api.call("POST", "/v1/auth/password/reset", { body: { token: first, password: "N3w-passw0rd!" } });
     expect(done.status).toBe(204);
 
+    // the sessions worked on both edges before; after the reset, on neither
     for (const old of sessions) {
-      const me = await api.call("GET", "/v1/me", { token: old.accessToken });
-      expect([me.status, me.body.code]).toEqual([401, "UNAUTHENTICATED"]);
+      for (const edge of [api, client(s.edgeUrl)]) {
+        const me = await edge.call("GET", "/v1/me", { token: old.accessToken });
+        expect([me.status, me.body.code]).toEqual([401, "UNAUTHENTICATED"]);
+      }
       expect((await api.call("POST", "/v1/auth/refresh", { body: { refreshToken: old.refreshToken } })).status).toBe(401);
     }
     expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(401);
