@@ -2,6 +2,7 @@
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
+import { defaults } from "../domain/config";
 import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
@@ -11,13 +12,13 @@ import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
 import nodemailer from "nodemailer";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { gatewayClient } from "./payment";
+import { gatewayClient } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
 import { Redis } from "ioredis";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { gate } from "./gate";
+import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
 
@@ -34,7 +35,7 @@ if (kind === "gateway") {
 
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
-  const log = logger({ proc: kind, pid: process.pid });
+  const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
   // one connection per consumer, one for the relay, one for sweepers (and the mailer)
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 3 });
@@ -58,7 +59,7 @@ async function run(kind: ConsumerKind) {
       notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
-        timeoutMs: 5_000,
+        timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,

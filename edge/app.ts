@@ -17,7 +17,7 @@ import { dlqRoutes } from "./ops/dlq";
 import { opsOrderRoutes } from "./ops/orders";
 import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
-import { saleKeys } from "../actors/gate";
+import { saleKeys } from "../domain/sale";
 import { saleBoard } from "./sales/board";
 import { purchaseShortcut, salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";

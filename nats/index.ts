@@ -6,3 +6,5 @@ export * from "./log";
 export { uuidv7 } from "./uuid";
 export * from "./broadcasts";
 export * from "./outbox";
+export * from "./dlq";
+export { repeat } from "./repeat";
