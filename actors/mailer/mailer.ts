@@ -5,7 +5,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { Transporter } from "nodemailer";
 import { mails, type Db } from "../../db";
-import type { Logger } from "../../nats";
+import { repeat, type Logger } from "../../nats";
 import { isPermanent, retryDelayMs } from "./backoff";
 
 /** How long a taken mail is held by its mailer: past every SMTP timeout of one send. */
@@ -81,24 +81,13 @@ export async function sendDue(o: MailerOptions): Promise<number> {
   return due.length;
 }
 
-/** Runs rounds until stopped; the returned function stops it after the round in progress. */
+/** Runs rounds every `pollMs` (at once again while rounds come back full) until the returned function stops it. */
 export function startMailer(o: MailerOptions): () => Promise<void> {
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const loop = (async () => {
-    while (!stopped) {
-      let tried = 0;
-      try {
-        tried = await sendDue(o);
-      } catch (err) {
-        o.log.error("mailer round failed", { err });
-      }
-      if (tried < BATCH && !stopped) await new Promise<void>((r) => ((wake = r), setTimeout(r, o.pollMs)));
-    }
-  })();
-  return async () => {
-    stopped = true;
-    wake?.();
-    await loop;
-  };
+  return repeat(
+    o.pollMs,
+    async () => {
+      while ((await sendDue(o)) === BATCH);
+    },
+    (err) => o.log.error("mailer round failed", { err }),
+  );
 }
