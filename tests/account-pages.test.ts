@@ -91,7 +91,7 @@ describe("passkeys", () => {
     expect([replay.status, replay.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
   });
 
-  test("a forged assertion is 401: a bad signature, another account's email, an unknown credential", async () => {
+  test("a forged assertion is 401: a bad signature, another account's email, an email with no account, an unknown credential", async () => {
     const a = await assertion();
     const forged = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: { ...a, response: { ...a.response, signature: flipLastByte(a.response.signature) } } } });
     expect([forged.status, forged.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
@@ -99,6 +99,9 @@ describe("passkeys", () => {
     const other = await api.user();
     const wrongUser = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion(other.email) } });
     expect([wrongUser.status, wrongUser.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+
+    const noAccount = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion(`nobody-${crypto.randomUUID()}@pages.test`) } });
+    expect([noAccount.status, noAccount.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
 
     const b = await assertion();
     const id = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");

@@ -23,7 +23,8 @@ import * as s from "./schemas";
 /** How long a challenge (registration or login options) can be answered. */
 export const PASSKEY_CHALLENGE_TTL_S = 120;
 
-type Challenge = { kind: "register"; userId: string } | { kind: "login"; userId?: string };
+/** A login challenge made for an email names its account (null: the email has none, so no passkey answers it). */
+type Challenge = { kind: "register"; userId: string } | { kind: "login"; userId?: string | null };
 const challengeKey = (challenge: string) => `webauthn:challenge:${challenge}`;
 
 /** The challenge a credential answers, read from its client data (checked again by the verification). */
@@ -160,8 +161,8 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
         userVerification: "preferred",
         allowCredentials: allow.map((p) => ({ id: p.credentialId, transports: p.transports as never })),
       });
-      // an unknown email gets options like the discoverable ones: no account answers with it
-      await remember(options.challenge, { kind: "login", userId: user?.id ?? (email ? "unknown" : undefined) });
+      // an unknown email gets options like the discoverable ones, which no passkey can answer
+      await remember(options.challenge, { kind: "login", userId: email ? (user?.id ?? null) : undefined });
       return c.json(options);
     },
   );
@@ -181,7 +182,7 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
       const challenge = await take(response.response.clientDataJSON);
       if (!challenge || challenge.kind !== "login") throw refuse();
       const [key] = await d.db.select().from(passkeys).where(eq(passkeys.credentialId, response.id));
-      if (!key || (challenge.userId && challenge.userId !== key.userId)) throw refuse();
+      if (!key || (challenge.userId !== undefined && challenge.userId !== key.userId)) throw refuse();
       const result = await verifyAuthenticationResponse({
         response: response as AuthenticationResponseJSON,
         expectedChallenge: challenge.challenge,
