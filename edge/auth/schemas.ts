@@ -1,5 +1,6 @@
 // What the identity routes accept and answer; the same schemas validate requests and feed /openapi.json.
 import { z } from "zod";
+import { pageQuerySchema } from "../pagination";
 import { text } from "../validate";
 
 export const password = text()
@@ -31,11 +32,9 @@ export const forgot = z.object({ email });
 export const reset = z.object({ token: mailedToken, password });
 
 export const userPage = z.object({ items: z.array(user), nextCursor: z.uuid().nullable() }).meta({ id: "UserPage" });
-export const userSearch = z.object({
+export const userSearch = pageQuerySchema.extend({
   email: text().trim().toLowerCase().max(254).optional().describe("matches emails that start with this"),
   role: role.optional(),
-  cursor: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
 /** A WebAuthn credential as the browser's `PublicKeyCredential.toJSON()` gives it; @simplewebauthn checks the rest. */
