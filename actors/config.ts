@@ -38,6 +38,14 @@ const schema = z.object({
   /** Delivery attempts of one notification within one message delivery, before it is retried by redelivery. */
   NOTIFY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   NOTIFY_BACKOFF_MS: z.coerce.number().int().min(1).default(200),
+  /** The SMTP server the mailer sends through (the notification actor runs the mailer); `bun run up` starts MailDev here when unset. */
+  MAIL_URL: z.string().url().default("smtp://127.0.0.1:1025"),
+  MAIL_FROM: z.string().default("flashsale <no-reply@flashsale.localhost>"),
+  /** The mail outbox is read this often when it has nothing due. */
+  MAIL_POLL_MS: z.coerce.number().int().positive().default(500),
+  /** A mail that could not be sent is tried again after MAIL_BACKOFF_MS, doubling up to MAIL_BACKOFF_MAX_MS (with jitter). */
+  MAIL_BACKOFF_MS: z.coerce.number().int().positive().default(1_000),
+  MAIL_BACKOFF_MAX_MS: z.coerce.number().int().positive().default(30_000),
   /** A shipped order counts as delivered this long after shipping; 0 (the default) leaves it to the seller. */
   AUTO_DELIVER_AFTER_MS: z.coerce.number().int().min(0).default(0),
   /**

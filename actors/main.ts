@@ -8,6 +8,8 @@ import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
+import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
+import nodemailer from "nodemailer";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
 import { gatewayClient } from "../domain/payment";
@@ -37,8 +39,8 @@ async function run(kind: ConsumerKind) {
   const config = loadConfig();
   const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
-  // one connection per consumer, one for the relay, one for sweepers
-  const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
+  // one connection per consumer, one for the relay, one for sweepers (and the mailer)
+  const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 3 });
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
   const jsm = await jetstreamManager(bus.nc);
 
@@ -88,6 +90,16 @@ async function run(kind: ConsumerKind) {
   stops.push(startRelay(db, bus.js, log));
   stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
+  if (kind === "notification") {
+    const timeouts = { connectionTimeout: SMTP_TIMEOUT_MS, greetingTimeout: SMTP_TIMEOUT_MS, socketTimeout: SMTP_TIMEOUT_MS };
+    const transport = nodemailer.createTransport({ url: config.MAIL_URL, pool: true, maxConnections: SEND_CONCURRENCY, ...timeouts } as never);
+    const mailLog = log.child({ part: "mailer" });
+    const stopMailer = startMailer({ db, transport, from: config.MAIL_FROM, log: mailLog, pollMs: config.MAIL_POLL_MS, backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS } });
+    stops.push(async () => {
+      await stopMailer();
+      transport.close();
+    });
+  }
   if (kind === "coupon")
     stops.push(startClaimReconciler({ db, redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });

@@ -7,12 +7,18 @@ import type { Logger } from "../nats";
 export const codes = {
   VALIDATION_FAILED: [400, "Validation failed"],
   MALFORMED_JSON: [400, "Malformed JSON"],
+  /** A mailed one-time token (email verification, password reset) that is unknown, used or expired. */
+  TOKEN_INVALID: [400, "Token invalid"],
+  /** A passkey registration the relying party does not accept (challenge, origin or attestation). */
+  PASSKEY_INVALID: [400, "Passkey not accepted"],
   UNAUTHENTICATED: [401, "Authentication required"],
   TOKEN_EXPIRED: [401, "Token expired"],
   TOKEN_REUSED: [401, "Refresh token reused"],
   INVALID_CREDENTIALS: [401, "Invalid credentials"],
   BAD_SIGNATURE: [401, "Bad signature"],
   FORBIDDEN: [403, "Forbidden"],
+  /** Orders, purchases and claims of an unverified account, when REQUIRE_VERIFIED_EMAIL is on. */
+  EMAIL_NOT_VERIFIED: [403, "Email not verified"],
   NOT_FOUND: [404, "Not found"],
   EMAIL_TAKEN: [409, "Email already registered"],
   SOLD_OUT: [409, "Sold out"],

@@ -33,6 +33,7 @@ export type PrivateStack = Awaited<ReturnType<typeof startStack>> & {
  * `name` names the database (flashsale_<name>); `env` overrides settings; child output goes to `logFile`.
  * `cluster`: a 3-node NATS JetStream cluster and a Redis Cluster of 3 primaries and 3 replicas instead of one
  * server each, as `bun run up:cluster` runs them.
+ * Without MAIL_URL in `env`, the stack's mail goes to a MailDev of its own on free ports (`mailWebUrl`).
  */
 export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string; cluster?: boolean }): Promise<PrivateStack> {
   const data = mkdtempSync(join(tmpdir(), `flashsale-${o.name}-`));
@@ -54,15 +55,19 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
     GATEWAY_WEBHOOK_URL: `http://127.0.0.1:${edge}/v1/payments/webhook`,
     KEYS_DIR: join(data, "keys"),
     ...clusters?.env,
+    // the links of its mails and its passkeys belong to its own edge
+    PUBLIC_URL: `http://localhost:${edge}`,
+    RP_ORIGIN: `http://localhost:${edge}`,
     ...o.env,
   };
   // each edge process's own metrics listener
   const metricsPorts = Array.from({ length: edgeCount(env) }, freePort);
+  const mailDev = { smtpPort: freePort(), webPort: freePort() };
   const s = await (async () => {
     await dropDatabase(env.DATABASE_URL!);
     mkdirSync(join(root, ".data"), { recursive: true });
     rmSync(o.logFile, { force: true });
-    return startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, servicesUp: !!clusters, write: (line) => appendFileSync(o.logFile, line) });
+    return startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, servicesUp: !!clusters, mailDev, write: (line) => appendFileSync(o.logFile, line) });
   })().catch(async (err) => {
     // the clusters are this stack's own: none outlives a failed start
     await clusters?.stop();
