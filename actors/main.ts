@@ -2,14 +2,14 @@
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
-import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
+import { connectBus, consumers, logger, orderStatusSubject, startOpsTick, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { gatewayClient } from "./payment";
+import { breaker, gatewayClient, type Breaker } from "./payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
@@ -18,6 +18,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "./gate";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
+
+/** One post to the notification webhook waits this long at most. */
+const NOTIFY_TIMEOUT_MS = 5_000;
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -39,6 +42,8 @@ async function run(kind: ConsumerKind) {
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
   const jsm = await jetstreamManager(bus.nc);
 
+  // the breakers of this process, told to the ops consoles every second
+  const breakers: Breaker[] = [];
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
     coupon: () => couponHandler,
     order: () =>
@@ -51,16 +56,24 @@ async function run(kind: ConsumerKind) {
         },
       }),
     inventory: () => inventoryHandler,
-    payment: () => paymentHandler(gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS)),
-    notification: () =>
-      notificationHandler({
+    payment: () => {
+      const client = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);
+      breakers.push(client.breaker);
+      return paymentHandler(client);
+    },
+    notification: () => {
+      const b = breaker("notify_webhook", { failures: 5, openMs: 5_000, timeoutMs: NOTIFY_TIMEOUT_MS });
+      breakers.push(b);
+      return notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
-        timeoutMs: 5_000,
+        timeoutMs: NOTIFY_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,
-      }),
+        breaker: b,
+      });
+    },
     gate: () => {
       const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
       const g = gate(redis);
@@ -78,6 +91,10 @@ async function run(kind: ConsumerKind) {
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "coupon")
     stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
+  if (breakers.length) {
+    const stopTick = startOpsTick(bus.nc, kind, () => ({ breakers: breakers.map((b) => ({ name: b.name, state: b.state() })) }));
+    stops.push(async () => stopTick());
+  }
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });
 
   let stopping = false;

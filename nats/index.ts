@@ -6,3 +6,4 @@ export * from "./log";
 export { uuidv7 } from "./uuid";
 export * from "./broadcasts";
 export * from "./outbox";
+export * from "./ops-tick";
