@@ -114,7 +114,8 @@ function renderSales(sales: Sale[]) {
     el.dataset.status = sale.status;
     setText($("[data-field=name]", el), `${sale.productName} · ${won(sale.price)}`);
     setText($("[data-field=status]", el), sale.status.replace("_", " "));
-    setText($("[data-field=remaining]", el), `${count(sale.remaining)} / ${count(sale.quantity)}`);
+    // no counters: the sale's gate is not in Redis (not loaded yet, or lost and not rebuilt by a purchase yet)
+    setText($("[data-field=remaining]", el), sale.remaining === null ? `not in Redis / ${count(sale.quantity)}` : `${count(sale.remaining)} / ${count(sale.quantity)}`);
     $("[data-field=remaining]", el).dataset.value = String(sale.remaining ?? "");
     setText($("[data-field=admitted-per-s]", el), sale.admittedPerS.toLocaleString("en-US"));
     setText($("[data-field=pending]", el), count(sale.pending));

@@ -1,0 +1,220 @@
+/// <reference lib="dom" />
+// The two pages in headless Chromium against the whole stack: the ops console follows a sale's remaining
+// units as purchases arrive, without a reload; a shopper signs in on the sale page, double-clicks buy and sees
+// CONFIRMED, having bought one unit; sold out, limit reached and the countdown on the server's clock; and no
+// script error on any page. With SCREENSHOTS=<dir> it also saves the pages' pictures there (docs/ holds them).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "puppeteer-core";
+import { launchBrowser, watchErrors } from "./browser";
+import { client } from "./client";
+import { admin, stack } from "./harness";
+
+let api: ReturnType<typeof client>;
+let base: string;
+let browser: Browser;
+let adminToken: string;
+let seller: Awaited<ReturnType<typeof api.user>>;
+const shots = process.env.SCREENSHOTS;
+
+const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
+
+async function newSale(o: { quantity: number; startsInS?: number; perUserLimit?: number; name?: string; price?: number }) {
+  const p = await api.call("POST", "/v1/products", { token: seller.token, body: { name: o.name ?? "Test product", price: 39_000, stock: o.quantity } });
+  expect(p.status).toBe(201);
+  const s = await api.call("POST", "/v1/sales", {
+    token: adminToken,
+    body: { productId: p.body.id, price: o.price ?? 19_900, quantity: o.quantity, perUserLimit: o.perUserLimit ?? 1, startsAt: inSeconds(o.startsInS ?? -1) },
+  });
+  expect(s.status).toBe(201);
+  return s.body.id as string;
+}
+
+async function buy(saleId: string, n: number) {
+  const shoppers = await Promise.all(Array.from({ length: n }, () => api.user()));
+  const answers = await Promise.all(shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })));
+  for (const a of answers) expect(a.status).toBe(202);
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.type("input[name=email]", email);
+  await page.type("input[name=password]", password);
+  await page.click("button[type=submit]");
+}
+
+/** The text of `sel`, once `ok` holds for it. */
+async function textWhen(page: Page, sel: string, ok: string, timeout = 20_000) {
+  await page.waitForFunction((sel, ok) => new RegExp(ok).test(document.querySelector(sel)?.textContent ?? ""), { timeout }, sel, ok);
+  return page.$eval(sel, (el) => el.textContent ?? "");
+}
+
+const mark = (page: Page) => page.evaluate(() => void ((window as unknown as { stayed: boolean }).stayed = true));
+const stayed = (page: Page) => page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed === true);
+
+beforeAll(async () => {
+  const s = await stack();
+  base = s.edgeUrl;
+  api = client(base);
+  adminToken = await api.login(admin.email, admin.password);
+  seller = await api.user("seller");
+  browser = await launchBrowser();
+  if (shots) mkdirSync(shots, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("GET /ops", () => {
+  test("the admin signs in and sees a sale's remaining units fall as purchases arrive, without a reload", async () => {
+    const saleId = await newSale({ quantity: 30, name: "Ops console sneakers" });
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    await page.setViewport({ width: 1280, height: 1000 });
+    await page.goto(`${base}/ops`);
+    await signIn(page, admin.email, admin.password);
+    const remaining = `[data-sale-id="${saleId}"] [data-field="remaining"]`;
+    expect(await textWhen(page, remaining, "^30 / 30$")).toBe("30 / 30");
+    await mark(page);
+
+    // every change the page shows, as it shows it
+    await page.$eval(remaining, (el) => {
+      const seen: string[] = ((window as unknown as { seen: string[] }).seen = []);
+      new MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await buy(saleId, 5);
+    await textWhen(page, remaining, "^25 / 30$");
+    await buy(saleId, 7);
+    await textWhen(page, remaining, "^18 / 30$");
+    expect(await page.evaluate(() => (window as unknown as { seen: string[] }).seen)).toEqual(expect.arrayContaining(["25 / 30", "18 / 30"]));
+    expect(await stayed(page)).toBe(true);
+
+    // the rest of the console fills in from the same feed
+    const card = `[data-sale-id="${saleId}"]`;
+    await textWhen(page, `${card} [data-field="settled"]`, "^12 \\(12 / 0\\)$");
+    await textWhen(page, `${card} [data-field="audit"]`, "noOversell");
+    await textWhen(page, "#breakers", "payment_gateway: closed");
+    await textWhen(page, "[data-field=degraded]", "^\\d+$");
+    await textWhen(page, "[data-field=answers-now]", "answers in the last second");
+    expect(await page.$("#chart canvas")).not.toBeNull();
+    expect(await page.$eval("[data-field=dlq-count]", (el) => el.textContent)).toMatch(/^\d+$/);
+    if (shots) await page.screenshot({ path: join(shots, "ops.png"), fullPage: true });
+    expect(watched.errors).toEqual([]);
+    expect(watched.answers.filter((a) => a.status >= 500)).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  test("a shopper signing in is told the console is for admins, and sees none of it", async () => {
+    const shopper = await api.user();
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    await page.goto(`${base}/ops`);
+    await signIn(page, shopper.email, shopper.password);
+    expect(await textWhen(page, "[data-field=login-error]", "admins")).toContain("for admins");
+    expect(await page.$eval("#console", (el) => (el as HTMLElement).hidden)).toBe(true);
+    expect(watched.errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("GET /shop/sales/:id", () => {
+  test("a shopper signs in, double-clicks buy, sees CONFIRMED without a reload, and has bought one unit", async () => {
+    const saleId = await newSale({ quantity: 20, perUserLimit: 2, name: "Limited edition keyboard", price: 129_000 });
+    const shopper = await api.user();
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    await page.setViewport({ width: 390, height: 844, isMobile: true, deviceScaleFactor: 1 });
+    await page.goto(`${base}/shop/sales/${saleId}`);
+    expect(await page.$eval("[data-field=product-name]", (el) => el.textContent)).toBe("Limited edition keyboard");
+    expect(await page.$eval("[data-field=price]", (el) => el.textContent)).toBe("129,000 KRW");
+    await textWhen(page, "[data-field=remaining]", "^20$");
+    await mark(page);
+    await signIn(page, shopper.email, shopper.password);
+    await page.waitForSelector("[data-action=buy]:not([disabled])");
+
+    await page.click("[data-action=buy]", { count: 2, delay: 0 });
+    expect(await textWhen(page, "[data-field=order-status]", "^CONFIRMED$")).toBe("CONFIRMED");
+    expect(await stayed(page)).toBe(true);
+    const orders = await api.call("GET", "/v1/orders", { token: shopper.token });
+    expect(orders.body.items.map((o: { status: string; items: { quantity: number }[] }) => [o.status, o.items.map((i) => i.quantity)])).toEqual([["CONFIRMED", [1]]]);
+    await textWhen(page, "[data-field=remaining]", "^19$");
+    if (shots) await page.screenshot({ path: join(shots, "shop.png"), fullPage: true });
+
+    // two clicks in one go (no time for the button to be disabled in between) are still one purchase
+    await page.$eval("[data-action=buy]", (b) => ((b as HTMLButtonElement).click(), (b as HTMLButtonElement).click()));
+    await textWhen(page, "[data-field=order-status]", "^CONFIRMED$");
+    await textWhen(page, "[data-field=remaining]", "^18$");
+    const after = await api.call("GET", "/v1/orders", { token: shopper.token });
+    expect(after.body.items.length).toBe(2);
+
+    // the limit of 2 is reached: said as such
+    await page.waitForSelector("[data-action=buy]:not([disabled])");
+    await page.click("[data-action=buy]");
+    expect(await textWhen(page, "[data-field=notice]", "Limit reached")).toBe("Limit reached: at most 2 per shopper.");
+    expect(await stayed(page)).toBe(true);
+    expect(watched.errors).toEqual([]);
+    // the only refusals: the limit, and the order stream asked for before the saga wrote its order
+    for (const a of watched.answers) expect(a.status === 409 && a.url.endsWith("/purchase") || (a.status === 404 && a.url.endsWith("/events"))).toBe(true);
+    await page.close();
+  }, 90_000);
+
+  test("a sold-out sale says so, and its buy button cannot be pressed", async () => {
+    const saleId = await newSale({ quantity: 1 });
+    await buy(saleId, 1);
+    const shopper = await api.user();
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    await page.goto(`${base}/shop/sales/${saleId}`);
+    await signIn(page, shopper.email, shopper.password);
+    expect(await textWhen(page, "[data-action=buy]", "^Sold out$")).toBe("Sold out");
+    expect(await page.$eval("[data-action=buy]", (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("Sold out");
+    expect(await page.$eval("[data-field=remaining]", (el) => el.textContent)).toBe("0");
+    expect(watched.errors).toEqual([]);
+    await page.close();
+  });
+
+  test("the countdown runs on the server's clock, not the browser's, and the sale opens when it ends", async () => {
+    const saleId = await newSale({ quantity: 5, startsInS: 3 });
+    const shopper = await api.user();
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    // the browser's clock two hours ahead: on its own clock the sale would have started long ago
+    await page.evaluateOnNewDocument(() => {
+      const skew = 2 * 3600_000;
+      const now = Date.now.bind(Date);
+      Date.now = () => now() + skew;
+    });
+    await page.goto(`${base}/shop/sales/${saleId}`);
+    expect(await textWhen(page, "[data-field=countdown]", "^Starts in 0:0[1-3]$")).toMatch(/^Starts in 0:0[1-3]$/);
+    expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("Starts soon");
+    await signIn(page, shopper.email, shopper.password);
+    expect(await page.$eval("[data-action=buy]", (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    await page.waitForSelector("[data-action=buy]:not([disabled])", { timeout: 10_000 });
+    expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("On sale now");
+    expect(watched.errors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("assets", () => {
+  test("served by the edge with a content hash in the name, cached for a year, revalidated by ETag", async () => {
+    const html = await (await fetch(`${base}/ops`)).text();
+    const names = [...html.matchAll(/\/assets\/([\w.-]+)/g)].map((m) => m[1]!);
+    expect(names.length).toBe(2);
+    for (const name of names) {
+      const r = await fetch(`${base}/assets/${name}`);
+      expect(r.status).toBe(200);
+      expect(r.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect(r.headers.get("content-type")).toMatch(name.endsWith(".css") ? /^text\/css/ : /^text\/javascript/);
+      const again = await fetch(`${base}/assets/${name}`, { headers: { "if-none-match": r.headers.get("etag")! } });
+      expect(again.status).toBe(304);
+    }
+    const missing = await fetch(`${base}/assets/nothing-here.js`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("content-type")).toStartWith("application/problem+json");
+    const page = await fetch(`${base}/ops`);
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("cache-control")).toBe("no-cache");
+  });
+});
