@@ -172,7 +172,8 @@ export function opsFeed(d: Deps) {
       const now = Date.now();
       const reports: Record<string, unknown> = { ...(latest.get("audits") as Record<string, unknown> | undefined) };
       for (const s of tracked) {
-        if (s.startsAt.getTime() > now) continue;
+        // an audit without the gate's counters fails for want of them: wait until a purchase loads the gate
+        if (s.startsAt.getTime() > now || !readings.get(s.id)?.length) continue;
         const counted = { admitted: readings.get(s.id)?.at(-1)?.admitted ?? -1, orders: Object.values(byStatus.get(s.id) ?? {}).reduce((a, b) => a + b, 0) };
         const before = audited.get(s.id);
         if (before?.quiet && before.admitted === counted.admitted && before.orders === counted.orders) continue;

@@ -115,7 +115,8 @@ function renderSales(sales: Sale[]) {
     setText($("[data-field=name]", el), `${sale.productName} · ${won(sale.price)}`);
     setText($("[data-field=status]", el), sale.status.replace("_", " "));
     // no counters: the sale's gate is not in Redis (not loaded yet, or lost and not rebuilt by a purchase yet)
-    setText($("[data-field=remaining]", el), sale.remaining === null ? `not in Redis / ${count(sale.quantity)}` : `${count(sale.remaining)} / ${count(sale.quantity)}`);
+    setText($("[data-field=remaining]", el), `${sale.remaining === null ? "–" : count(sale.remaining)} / ${count(sale.quantity)}`);
+    el.classList.toggle("no-gate", sale.remaining === null);
     $("[data-field=remaining]", el).dataset.value = String(sale.remaining ?? "");
     setText($("[data-field=admitted-per-s]", el), sale.admittedPerS.toLocaleString("en-US"));
     setText($("[data-field=pending]", el), count(sale.pending));
@@ -140,7 +141,7 @@ function renderAudit(el: HTMLElement, a: Audit | undefined) {
   const ul = $("[data-field=audit]", el);
   const items = a
     ? [h("li", { class: a.quiet ? "quiet" : "busy" }, a.quiet ? "pipeline quiet" : "pipeline busy"), ...Object.entries(a.invariants).map(([name, r]) => h("li", { class: r.pass ? "pass" : "fail", title: r.detail }, `${r.pass ? "✓" : "✗"} ${name}`))]
-    : [h("li", {}, "audit: not yet")];
+    : [h("li", {}, el.classList.contains("no-gate") ? "audit: waits for the sale's gate in Redis (loaded by its first purchase)" : "audit: not yet")];
   const text = items.map((i) => i.textContent + i.className).join("|");
   if (ul.dataset.text !== text) {
     ul.dataset.text = text;
@@ -161,6 +162,7 @@ function renderAnswers(a: { from: number; statuses: Record<string, number[]> }) 
         height: 200,
         series: [{}, ...GROUPS.map((g) => ({ label: g.label, stroke: g.stroke, width: 1.5, points: { show: false } }))],
         axes: [{}, { label: "answers/s", size: 60 }],
+        legend: { live: false },
         scales: { y: { range: (_u, _min, max) => [0, Math.max(10, max)] } },
       },
       data,
