@@ -75,7 +75,14 @@ export function follow(url: string, o: FollowOptions): { close(): void } {
           if (done) break;
           for (const e of parse(value)) {
             if (e.id !== undefined) lastId = e.id;
-            o.onEvent(e);
+            try {
+              o.onEvent(e);
+            } catch (err) {
+              // the page's own fault, not the connection's: reported as an uncaught error, and the stream goes on
+              setTimeout(() => {
+                throw err;
+              });
+            }
             if (closed) return;
           }
         }
