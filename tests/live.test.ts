@@ -103,8 +103,9 @@ describe("GET /v1/ops/stream", () => {
     const shoppers = await Promise.all([1, 2, 3, 4].map(() => api.user()));
     const answers = await Promise.all(shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })));
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
-    const after = await s.next<SaleRow[]>("sales", (rows) => rows.some((r) => r.id === saleId && r.settled === 4));
-    expect(after.find((r) => r.id === saleId)).toMatchObject({ remaining: 6, pending: 0, settled: 4, confirmed: 4, admitted: 4 });
+    // settled whatever the outcome (the test stack's short payment deadline may cancel one, and its unit comes back)
+    const after = await s.next<SaleRow[]>("sales", (rows) => rows.some((r) => r.id === saleId && r.settled === 4 && r.remaining === 10 - r.confirmed));
+    expect(after.find((r) => r.id === saleId)).toMatchObject({ pending: 0, settled: 4, admitted: 4 });
 
     // the edge's ticks: the 202s of those purchases are in the chart's window
     const chart = await s.next<{ from: number; statuses: Record<string, number[]> }>("answers", (a) => (a.statuses["202"] ?? []).reduce((x, y) => x + y, 0) >= 4);

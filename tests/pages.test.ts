@@ -132,7 +132,20 @@ describe("GET /ops", () => {
     await textWhen(page, "[data-field=answers-now]", "answers in the last second");
     expect(await page.$("#chart canvas")).not.toBeNull();
     expect(await page.$eval("[data-field=dlq-count]", (el) => el.textContent)).toMatch(/^\d+$/);
-    if (shots) await page.screenshot({ path: join(shots, "ops.png"), fullPage: true });
+    if (shots) {
+      // for the picture: a few seconds of the traffic a sale page sees (reads, and shoppers over their limit)
+      const bought = await buy(saleId, 2);
+      for (let i = 0; i < 40; i++) {
+        await Promise.all([
+          api.call("GET", `/v1/sales/${saleId}`),
+          api.call("GET", `/v1/sales/${saleId}`),
+          ...bought.map((b) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: b.token, body: {} })),
+        ]);
+        await Bun.sleep(150);
+      }
+      await Bun.sleep(1500);
+      await page.screenshot({ path: join(shots, "ops.png"), fullPage: true });
+    }
     expect(watched.errors).toEqual([]);
     expect(watched.answers.filter((a) => a.status >= 500)).toEqual([]);
     await page.close();

@@ -30,7 +30,7 @@ ${login("Sign in as an admin")}
 <div id="console" hidden>
 <h2>Sales</h2><p id="sales-empty" class="muted"></p><div id="sales"></div>
 <div class="panels">
-<section class="panel"><h2>Answers per second by status</h2><div id="chart"></div><p class="muted" data-field="answers-now"></p></section>
+<section class="panel wide"><h2>Answers per second by status</h2><div id="chart"></div><p class="muted" data-field="answers-now"></p></section>
 <section class="panel"><h2>Health</h2>
 <p>Circuit breakers:</p><ul id="breakers"></ul>
 <p>Rate limiting on the local fallback (Redis slow or down): <strong data-field="degraded">…</strong> decisions</p>

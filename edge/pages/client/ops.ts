@@ -36,6 +36,9 @@ const GROUPS: { label: string; stroke: string; has: (status: number) => boolean 
   { label: "5xx", stroke: "#cf222e", has: (s) => s >= 500 },
 ];
 
+/** The chart shows at least this many seconds. */
+const MIN_CHART_S = 60;
+
 const s = session();
 const form = $<HTMLFormElement>("form.login");
 const consoleEl = $("#console");
@@ -153,7 +156,10 @@ function renderAnswers(a: { from: number; statuses: Record<string, number[]> }) 
   const n = Math.max(0, ...Object.values(a.statuses).map((v) => v.length));
   const xs = Array.from({ length: n }, (_, i) => a.from + i);
   const ys = GROUPS.map((g) => xs.map((_, i) => Object.entries(a.statuses).reduce((sum, [st, v]) => sum + (g.has(Number(st)) ? (v[i] ?? 0) : 0), 0)));
-  const data: uPlot.AlignedData = [xs, ...ys];
+  // from the first second with an answer (a fresh stack has no past), and at least the last minute
+  const first = xs.findIndex((_, i) => ys.some((y) => y[i]! > 0));
+  const start = Math.max(0, Math.min(first < 0 ? n : first, n - MIN_CHART_S));
+  const data: uPlot.AlignedData = [xs.slice(start), ...ys.map((y) => y.slice(start))];
   const box = $("#chart");
   if (!chart) {
     chart = new uPlot(
