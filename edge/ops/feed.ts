@@ -15,6 +15,7 @@ import { gate } from "../../actors/gate";
 import { OPS_TICK, opsTick, type OpsTick } from "../../nats";
 import type { Deps } from "../deps";
 import { auditSale } from "../sales/audit";
+import { saleStatus } from "../sales/status";
 import { deadLetters } from "./dlq";
 import { opsOrders } from "./orders";
 import { answersWindow, perSecond, timeToSellOut } from "./window";
@@ -134,7 +135,7 @@ export function opsFeed(d: Deps) {
             readings.set(s.id, history);
           }
           const remaining = c?.remaining ?? null;
-          const status = now < s.startsAt.getTime() ? "scheduled" : s.endsAt && now >= s.endsAt.getTime() ? "ended" : remaining !== null && remaining <= 0 ? "sold_out" : "live";
+          const status = saleStatus({ startsAt: s.startsAt.getTime(), endsAt: s.endsAt?.getTime() }, remaining, now);
           const o = byStatus.get(s.id) ?? {};
           const n = (...st: string[]) => st.reduce((sum, k) => sum + (o[k] ?? 0), 0);
           const pace = perSecond(history.at(0), history.at(-1)?.at ?? now, history.at(-1)?.admitted ?? 0);

@@ -48,7 +48,7 @@ export type ShopSale = { id: string; productName: string; price: number; quantit
 export function shopPage(a: Assets, s: ShopSale, now: number): string {
   return `${head(`${s.productName} · flashsale`, a, a.shop)}
 <body><header class="top"><strong>flashsale</strong><span class="spacer"></span><span data-field="who"></span><button type="button" data-action="logout" hidden>Sign out</button></header>
-<main class="shop" data-sale-id="${esc(s.id)}" data-status="${esc(s.status)}" data-starts-at="${esc(s.startsAt.toISOString())}" data-ends-at="${s.endsAt ? esc(s.endsAt.toISOString()) : ""}" data-server-now="${now}" data-per-user-limit="${s.perUserLimit}">
+<main class="shop" data-sale-id="${esc(s.id)}" data-status="${esc(s.status)}" data-starts-at="${esc(s.startsAt.toISOString())}" data-ends-at="${s.endsAt ? esc(s.endsAt.toISOString()) : ""}" data-server-now="${now}" data-per-user-limit="${s.perUserLimit}" data-remaining="${s.remaining}">
 <section class="product">
 <h1 data-field="product-name">${esc(s.productName)}</h1>
 <p class="price" data-field="price">${s.price.toLocaleString("en-US")} KRW</p>

@@ -4,6 +4,7 @@
 import { $, clock, loginForm, setText } from "./dom";
 import { ApiError, session } from "./session";
 import { follow } from "./sse";
+import { saleStatus } from "../../sales/status";
 
 const REASONS: Record<string, string> = {
   OUT_OF_STOCK: "the last units went to other buyers",
@@ -37,8 +38,7 @@ const who = $("[data-field=who]");
 const notice = $("[data-field=notice]");
 const orderStatus = $("[data-field=order-status]");
 
-let remaining: number | undefined;
-let serverStatus = main.dataset.status ?? "scheduled";
+let remaining: number | undefined = main.dataset.remaining ? Number(main.dataset.remaining) : undefined;
 /** One key per intent to buy: kept until an answer settles it, so a retry or a second click is the same purchase. */
 let key = newKey();
 let inFlight = false;
@@ -51,13 +51,7 @@ function newKey(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-function status(): string {
-  const t = now();
-  if (t < startsAt) return "scheduled";
-  if (endsAt !== undefined && t >= endsAt) return "ended";
-  if (remaining !== undefined && remaining <= 0) return "sold_out";
-  return serverStatus === "scheduled" ? "live" : serverStatus;
-}
+const status = () => saleStatus({ startsAt, endsAt }, remaining, now());
 
 function render() {
   const st = status();
@@ -76,10 +70,9 @@ function render() {
 follow(`/v1/sales/${saleId}/events`, {
   onEvent(e) {
     if (e.event !== "sale") return;
-    const d = JSON.parse(e.data) as { remaining: number; status: string; now: string };
+    const d = JSON.parse(e.data) as { remaining: number; now: string };
     offset = Date.parse(d.now) - Date.now();
     remaining = d.remaining;
-    serverStatus = d.status;
     render();
   },
   fatal: (st) => st === 400 || st === 404,
