@@ -12,7 +12,7 @@ import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { desc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { orders, products, sales } from "../../db";
 import { gate } from "../../actors/gate";
-import { OPS_TICK, opsTick, type OpsTick } from "../../nats";
+import { OPS_TICK, ORDER_STATUS_ANY, opsTick, type OpsTick } from "../../nats";
 import type { Deps } from "../deps";
 import { auditSale } from "../sales/audit";
 import { saleStatus } from "../sales/status";
@@ -71,7 +71,7 @@ export function opsFeed(d: Deps) {
     let moved = true;
     const audited = new Map<string, { admitted: number; orders: number; quiet: boolean }>();
     let dlqSeen = -1;
-    const sub = d.bus.nc.subscribe("status.order.>", { callback: () => void (moved = true) });
+    const sub = d.bus.nc.subscribe(ORDER_STATUS_ANY, { callback: () => void (moved = true) });
 
     const every = (ms: number, work: () => Promise<void>) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
