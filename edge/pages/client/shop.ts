@@ -67,32 +67,42 @@ function render() {
   setText(who, s.user ? `Signed in as ${s.user.email}` : "");
 }
 
+// the sale as the API sees it (a gate Redis has lost is rebuilt by this read), then its changes as they come
+fetch(`/v1/sales/${saleId}`)
+  .then((r) => (r.ok ? r.json() : undefined))
+  .then((sale?: { remaining: number }) => {
+    if (sale && !streamed) remaining = sale.remaining;
+  })
+  .catch(() => {}); // the stream below says the same a moment later
+let streamed = false;
 follow(`/v1/sales/${saleId}/events`, {
   onEvent(e) {
     if (e.event !== "sale") return;
     const d = JSON.parse(e.data) as { remaining: number; now: string };
     offset = Date.parse(d.now) - Date.now();
     remaining = d.remaining;
+    streamed = true;
     render();
   },
   fatal: (st) => st === 400 || st === 404,
 });
 setInterval(render, 250);
 
-function showOrder(st: string, reason?: string) {
+function showOrder(orderId: string, st: string, reason?: string) {
+  orderStatus.dataset.orderId = orderId;
   orderStatus.dataset.status = st;
   setText(orderStatus, st === "CANCELLED" ? `CANCELLED: ${REASONS[reason ?? ""] ?? reason ?? "cancelled"}` : st === "PENDING" ? "PENDING: paying…" : st);
 }
 
 function followOrder(orderId: string) {
   order?.close();
-  showOrder("PENDING");
+  showOrder(orderId, "PENDING");
   const stream = follow(`/v1/orders/${orderId}/events`, {
     token: s.token,
     onEvent(e) {
       if (e.event !== "status") return;
       const d = JSON.parse(e.data) as { status: string; reason?: string };
-      showOrder(d.status, d.reason);
+      showOrder(orderId, d.status, d.reason);
       if (d.status !== "PENDING") {
         // settled: the next click is a new purchase
         stream.close();
