@@ -10,6 +10,7 @@ RUN bun install --frozen-lockfile --production
 COPY tsconfig.json bunfig.toml ./
 COPY db ./db
 COPY nats ./nats
+COPY domain ./domain
 COPY actors ./actors
 COPY edge ./edge
 COPY scripts ./scripts

@@ -1,23 +1,26 @@
 // Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
 import { z } from "zod";
-import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "./payment/webhook-secret";
+import { defaults } from "../domain/config";
+import { LOG_LEVELS } from "../nats";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
-  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
+  NATS_URL: z.string().default(defaults.NATS_URL),
   /** For the actor kinds that keep state in Redis. */
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  REDIS_URL: z.string().default(defaults.REDIS_URL),
   /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */
   HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
-  PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
-  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  PAYMENT_GATEWAY_URL: z.string().url().default(defaults.PAYMENT_GATEWAY_URL),
+  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(defaults.PAYMENT_GATEWAY_TIMEOUT_MS),
   /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
   WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
   NODE_ENV: z.string().default("development"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   // payment-gateway simulator
   GATEWAY_PORT: z.coerce.number().int().default(4010),
   GATEWAY_HOST: z.string().default("127.0.0.1"),

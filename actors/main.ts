@@ -2,6 +2,7 @@
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
+import { defaults } from "../domain/config";
 import { connectBus, consumers, logger, orderStatusSubject, startOpsTick, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
@@ -9,18 +10,15 @@ import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/work
 import { notificationHandler } from "./notification/worker";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { breaker, gatewayClient, type Breaker } from "./payment";
+import { breaker, gatewayClient, type Breaker } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
 import { Redis } from "ioredis";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { gate } from "./gate";
+import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
-
-/** One post to the notification webhook waits this long at most. */
-const NOTIFY_TIMEOUT_MS = 5_000;
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -35,7 +33,7 @@ if (kind === "gateway") {
 
 async function run(kind: ConsumerKind) {
   const config = loadConfig();
-  const log = logger({ proc: kind, pid: process.pid });
+  const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
   // one connection per consumer, one for the relay, one for sweepers
   const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
@@ -62,12 +60,12 @@ async function run(kind: ConsumerKind) {
       return paymentHandler(client);
     },
     notification: () => {
-      const b = breaker("notify_webhook", { failures: 5, openMs: 5_000, timeoutMs: NOTIFY_TIMEOUT_MS });
+      const b = breaker("notify_webhook", { timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS });
       breakers.push(b);
       return notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
-        timeoutMs: NOTIFY_TIMEOUT_MS,
+        timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,

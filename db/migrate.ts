@@ -2,6 +2,7 @@
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { defaults } from "../domain/config";
 
 export const migrationsFolder = new URL("./migrations", import.meta.url).pathname;
 
@@ -17,5 +18,5 @@ export async function runMigrations(url: string) {
 }
 
 if (import.meta.main) {
-  await runMigrations(process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/flashsale");
+  await runMigrations(process.env.DATABASE_URL ?? defaults.DATABASE_URL);
 }

@@ -20,7 +20,7 @@ import { pageRoutes } from "./pages/routes";
 import { saleEventRoutes } from "./sales/events";
 import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
-import { saleKeys } from "../actors/gate";
+import { saleKeys } from "../domain/sale";
 import { saleBoard } from "./sales/board";
 import { purchaseShortcut, salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";

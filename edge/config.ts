@@ -1,16 +1,18 @@
 // The edge's configuration, parsed once at start; nothing else reads process.env.
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../actors/payment/webhook-secret";
+import { defaults } from "../domain/config";
+import { LOG_LEVELS } from "../nats";
+import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
   /** Share PORT with other edge processes (SO_REUSEPORT): set by `bun run edge`/`up` when they start several. */
   REUSE_PORT: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
-  DATABASE_URL: z.string().url().default("postgres://postgres@127.0.0.1:5432/flashsale"),
-  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
-  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
+  REDIS_URL: z.string().default(defaults.REDIS_URL),
+  NATS_URL: z.string().default(defaults.NATS_URL),
   KEYS_DIR: z.string().default(".keys"),
   /** Production keys: a private Ed25519 JWK (with kid) that signs, and extra public JWKs (JSON array) that still verify. */
   JWT_PRIVATE_JWK: z.string().optional(),
@@ -31,8 +33,9 @@ const schema = z.object({
   /** Shared by edge, payment actor and simulator; the default is public, refused when NODE_ENV=production. */
   WEBHOOK_SECRET: z.string().min(16).default(DEV_WEBHOOK_SECRET),
   NODE_ENV: z.string().default("development"),
-  PAYMENT_GATEWAY_URL: z.string().url().default("http://127.0.0.1:4010"),
-  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(3_000),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
+  PAYMENT_GATEWAY_URL: z.string().url().default(defaults.PAYMENT_GATEWAY_URL),
+  PAYMENT_GATEWAY_TIMEOUT_MS: z.coerce.number().int().positive().default(defaults.PAYMENT_GATEWAY_TIMEOUT_MS),
   /** Product reads cached in Redis this long at most; every catalog write makes older entries unreachable. */
   CATALOG_CACHE_TTL_S: z.coerce.number().int().positive().default(60),
   /** A coupon's Redis keys expire this long after it ends (the reconciler's window for unpublished claims). */

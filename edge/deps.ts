@@ -2,7 +2,7 @@
 import type { Redis } from "ioredis";
 import type { Db } from "../db";
 import type { Bus, Logger } from "../nats";
-import type { GatewayClient } from "../actors/payment";
+import type { GatewayClient } from "../domain/payment";
 import type { Claims, TokenService } from "./auth/tokens";
 import type { EdgeConfig } from "./config";
 import type { Metrics } from "./metrics";

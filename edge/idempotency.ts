@@ -1,12 +1,18 @@
 // Idempotency-Key: the same key with the same body returns the first answer; with another body, 422.
 // The key row is written in the same transaction as what the request creates, and lives 24 hours.
-import { createHash } from "node:crypto";
 import { and, eq, lt, sql } from "drizzle-orm";
 import { idempotencyKeys, type Db, type Tx } from "../db";
+import { IDEMPOTENCY_KEY_RULE, requestHash as hashOf, validIdempotencyKey } from "../domain/idempotency";
 import { AppError } from "./errors";
 
 const TTL_MS = 24 * 3600 * 1000;
-const KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The request's Idempotency-Key header, checked against the rule (400 VALIDATION_FAILED), or undefined. */
+export function idempotencyKey(c: { req: { header(name: string): string | undefined } }): string | undefined {
+  const key = c.req.header("idempotency-key");
+  if (key !== undefined && !validIdempotencyKey(key)) throw new AppError("VALIDATION_FAILED", IDEMPOTENCY_KEY_RULE);
+  return key;
+}
 
 export type Answer<T> = { status: 200 | 201 | 202; body: T };
 
@@ -16,9 +22,9 @@ export async function idempotent<T>(
   work: (tx: Tx) => Promise<Answer<T>>,
 ): Promise<Answer<T> & { replayed: boolean }> {
   if (req.key === undefined) return { ...(await db.transaction(work)), replayed: false };
-  if (!KEY.test(req.key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
+  if (!validIdempotencyKey(req.key)) throw new AppError("VALIDATION_FAILED", IDEMPOTENCY_KEY_RULE);
   const key = `${req.scope}:${req.key}`;
-  const requestHash = createHash("sha256").update(JSON.stringify(req.request)).digest("base64url");
+  const requestHash = hashOf(req.request);
   return db.transaction(async (tx) => {
     await tx
       .delete(idempotencyKeys)

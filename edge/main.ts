@@ -2,7 +2,7 @@
 // more hosts scale out behind a load balancer.
 import { Redis } from "ioredis";
 import { createDb } from "../db";
-import { gatewayClient } from "../actors/payment";
+import { gatewayClient } from "../domain/payment";
 import { connectBus, logger, startOpsTick } from "../nats";
 import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";
@@ -14,7 +14,7 @@ import { serveMetrics } from "./ops/health";
 import { opsStats } from "./ops/stats";
 
 const config = loadConfig();
-const log = logger({ proc: "edge", pid: process.pid });
+const log = logger({ proc: "edge", pid: process.pid }, config.LOG_LEVEL);
 for (const w of warnings(config)) log.warn(w);
 const keys = config.JWT_PRIVATE_JWK
   ? await keyRing(JSON.parse(config.JWT_PRIVATE_JWK), config.JWT_EXTRA_PUBLIC_JWKS ? JSON.parse(config.JWT_EXTRA_PUBLIC_JWKS) : [])

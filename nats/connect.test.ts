@@ -1,10 +1,10 @@
 // Acked publishes over one reply subscription, on a private NATS server: stored once under their message
 // id, refused when no stream takes the subject or the stream refuses them.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { DiscardPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { startPrivateNats, type PrivateNats } from "../scripts/lib/private-stack";
-import { envelope, publishEnvelope, uuidv7 } from ".";
+import { envelope, jetstreamOf, publishEnvelope, uuidv7 } from ".";
 
 let nats: PrivateNats | undefined;
 beforeAll(async () => {
@@ -43,7 +43,7 @@ test("a publish the stream refuses is refused with its reason", async () => {
 
 test("a closed connection refuses at once, and so does a publish that was waiting", async () => {
   const nc = await connect({ servers: nats!.url });
-  const js = jetstream(nc);
+  const js = jetstreamOf(nc);
   await publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() }));
   const waiting = publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() })).then(() => "acked", (e: Error) => e.message);
   await nc.close();

@@ -1,4 +1,4 @@
-import { jetstream, jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamOptions } from "@nats-io/jetstream";
 import { connect, createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { contracts, type Data, type Subject } from "./contracts";
 import { envelope, toHeaders, type Envelope } from "./envelope";
@@ -9,7 +9,17 @@ export type Bus = { nc: NatsConnection; js: JetStreamClient };
 export async function connectBus(url: string, name: string, opts: { ensure?: boolean } = {}): Promise<Bus> {
   const nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   if (opts.ensure) await ensureStreams(await jetstreamManager(nc));
-  return { nc, js: jetstream(nc, { timeout: 10_000 }) };
+  return { nc, js: jetstreamOf(nc, { timeout: PUBLISH_TIMEOUT_MS }) };
+}
+
+/** The connection of each JetStream client made here: the library's client type does not expose it. */
+const connections = new WeakMap<JetStreamClient, NatsConnection>();
+
+/** A JetStream client over `nc` that publishEnvelope() can publish through (on the connection's publisher). */
+export function jetstreamOf(nc: NatsConnection, opts?: JetStreamOptions): JetStreamClient {
+  const js = jetstream(nc, opts);
+  connections.set(js, nc);
+  return js;
 }
 
 /** Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. */
@@ -21,10 +31,10 @@ type Publisher = (subject: string, data: string, headers: MsgHdrs) => Promise<vo
 const publishers = new WeakMap<NatsConnection, Publisher>();
 const PUBLISH_TIMEOUT_MS = 10_000;
 
-/** The connection's publisher (the JetStream client's own connection: a public field of its implementation). */
+/** The publisher of the client's connection. */
 function publisherOf(js: JetStreamClient): Publisher {
-  const nc = (js as unknown as { nc?: NatsConnection }).nc;
-  if (!nc) throw new Error("this JetStream client does not expose its connection");
+  const nc = connections.get(js);
+  if (!nc) throw new Error("publish through a JetStream client made by jetstreamOf() (or connectBus)");
   let p = publishers.get(nc);
   if (!p) publishers.set(nc, (p = acked(nc)));
   return p;

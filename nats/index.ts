@@ -6,4 +6,6 @@ export * from "./log";
 export { uuidv7 } from "./uuid";
 export * from "./broadcasts";
 export * from "./outbox";
+export * from "./dlq";
+export { repeat } from "./repeat";
 export * from "./ops-tick";

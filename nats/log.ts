@@ -1,7 +1,8 @@
 // Structured logs, one JSON object per line, with the process label and trace id when known.
 const level = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-type Level = keyof typeof level;
-const min = level[(process.env.LOG_LEVEL as Level) ?? "info"] ?? level.info;
+export type Level = keyof typeof level;
+/** For the config modules' LOG_LEVEL. */
+export const LOG_LEVELS = Object.keys(level) as [Level, ...Level[]];
 
 export type Fields = Record<string, unknown>;
 
@@ -49,11 +50,13 @@ function write(lvl: Level, msg: string, fields: Fields) {
 
 export type Logger = { [L in Level]: (msg: string, fields?: Fields) => void } & { child(f: Fields): Logger };
 
-export function logger(base: Fields = {}): Logger {
+/** A logger writing `minLevel` and above (the process's LOG_LEVEL, from its config); its children inherit it. */
+export function logger(base: Fields = {}, minLevel: Level = "info"): Logger {
   const l = {} as Logger;
+  const min = level[minLevel];
   // a level below the minimum costs one comparison, not the fields' copy
   for (const lvl of Object.keys(level) as Level[]) l[lvl] = level[lvl] < min ? () => {} : (msg, f = {}) => write(lvl, msg, { ...base, ...f });
-  l.child = (f) => logger({ ...base, ...f });
+  l.child = (f) => logger({ ...base, ...f }, minLevel);
   return l;
 }
 

@@ -7,6 +7,7 @@ import { publishEnvelope } from "./connect";
 import { contracts, type Subject } from "./contracts";
 import { envelope, type Envelope } from "./envelope";
 import { newTraceparent, traceIdOf, type Logger } from "./log";
+import { repeat } from "./repeat";
 
 export type Outgoing = { type: Subject; data: unknown };
 export type OutboxRow = typeof outbox.$inferInsert & { envelope: Envelope };
@@ -35,31 +36,21 @@ export async function publishRows(db: Db | Tx, js: JetStreamClient, rows: Outbox
 
 /** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */
 export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: 3000 }) {
-  let stopped = false;
-  const loop = async () => {
-    while (!stopped) {
-      try {
-        await db.transaction(async (tx) => {
-          const rows = await tx
-            .select()
-            .from(outbox)
-            .where(and(isNull(outbox.sentAt), lt(outbox.createdAt, new Date(Date.now() - opts.graceMs))))
-            .orderBy(outbox.createdAt)
-            .limit(500)
-            .for("update", { skipLocked: true });
-          if (!rows.length) return;
-          await publishRows(tx, js, rows as OutboxRow[]);
-          log.info("relay published", { count: rows.length });
-        });
-      } catch (err) {
-        log.warn("relay failed", { err });
-      }
-      await Bun.sleep(opts.everyMs);
-    }
-  };
-  const done = loop();
-  return async () => {
-    stopped = true;
-    await done;
-  };
+  return repeat(
+    opts.everyMs,
+    () =>
+      db.transaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(outbox)
+          .where(and(isNull(outbox.sentAt), lt(outbox.createdAt, new Date(Date.now() - opts.graceMs))))
+          .orderBy(outbox.createdAt)
+          .limit(500)
+          .for("update", { skipLocked: true });
+        if (!rows.length) return;
+        await publishRows(tx, js, rows as OutboxRow[]);
+        log.info("relay published", { count: rows.length });
+      }),
+    (err) => log.warn("relay failed", { err }),
+  );
 }

@@ -3,6 +3,8 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
   RetentionPolicy,
   StorageType,
   type JetStreamManager,
@@ -47,6 +49,17 @@ export const consumers = {
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 
+/** Whether `lookup` finds it; only the library's not-found answer means no, any other failure is thrown. */
+async function exists(lookup: Promise<unknown>, notFound: number): Promise<boolean> {
+  try {
+    await lookup;
+    return true;
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === notFound) return false;
+    throw err;
+  }
+}
+
 export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
   for (const [name, subjects] of Object.entries(streams)) {
     const config = {
@@ -58,12 +71,8 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       duplicate_window: DUPLICATE_WINDOW_NS,
       max_age: name === "DLQ" ? 30 * DAY_NS : 7 * DAY_NS,
     };
-    try {
-      await jsm.streams.info(name);
-      await jsm.streams.update(name, config);
-    } catch {
-      await jsm.streams.add(config);
-    }
+    if (await exists(jsm.streams.info(name), JetStreamApiCodes.StreamNotFound)) await jsm.streams.update(name, config);
+    else await jsm.streams.add(config);
   }
   for (const specs of Object.values(consumers)) {
     for (const c of specs) {
@@ -76,12 +85,8 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
         max_deliver: MAX_DELIVER,
         max_ack_pending: 20_000,
       };
-      try {
-        await jsm.consumers.info(c.stream, c.durable);
-        await jsm.consumers.update(c.stream, c.durable, config);
-      } catch {
-        await jsm.consumers.add(c.stream, config);
-      }
+      if (await exists(jsm.consumers.info(c.stream, c.durable), JetStreamApiCodes.ConsumerNotFound)) await jsm.consumers.update(c.stream, c.durable, config);
+      else await jsm.consumers.add(c.stream, config);
     }
   }
 }

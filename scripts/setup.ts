@@ -3,6 +3,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createDb, runMigrations } from "../db";
+import { defaults as shared } from "../domain/config";
 import { ensureStreams } from "../nats";
 import { ensureDatabase } from "./lib/services";
 import { seed } from "./seed";
@@ -22,9 +23,9 @@ export async function setup(e: SetupEnv) {
 }
 
 export const defaults = {
-  DATABASE_URL: "postgres://postgres@127.0.0.1:5432/flashsale",
-  REDIS_URL: "redis://127.0.0.1:6379",
-  NATS_URL: "nats://127.0.0.1:4222",
+  DATABASE_URL: shared.DATABASE_URL,
+  REDIS_URL: shared.REDIS_URL,
+  NATS_URL: shared.NATS_URL,
   PORT: "3000",
   ADMIN_EMAIL: "admin@example.com",
   ADMIN_PASSWORD: "Adm1n!pass",

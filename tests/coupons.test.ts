@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { claimCoupon, couponKeys } from "../actors/coupon";
+import { claimCoupon, couponKeys } from "../domain/coupon";
 import { createDb, userCoupons, type Db } from "../db";
 import { uuidv7 } from "../nats";
 import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";

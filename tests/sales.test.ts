@@ -3,11 +3,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { createHash } from "node:crypto";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { gate, saleKeys, sweepHolds } from "../actors/gate";
+import { sweepHolds } from "../actors/gate/sweeper";
+import { gate, saleKeys } from "../domain/sale";
 import { createDb } from "../db";
-import { envelope, logger, publishEnvelope, uuidv7, type Data } from "../nats";
+import { envelope, jetstreamOf, logger, publishEnvelope, uuidv7, type Data } from "../nats";
 import { client, eventually } from "./client";
 import { freePort } from "../scripts/lib/private-stack";
 import { admin, root, stack } from "./harness";
@@ -404,7 +405,7 @@ describe("flash sales: contract v1.1", () => {
         saleId: sale.id,
         paymentMethod: "card_ok",
       } as Data<"orders.cmd.place">;
-      await publishEnvelope(jetstream(nc), envelope("orders.cmd.place", data, orderId));
+      await publishEnvelope(jetstreamOf(nc), envelope("orders.cmd.place", data, orderId));
     } finally {
       await nc.close();
     }

@@ -6,8 +6,8 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { and, gt, lte } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { coupons, type Db } from "../../db";
-import type { Logger } from "../../nats";
-import { markPublished, publishClaim, unpublishedClaims } from "./claims";
+import { repeat, type Logger } from "../../nats";
+import { markPublished, publishClaim, unpublishedClaims } from "../../domain/coupon";
 
 /** A coupon's keys outlive its end by the edge's grace period; a day covers any sane setting. */
 const LOOK_BACK_MS = 24 * 3600 * 1000;
@@ -15,32 +15,27 @@ const LOOK_BACK_MS = 24 * 3600 * 1000;
 export function startClaimReconciler(o: { db: Db; redisUrl: string; js: JetStreamClient; log: Logger; afterMs: number; everyMs?: number }) {
   const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
   redis.on("error", (err) => o.log.warn("redis", { err: err.message }));
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        const now = Date.now();
-        const live = await o.db
-          .select({ id: coupons.id })
-          .from(coupons)
-          .where(and(lte(coupons.startsAt, new Date(now)), gt(coupons.endsAt, new Date(now - LOOK_BACK_MS))));
-        const pending = await unpublishedClaims(redis, live.map((c) => c.id), o.afterMs);
-        await Promise.all(
-          pending.map(async (c) => {
-            await publishClaim(o.js, c);
-            await markPublished(redis, c.couponId, [c.userId]);
-          }),
-        );
-        if (pending.length) o.log.info("unpublished claims republished", { count: pending.length });
-      } catch (err) {
-        o.log.warn("claim reconciliation failed", { err });
-      }
-      await Bun.sleep(o.everyMs ?? 1000);
-    }
-  })();
+  const stop = repeat(
+    o.everyMs ?? 1000,
+    async () => {
+      const now = Date.now();
+      const live = await o.db
+        .select({ id: coupons.id })
+        .from(coupons)
+        .where(and(lte(coupons.startsAt, new Date(now)), gt(coupons.endsAt, new Date(now - LOOK_BACK_MS))));
+      const pending = await unpublishedClaims(redis, live.map((c) => c.id), o.afterMs);
+      await Promise.all(
+        pending.map(async (c) => {
+          await publishClaim(o.js, c);
+          await markPublished(redis, c.couponId, [c.userId]);
+        }),
+      );
+      if (pending.length) o.log.info("unpublished claims republished", { count: pending.length });
+    },
+    (err) => o.log.warn("claim reconciliation failed", { err }),
+  );
   return async () => {
-    stopped = true;
-    await loop;
+    await stop();
     redis.disconnect();
   };
 }

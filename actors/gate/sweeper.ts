@@ -3,13 +3,13 @@
 // order id's advisory lock (the order worker takes the same lock, so a late placement is dropped, never both),
 // then its units go back to the gate. It acts only while the order consumer has drained: then every placement
 // JetStream acked before is an order row, and a hold without one was never published.
-import { gt, inArray, isNull, or, sql } from "drizzle-orm";
+import { gt, inArray, isNull, or } from "drizzle-orm";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { abandonedOrders, orders, sales, type Db } from "../../db";
-import { SALE_RESTOCKED, type Logger } from "../../nats";
-import type { Gate } from "./gate";
-import { ordersDrained } from "./rebuild";
+import { lockOrders } from "../../domain/order";
+import { repeat, SALE_RESTOCKED, type Logger } from "../../nats";
+import { ordersDrained, type Gate } from "../../domain/sale";
 
 export async function sweepHolds(
   o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger; graceMs: number },
@@ -34,7 +34,7 @@ export async function sweepHolds(
       // first in Redis, so a keyed retry of this purchase waits (BUSY) instead of re-placing what is dropped
       if (state === "P" && !(await o.gate.mark(saleId, "P", "A", [orderId]))) continue;
       const gone = await o.db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${orderId}))`);
+        await lockOrders(tx, [orderId]);
         const [exists] = await tx.select({ id: orders.id }).from(orders).where(inArray(orders.id, [orderId]));
         if (exists) return false;
         await tx.insert(abandonedOrders).values({ orderId }).onConflictDoNothing();
@@ -55,15 +55,5 @@ export async function sweepHolds(
 }
 
 export function startHoldSweeper(o: Parameters<typeof sweepHolds>[0] & { everyMs: number }) {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await sweepHolds(o).catch((err) => o.log.warn("hold sweep failed", { err }));
-      for (let waited = 0; waited < o.everyMs && !stopped; waited += 200) await Bun.sleep(200);
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return repeat(o.everyMs, () => sweepHolds(o), (err) => o.log.warn("hold sweep failed", { err }));
 }

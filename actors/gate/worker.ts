@@ -2,7 +2,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { SALE_RESTOCKED, type Data } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
-import type { Gate } from "./gate";
+import type { Gate } from "../../domain/sale";
 
 export function gateHandler(gate: Gate, nc: NatsConnection): BatchHandler {
   return async (_tx, batch) => {

@@ -2,11 +2,12 @@
 // later through the signed webhook (as real PGs do), and can be asked for a payment's true state.
 // Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
 import { logger } from "../../nats";
+import { defaults } from "../../domain/config";
 import { loadConfig, warnings } from "../config";
-import { signWebhook, type GatewayPayment } from "../payment";
+import { signWebhook, type GatewayPayment } from "../../domain/payment";
 
 const config = loadConfig();
-const log = logger({ proc: "gateway" });
+const log = logger({ proc: "gateway" }, config.LOG_LEVEL);
 for (const w of warnings(config)) log.warn(w);
 const byId = new Map<string, GatewayPayment>();
 const byKey = new Map<string, GatewayPayment>();
@@ -20,7 +21,7 @@ async function notify(p: GatewayPayment) {
         method: "POST",
         headers: { "content-type": "application/json", "x-signature": signWebhook(config.WEBHOOK_SECRET, body) },
         body,
-        signal: AbortSignal.timeout(5_000),
+        signal: AbortSignal.timeout(defaults.WEBHOOK_POST_TIMEOUT_MS),
       });
       if (res.ok) return;
       log.warn("webhook refused", { status: res.status, paymentId: p.id, attempt });

@@ -2,13 +2,15 @@
 // (inbox + state + outbox), publish after commit, ack last. A failing batch is retried one message at a
 // time so a poison message is isolated; a message out of deliveries goes to the DLQ with its last error.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { headers, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { inbox, type Db, type Tx } from "../../db";
 import {
   BadMessage,
   MAX_DELIVER,
-  headerRecord,
+  dlqSubject,
+  letterHeaders,
+  letterMsgId,
   parseEnvelope,
   type ConsumerSpec,
   type Envelope,
@@ -183,19 +185,13 @@ function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: unknown
   return toDlq(js, { durable, subject: m.subject, seq: m.info.streamSequence, deliveries: m.info.deliveryCount, headers: m.headers, data: m.data }, err);
 }
 
-/** The letter's message id is its consumer and stream sequence: the worker and the mover never file it twice. */
 async function toDlq(
   js: JetStreamClient,
   l: { durable: string; subject: string; seq: number; deliveries: number; headers?: MsgHdrs; data: Uint8Array },
   err: unknown,
 ): Promise<void> {
-  const out = headers();
-  for (const [k, v] of Object.entries(headerRecord(l.headers))) if (k !== "Nats-Msg-Id") out.set(k, v);
-  out.set("Dlq-Subject", l.subject);
-  out.set("Dlq-Consumer", l.durable);
-  out.set("Dlq-Deliveries", String(l.deliveries));
-  out.set("Dlq-Error", String(err instanceof Error ? err.message : err).replace(/[\r\n]+/g, " ").slice(0, 1000));
-  await js.publish(`dlq.${l.durable}`, l.data, { headers: out, msgID: `dlq:${l.durable}:${l.seq}` });
+  const out = letterHeaders(l.headers, { subject: l.subject, consumer: l.durable, deliveries: l.deliveries }, err);
+  await js.publish(dlqSubject(l.durable), l.data, { headers: out, msgID: letterMsgId(l.durable, l.seq) });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Posting to a Slack-compatible webhook: through a circuit breaker with a per-call timeout, retried with
 // exponential backoff and jitter. Any answer but 2xx counts as a failure.
-import type { Breaker } from "../payment";
+import type { Breaker } from "../../domain/payment";
 
 export class WebhookRefused extends Error {
   constructor(readonly status: number) {

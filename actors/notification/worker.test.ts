@@ -10,7 +10,7 @@ import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-st
 import { eventually } from "../../tests/client";
 import { stack } from "../../tests/harness";
 import { startWorker } from "../lib/worker";
-import { breaker } from "../payment";
+import { breaker } from "../../domain/payment";
 import { notificationHandler } from "./worker";
 
 let nats: PrivateNats | undefined;

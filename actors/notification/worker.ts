@@ -4,7 +4,7 @@ import { inArray, sql } from "drizzle-orm";
 import { notifications, type Db } from "../../db";
 import type { Data, Envelope, Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
-import { breaker, type Breaker } from "../payment";
+import { breaker, type Breaker } from "../../domain/payment";
 import { postWithRetries } from "./webhook";
 
 export type NotificationOptions = {
@@ -32,7 +32,7 @@ function noteOf(env: Envelope): Note | undefined {
 }
 
 export function notificationHandler(opts: NotificationOptions): BatchHandler {
-  const b = opts.breaker ?? breaker("notify_webhook", { failures: 5, openMs: 5_000, timeoutMs: opts.timeoutMs });
+  const b = opts.breaker ?? breaker("notify_webhook", { timeoutMs: opts.timeoutMs });
   return async (tx, batch) => {
     const notes = batch.map((m) => noteOf(m.env)).filter((n): n is Note => !!n);
     if (!notes.length) return [];

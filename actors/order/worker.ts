@@ -4,12 +4,11 @@
 // passed as one array parameter (unnest): the query builder's cost per row was most of this worker's CPU.
 import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
 import { abandonedOrders, orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
-import { publish, type Data, type Logger } from "../../nats";
+import { publish, repeat, type Data, type Logger } from "../../nats";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
-import type { OrderStatus, SagaEvent } from "./machine";
-import { applyEvent, startSaga, type Step } from "./saga";
+import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
@@ -24,88 +23,110 @@ export type OrderHandlerOptions = {
 
 export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
   return async (tx, batch, afterCommit) => {
-    const ids = [...new Set(batch.map((b) => b.env.orderId).filter((id): id is string => !!id))].sort();
-    const rows = ids.length
-      ? await tx.execute<{ order_id: string; state: string; snapshot: unknown }>(
-          sql`select order_id, state, snapshot from ${sagas} where order_id = any(${list(ids)}::uuid[]) order by order_id for update`,
-        )
-      : [];
-    const loaded = new Map<string, Loaded>();
-    for (const r of rows) {
-      const ctx = (r.snapshot as { context: Step["context"] }).context;
-      loaded.set(r.order_id, {
-        snapshot: r.snapshot as Step["snapshot"],
-        status: ctx.status,
-        cancelled: new Set(ctx.items.filter((i) => i.cancelled).map((i) => i.itemId)),
-        dirty: false,
-        isNew: false,
-        state: r.state,
-      });
-    }
-    const out: { msg: Outgoing; cause: Incoming }[] = [];
-    const history: { orderId: string; status: OrderStatus }[] = [];
-    const placed: Data<"orders.cmd.place">[] = [];
-    const at = Date.now();
+    const loaded = await lockSagas(tx, batch);
     const abandoned = await lockSalePlacements(tx, batch);
-
-    for (const inc of batch) {
-      const { env } = inc;
-      const orderId = env.orderId!;
-      let step: Step;
-      const current = loaded.get(orderId);
-      if (env.type === "orders.cmd.place") {
-        if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
-        const data = env.data as Data<"orders.cmd.place">;
-        placed.push(data);
-        step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
-      } else {
-        if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
-        step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
-        if (!step.handled) {
-          opts.log.warn("event ignored by saga", { orderId, type: env.type, state: current.state, msgId: env.id });
-          continue;
-        }
-        if (step.context.status !== current.status && step.context.status !== "PENDING")
-          history.push({ orderId, status: step.context.status });
-      }
-      loaded.set(orderId, {
-        snapshot: step.snapshot,
-        status: step.context.status,
-        cancelled: current?.cancelled ?? new Set(),
-        dirty: true,
-        isNew: !current,
-        state: step.state,
-        deadlineAt: step.context.deadlineAt,
-      });
-      for (const c of step.commands) out.push({ msg: c, cause: inc });
-    }
-
+    const { out, history, placed } = applyBatch(batch, loaded, abandoned, opts);
     await insertPlacedOrders(tx, placed);
-    const dirty = [...loaded.entries()].filter(([, l]) => l.dirty);
-    const started = new Set(placed.map((p) => p.orderId));
-    const fresh = dirty.filter(([id]) => started.has(id));
-    if (fresh.length) {
-      // another instance may have started the same saga (a second copy of the placement) since we looked:
-      // its row wins, and this batch is retried, where the placement is then seen as a duplicate
-      const inserted = await tx.execute(sql`
-        insert into ${sagas} (order_id, state, snapshot, deadline_at)
-        select id, state, snapshot::jsonb, deadline_at::timestamptz from ${sagaColumns(fresh)}
-        on conflict (order_id) do nothing returning order_id`);
-      if (inserted.length < fresh.length) throw new Error("saga started concurrently by another instance; retrying");
-    }
-    const known = dirty.filter(([id]) => !started.has(id));
-    if (known.length)
-      await tx.execute(sql`
-        update ${sagas} s set state = v.state, snapshot = v.snapshot::jsonb, deadline_at = v.deadline_at::timestamptz, updated_at = now()
-        from ${sagaColumns(known)} where s.order_id = v.id`);
-    if (dirty.length) await syncReadModel(tx, dirty);
-    if (history.length)
-      await tx.execute(sql`
-        insert into ${orderHistory} (order_id, status)
-        select id, status::ordering.order_status from unnest(${list(history.map((h) => h.orderId))}::uuid[], ${list(history.map((h) => h.status))}::text[]) as v(id, status)`);
+    await writeSagas(tx, loaded, placed);
+    await insertHistory(tx, history);
     if (history.length && opts.onStatus) afterCommit(() => opts.onStatus!(history));
     return out;
   };
+}
+
+/** The batch's sagas, their rows locked in key order (two instances never deadlock). */
+async function lockSagas(tx: Tx, batch: Incoming[]): Promise<Map<string, Loaded>> {
+  const ids = [...new Set(batch.map((b) => b.env.orderId).filter((id): id is string => !!id))].sort();
+  const rows = ids.length
+    ? await tx.execute<{ order_id: string; state: string; snapshot: unknown }>(
+        sql`select order_id, state, snapshot from ${sagas} where order_id = any(${list(ids)}::uuid[]) order by order_id for update`,
+      )
+    : [];
+  const loaded = new Map<string, Loaded>();
+  for (const r of rows) {
+    const ctx = (r.snapshot as { context: Step["context"] }).context;
+    loaded.set(r.order_id, {
+      snapshot: r.snapshot as Step["snapshot"],
+      status: ctx.status,
+      cancelled: new Set(ctx.items.filter((i) => i.cancelled).map((i) => i.itemId)),
+      dirty: false,
+      isNew: false,
+      state: r.state,
+    });
+  }
+  return loaded;
+}
+
+/**
+ * Each message through the machine, in arrival order, over `loaded` (updated in place): the commands to send,
+ * the status changes for the history, and the placements that start a saga.
+ */
+function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: Set<string>, opts: OrderHandlerOptions) {
+  const out: { msg: Outgoing; cause: Incoming }[] = [];
+  const history: { orderId: string; status: OrderStatus }[] = [];
+  const placed: Data<"orders.cmd.place">[] = [];
+  const at = Date.now();
+  for (const inc of batch) {
+    const { env } = inc;
+    const orderId = env.orderId!;
+    let step: Step;
+    const current = loaded.get(orderId);
+    if (env.type === "orders.cmd.place") {
+      if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
+      const data = env.data as Data<"orders.cmd.place">;
+      placed.push(data);
+      step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
+    } else {
+      if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
+      step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
+      if (!step.handled) {
+        opts.log.warn("event ignored by saga", { orderId, type: env.type, state: current.state, msgId: env.id });
+        continue;
+      }
+      if (step.context.status !== current.status && step.context.status !== "PENDING")
+        history.push({ orderId, status: step.context.status });
+    }
+    loaded.set(orderId, {
+      snapshot: step.snapshot,
+      status: step.context.status,
+      cancelled: current?.cancelled ?? new Set(),
+      dirty: true,
+      isNew: !current,
+      state: step.state,
+      deadlineAt: step.context.deadlineAt,
+    });
+    for (const c of step.commands) out.push({ msg: c, cause: inc });
+  }
+  return { out, history, placed };
+}
+
+/** The changed sagas: new ones inserted, the others updated, and the order read model after them. */
+async function writeSagas(tx: Tx, loaded: Map<string, Loaded>, placed: Data<"orders.cmd.place">[]) {
+  const dirty = [...loaded.entries()].filter(([, l]) => l.dirty);
+  const started = new Set(placed.map((p) => p.orderId));
+  const fresh = dirty.filter(([id]) => started.has(id));
+  if (fresh.length) {
+    // another instance may have started the same saga (a second copy of the placement) since we looked:
+    // its row wins, and this batch is retried, where the placement is then seen as a duplicate
+    const inserted = await tx.execute(sql`
+      insert into ${sagas} (order_id, state, snapshot, deadline_at)
+      select id, state, snapshot::jsonb, deadline_at::timestamptz from ${sagaColumns(fresh)}
+      on conflict (order_id) do nothing returning order_id`);
+    if (inserted.length < fresh.length) throw new Error("saga started concurrently by another instance; retrying");
+  }
+  const known = dirty.filter(([id]) => !started.has(id));
+  if (known.length)
+    await tx.execute(sql`
+      update ${sagas} s set state = v.state, snapshot = v.snapshot::jsonb, deadline_at = v.deadline_at::timestamptz, updated_at = now()
+      from ${sagaColumns(known)} where s.order_id = v.id`);
+  if (dirty.length) await syncReadModel(tx, dirty);
+}
+
+async function insertHistory(tx: Tx, history: { orderId: string; status: OrderStatus }[]) {
+  if (!history.length) return;
+  await tx.execute(sql`
+    insert into ${orderHistory} (order_id, status)
+    select id, status::ordering.order_status from unnest(${list(history.map((h) => h.orderId))}::uuid[], ${list(history.map((h) => h.status))}::text[]) as v(id, status)`);
 }
 
 /**
@@ -118,8 +139,7 @@ async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string
     .map((b) => b.env.orderId!)
     .sort();
   if (!ids.length) return new Set();
-  const values = sql.join(ids.map((id) => sql`(${id})`), sql`, `);
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(t.id)) from (values ${values}) as t(id) order by t.id`);
+  await lockOrders(tx, ids);
   const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
   return new Set(rows.map((r) => r.id));
 }
@@ -182,29 +202,21 @@ async function syncReadModel(tx: Tx, dirty: [string, Loaded][]) {
 
 /** Sends a timeout to every saga whose payment deadline has passed; the saga checks the deadline itself. */
 export function startDeadlineSweeper(db: Db, js: JetStreamClient, log: Logger, everyMs = 1000) {
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      try {
-        const due = await db
-          .select({ orderId: sagas.orderId, deadlineAt: sagas.deadlineAt })
-          .from(sagas)
-          .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
-          .limit(500);
-        // one message id per deadline and minute: JetStream drops the repeats of later sweeps and of other
-        // instances; a timeout the saga found early (another clock) is sent again the next minute
-        const minute = Math.floor(Date.now() / 60_000);
-        const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
-        await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
-        if (due.length) log.info("deadlines passed", { count: due.length });
-      } catch (err) {
-        log.warn("deadline sweep failed", { err });
-      }
-      await Bun.sleep(everyMs);
-    }
-  })();
-  return async () => {
-    stopped = true;
-    await loop;
-  };
+  return repeat(
+    everyMs,
+    async () => {
+      const due = await db
+        .select({ orderId: sagas.orderId, deadlineAt: sagas.deadlineAt })
+        .from(sagas)
+        .where(and(isNotNull(sagas.deadlineAt), lt(sagas.deadlineAt, new Date())))
+        .limit(500);
+      // one message id per deadline and minute: JetStream drops the repeats of later sweeps and of other
+      // instances; a timeout the saga found early (another clock) is sent again the next minute
+      const minute = Math.floor(Date.now() / 60_000);
+      const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
+      await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
+      if (due.length) log.info("deadlines passed", { count: due.length });
+    },
+    (err) => log.warn("deadline sweep failed", { err }),
+  );
 }

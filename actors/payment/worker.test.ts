@@ -6,7 +6,7 @@ import { createDb, payments, type Db } from "../../db";
 import { envelope, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
-import { breaker, type GatewayClient, type GatewayPayment } from "./index";
+import { breaker, type GatewayClient, type GatewayPayment } from "../../domain/payment";
 import { paymentHandler } from "./worker";
 
 let db: Db;

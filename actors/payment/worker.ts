@@ -5,7 +5,7 @@ import { payments, refunds, type Tx } from "../../db";
 import type { Data } from "../../nats";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
-import type { GatewayClient } from "./gateway-client";
+import type { GatewayClient } from "../../domain/payment";
 
 export function paymentHandler(gateway: GatewayClient): BatchHandler {
   return async (tx, batch) => {

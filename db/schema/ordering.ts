@@ -1,8 +1,9 @@
 import { index, integer, jsonb, pgSchema, primaryKey, serial, text, uuid } from "drizzle-orm/pg-core";
+import { ORDER_STATUSES } from "../../domain/order/states";
 import { at, createdAt, id, updatedAt } from "./columns";
 
 export const ordering = pgSchema("ordering");
-export const orderStatus = ordering.enum("order_status", ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]);
+export const orderStatus = ordering.enum("order_status", ORDER_STATUSES);
 export const itemStatus = ordering.enum("item_status", ["ACTIVE", "CANCELLED"]);
 
 export const orders = ordering.table(

@@ -13,7 +13,7 @@
 // not multiplied, by later generations. Redis runs with `maxmemory` and `noeviction` (see README): a write
 // refused because Redis is full is only a missed cache write, and the read is answered from Postgres.
 import type { Redis } from "ioredis";
-import { createHash } from "node:crypto";
+import { luaScript } from "../../domain/redis";
 import type { Logger } from "../../nats";
 import { AppError } from "../errors";
 
@@ -36,18 +36,11 @@ if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
 return 1
 `;
-const sha = (s: string) => createHash("sha1").update(s).digest("hex");
-const scripts = { read: [READ, sha(READ)], write: [WRITE, sha(WRITE)] } as const;
+const scripts = { read: luaScript(READ), write: luaScript(WRITE) };
 
 export function catalogCache(redis: Redis, o: { ttlS: number; log: Logger }) {
   async function run(script: keyof typeof scripts, name: string, ...args: string[]): Promise<unknown> {
-    const [source, hash] = scripts[script];
-    try {
-      return await redis.evalsha(hash, 2, GEN, entry(name), ...args);
-    } catch (err) {
-      if (!String(err).includes("NOSCRIPT")) throw err;
-      return redis.eval(source, 2, GEN, entry(name), ...args);
-    }
+    return scripts[script](redis, [GEN, entry(name)], args);
   }
 
   return {

@@ -1,14 +1,14 @@
 // Coupons: an admin creates them; shoppers claim them first come, first served. A claim is decided by one
-// Redis script (actors/coupon/claims.ts) and answered at once; it reaches Postgres through JetStream and
+// Redis script (domain/coupon/claims.ts) and answered at once; it reaches Postgres through JetStream and
 // the coupon actor, and a claim whose publish never happened is republished by the actor's reconciler.
 import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { claimCoupon, markPublished, primeCoupon, publishClaim, type ClaimOutcome } from "../../actors/coupon";
 import { coupons, userCoupons, type Coupon } from "../../db";
+import { claimCoupon, markPublished, primeCoupon, publishClaim, type ClaimOutcome } from "../../domain/coupon";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
-import { idempotent } from "../idempotency";
+import { idempotencyKey, idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { idParam } from "../validate";
@@ -16,7 +16,6 @@ import * as s from "./schemas";
 
 export { createCoupon } from "./schemas";
 
-const KEY = /^[\x21-\x7e]{1,255}$/;
 const idempotencyHeader = {
   "Idempotency-Key": { description: "The same key answers the same way again (24 h for creations; for a claim, as long as the coupon lives)." },
 };
@@ -99,8 +98,7 @@ export function couponRoutes(d: Deps) {
     async (c) => {
       const couponId = idParam(c);
       const userId = caller(c).sub;
-      const key = c.req.header("idempotency-key");
-      if (key !== undefined && !KEY.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
+      const key = idempotencyKey(c);
       let r: ClaimOutcome;
       try {
         r = await decide(couponId, userId, key);

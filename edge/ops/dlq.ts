@@ -2,16 +2,14 @@
 // envelope. The consumers' inbox makes a replay of something already handled a no-op; a replayed letter
 // is deleted from the DLQ so it is listed (and replayed) once.
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
-import { headers as natsHeaders } from "@nats-io/transport-node";
 import { Hono } from "hono";
 import { z } from "zod";
-import { headerRecord } from "../../nats";
+import { DLQ_STREAM as STREAM, dlqSubject, readLetter, replayHeaders } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 
-const STREAM = "DLQ";
 /** Sequence numbers looked at for one page at most: deleted (replayed) letters leave gaps. */
 const MAX_SCAN = 1000;
 
@@ -39,7 +37,7 @@ export const replayed = z.object({ id: z.number().int(), subject: z.string(), me
 export async function* lettersOf(jsm: JetStreamManager, durable: string, max = 10_000): AsyncGenerator<StoredMsg> {
   for (let seq = 1, n = 0; n < max; n++) {
     // the server's next-by-subject lookup (the client's type only names the direct API's)
-    const m = await jsm.streams.getMessage(STREAM, { seq, next_by_subj: `dlq.${durable}` } as unknown as { seq: number });
+    const m = await jsm.streams.getMessage(STREAM, { seq, next_by_subj: dlqSubject(durable) } as unknown as { seq: number });
     if (!m) return;
     yield m;
     seq = m.seq + 1;
@@ -47,17 +45,13 @@ export async function* lettersOf(jsm: JetStreamManager, durable: string, max = 1
 }
 
 export function letterOf(m: StoredMsg): z.infer<typeof deadLetter> {
-  const h = headerRecord(m.header);
   let env: { id?: unknown; orderId?: unknown } = {};
   try {
     env = m.json();
   } catch {} // a message that was not even JSON is listed too
   return {
     id: m.seq,
-    subject: h["Dlq-Subject"] ?? m.subject,
-    consumer: h["Dlq-Consumer"] ?? "",
-    deliveries: Number(h["Dlq-Deliveries"] ?? 0),
-    error: h["Dlq-Error"] ?? "",
+    ...readLetter(m.header, m.subject),
     at: m.time.toISOString(),
     ...(typeof env.id === "string" ? { messageId: env.id } : {}),
     ...(typeof env.orderId === "string" ? { orderId: env.orderId } : {}),
@@ -112,8 +106,7 @@ export function dlqRoutes(d: Deps) {
       const m = seq.success ? await get(seq.data) : null;
       if (!m) throw new AppError("NOT_FOUND", "no such dead letter");
       const letter = letterOf(m);
-      const h = natsHeaders();
-      for (const [k, v] of Object.entries(headerRecord(m.header))) if (!k.startsWith("Dlq-") && k !== "Nats-Msg-Id") h.set(k, v);
+      const h = replayHeaders(m.header);
       // a fresh message id (the original may still be inside the duplicate window); a second replay of
       // the same letter has the same one, so JetStream drops it
       await d.bus.js.publish(letter.subject, m.data, { headers: h, msgID: `replay:${STREAM}:${m.seq}` });

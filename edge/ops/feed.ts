@@ -11,7 +11,7 @@
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { desc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { orders, products, sales } from "../../db";
-import { gate } from "../../actors/gate";
+import { gate } from "../../domain/sale";
 import { OPS_TICK, ORDER_STATUS_ANY, opsTick, type OpsTick } from "../../nats";
 import type { Deps } from "../deps";
 import { auditSale } from "../sales/audit";

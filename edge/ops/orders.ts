@@ -5,13 +5,11 @@ import { and, desc, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { orders, orderStatus, sagas, type Db } from "../../db";
+import { RESTING_STATES } from "../../domain/order";
 import type { Deps, Env } from "../deps";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { text } from "../validate";
-
-/** Saga states that wait on people or are over; every other state is a step in flight. */
-const RESTING = ["confirmed", "shipped", "delivered", "cancelled"];
 
 export const opsOrdersQuery = z.object({
   status: z.enum(orderStatus.enumValues).optional(),
@@ -76,7 +74,7 @@ export async function opsOrders(db: Db, q: z.infer<typeof opsOrdersQuery>): Prom
         q.status ? eq(orders.status, q.status) : undefined,
         q.state ? eq(sagas.state, q.state) : undefined,
         q.stuck === "true"
-          ? and(or(isNull(sagas.state), notInArray(sagas.state, RESTING)), lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`))
+          ? and(or(isNull(sagas.state), notInArray(sagas.state, [...RESTING_STATES])), lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`))
           : undefined,
         q.cursor ? lt(orders.id, q.cursor) : undefined,
       ),

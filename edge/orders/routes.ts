@@ -4,6 +4,7 @@ import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { orderHistory, orderItems, orders, payments, products, type Db, type Order } from "../../db";
+import { canCancel, ORDER_STATUSES } from "../../domain/order";
 import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { cartLines, recordCheckout } from "../cart";
@@ -30,7 +31,7 @@ export const placeOrder = z
   })
   .refine((o) => !o.items !== !o.fromCart, "send either items or fromCart: true");
 
-const orderStatus = z.enum(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"]);
+const orderStatus = z.enum(ORDER_STATUSES);
 export const orderView = z
   .object({
     id: z.uuid(),
@@ -190,15 +191,8 @@ export function orderRoutes(d: Deps) {
 
   async function cancel(c: Parameters<typeof caller>[0] & { get(k: "traceparent"): string }, orderId: string, itemId?: string) {
     const order = await visible(c, orderId);
-    if (order.status !== "PENDING" && order.status !== "CONFIRMED")
-      throw new AppError("NOT_CANCELLABLE", `an order that is ${order.status} cannot be cancelled`);
-    if (itemId && !order.items.some((i) => i.id === itemId && i.status === "ACTIVE")) {
-      if (!order.items.some((i) => i.id === itemId)) throw new AppError("NOT_FOUND", "no such item");
-      throw new AppError("NOT_CANCELLABLE", "this item is already cancelled");
-    }
-    // the saga takes one item back only from a confirmed order (cancelling the last one cancels the order)
-    if (itemId && order.status === "PENDING" && order.items.filter((i) => i.status === "ACTIVE").length > 1)
-      throw new AppError("NOT_CANCELLABLE", "one item can be cancelled once the order is confirmed; cancel the whole order instead");
+    const decision = canCancel(order, itemId);
+    if (!decision.ok) throw new AppError(decision.code, decision.detail);
     await publish(d.bus.js, "orders.cmd.cancel", { orderId, ...(itemId ? { itemId } : {}) }, { traceparent: c.get("traceparent") });
     return order;
   }

@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { products } from "../../db";
-import { gate, gateFromPostgres } from "../../actors/gate";
+import { gate, gateFromPostgres } from "../../domain/sale";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";

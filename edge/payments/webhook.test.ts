@@ -2,7 +2,7 @@
 // timeout per call until the breaker opens, then the answer is 503 UPSTREAM_UNAVAILABLE at once.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Hono } from "hono";
-import { breaker, gatewayClient, signWebhook } from "../../actors/payment";
+import { breaker, gatewayClient, signWebhook } from "../../domain/payment";
 import { logger } from "../../nats";
 import { loadConfig } from "../config";
 import type { Deps, Env } from "../deps";

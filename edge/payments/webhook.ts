@@ -2,7 +2,7 @@
 // gateway, whose answer (not the webhook's body) is what counts.
 import { Hono } from "hono";
 import { z } from "zod";
-import { CircuitOpen, GatewayError, verifyWebhook } from "../../actors/payment";
+import { CircuitOpen, GatewayError, verifyWebhook } from "../../domain/payment";
 import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";

@@ -3,26 +3,19 @@
 // script hashes are mapped to the hashes of the stripped scripts.
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
+import { luaScript, type Script } from "../../domain/redis";
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 const strip = (script: string) => script.replace(/^#!lua[^\n]*\n/, "");
 
 export function upstashAdapter(redis: Redis) {
-  const byLibraryHash = new Map<string, { script: string; sha: string }>();
+  const byLibraryHash = new Map<string, Script>();
   const remember = (script: string) => {
-    const stripped = strip(script);
-    const entry = { script: stripped, sha: sha1(stripped) };
+    const entry = luaScript(strip(script));
     byLibraryHash.set(sha1(script), entry);
     return entry;
   };
-  const run = async (entry: { script: string; sha: string }, keys: string[], args: unknown[]) => {
-    try {
-      return await redis.evalsha(entry.sha, keys.length, ...keys, ...(args as string[]));
-    } catch (err) {
-      if (!String(err).includes("NOSCRIPT")) throw err;
-      return redis.eval(entry.script, keys.length, ...keys, ...(args as string[]));
-    }
-  };
+  const run = (entry: Script, keys: string[], args: unknown[]) => entry(redis, keys, args as string[]);
   return {
     evalsha: async (hash: string, keys: string[], args: unknown[]) => {
       const entry = byLibraryHash.get(hash);

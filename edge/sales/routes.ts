@@ -1,6 +1,5 @@
 // Flash sales: made by carving units out of a product's stock; bought through the Redis gate, whose admitted
 // purchases are published to JetStream (acked) before the 202 goes out.
-import { createHash } from "node:crypto";
 import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
@@ -8,12 +7,14 @@ import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { ended, type SaleBoard } from "./board";
 import { saleStatus } from "./status";
-import { gate, gateFromPostgres, rebuildGate } from "../../actors/gate";
-import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, uuidv7 } from "../../nats";
+import { decidePurchase, refusePurchase } from "./decide";
+import { requestHash as hashOf } from "../../domain/idempotency";
+import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
+import { paymentMethod, publish, uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
-import { idempotent } from "../idempotency";
-import { discountOf, heldCoupon } from "../coupons";
+import { idempotencyKey, idempotent } from "../idempotency";
+import { heldCoupon } from "../coupons";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
@@ -76,7 +77,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
   };
 
-  const idempotencyKey = { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } };
+  const idempotencyHeader = { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } };
   app.post(
     "/v1/sales",
     requireRole("seller", "admin"),
@@ -84,7 +85,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       summary: "Create a flash sale; its quantity is carved out of the product's stock",
       description: "For the product's seller or an admin.",
       body: createSale,
-      headers: idempotencyKey,
+      headers: idempotencyHeader,
       responses: { 201: { description: "The sale, with remaining and status" } },
       errors: ["INSUFFICIENT_STOCK", "IDEMPOTENCY_KEY_REUSED"],
     }),
@@ -157,7 +158,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       body: purchase,
       // parsed by the handler, after the sold-out answer that needs no body
       rawBody: true,
-      headers: idempotencyKey,
+      headers: idempotencyHeader,
       responses: { 202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }) },
       errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "NOT_FOUND"],
     }),
@@ -165,16 +166,12 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       const user = caller(c);
       const saleId = idParam(c);
       // (a purchase of a sale known to be sold out never gets here unless keyed: the front layer answered it)
-      const key = c.req.header("idempotency-key");
       const input = await body(c, purchase);
       const s = await findSale(saleId);
-      // (a keyed request may be a replay of a purchase made before the end: Redis answers that one)
-      if (!key && ended(s)) throw new AppError("ENDED", "the sale has ended");
-      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) throw new AppError("VALIDATION_FAILED", "Idempotency-Key: 1 to 255 visible ASCII characters");
-      if (input.quantity > s.perUserLimit) throw new AppError("LIMIT_REACHED", `at most ${s.perUserLimit} per shopper`);
-      const subtotal = s.price * input.quantity;
-      if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
-      const requestHash = key ? createHash("sha256").update(JSON.stringify(input)).digest("base64url") : undefined;
+      const key = idempotencyKey(c);
+      const refused = refusePurchase(s, input, key !== undefined);
+      if (refused) throw new AppError(refused.code, refused.detail);
+      const requestHash = key ? hashOf(input) : undefined;
       const ask = (replayOnly: boolean) =>
         g.purchase({
           saleId,
@@ -186,7 +183,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
           requestHash,
           replayOnly,
         });
-      const decide = async (replayOnly = false) => {
+      const gateAnswer = async (replayOnly = false) => {
         const first = await ask(replayOnly);
         if (first.ok || first.code !== "MISSING") return first;
         await rebuild(saleId);
@@ -195,7 +192,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
         return !again.ok && again.code === "MISSING" && ended(s) ? ({ ok: false, code: "ENDED" } as const) : again;
       };
       // a keyed retry is answered as the first time even if its coupon has been used since (by that very order)
-      let r = key && input.couponId ? await decide(true) : undefined;
+      let r = key && input.couponId ? await gateAnswer(true) : undefined;
       const replay = r?.ok === true;
       const coupon = input.couponId
         ? await heldCoupon(d.db, user.sub, input.couponId).catch((err) => {
@@ -204,47 +201,20 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
           })
         : undefined;
       const askedAt = Date.now();
-      if (!r?.ok) r = await decide();
-      if (!r.ok) {
-        if (r.code === "MISSING" || r.code === "NONE") throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
-        if (r.code === "BUSY") throw new AppError("UPSTREAM_UNAVAILABLE", "this purchase is being checked; retry in a moment");
-        // fewer units than asked: none left only when one was asked
-        if (r.code === "SOLD_OUT" && input.quantity === 1) board.soldOut(saleId, askedAt);
-        const detail = {
-          SOLD_OUT: "this sale is sold out",
-          LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,
-          NOT_STARTED: `the sale starts at ${s.startsAt.toISOString()}`,
-          ENDED: "the sale has ended",
-          IDEMPOTENCY_KEY_REUSED: "this Idempotency-Key was used with a different request",
-        }[r.code];
-        throw new AppError(r.code, detail);
-      }
-      // the last unit: every edge process knows at once, before anyone is told SOLD_OUT
-      if (!r.replayed && r.remaining <= 0) board.soldOut(saleId, askedAt);
+      if (!r?.ok) r = await gateAnswer();
+      const idempotency = key && requestHash ? { key, requestHash } : undefined;
+      const decision = decidePurchase({ sale: s, userId: user.sub, input, idempotency, result: r, coupon });
+      if (decision.soldOut) board.soldOut(saleId, askedAt);
+      if (!decision.ok) throw new AppError(decision.code, decision.detail);
       // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
       // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
-      const discount = coupon ? discountOf(coupon, subtotal) : 0;
-      if (coupon !== null) await publish(
-        d.bus.js,
-        "orders.cmd.place",
-        {
-          orderId: r.orderId,
-          userId: user.sub,
-          items: [{ itemId: r.itemId, productId: s.productId, quantity: input.quantity, price: s.price }],
-          total: subtotal - discount,
-          discount,
-          ...(input.couponId ? { couponId: input.couponId } : {}),
-          saleId,
-          paymentMethod: input.paymentMethod,
-          ...(key && requestHash ? { idempotency: { key, requestHash } } : {}),
-        },
-        { id: r.orderId, traceparent: c.get("traceparent") },
-      ).catch((err) => {
-        c.get("log").error("purchase not queued", { err, saleId, orderId: r.orderId });
-        throw new AppError("UPSTREAM_UNAVAILABLE", "the order could not be queued; retry with the same Idempotency-Key");
-      });
-      if (r.replayed) c.header("Idempotent-Replayed", "true");
-      return c.json({ orderId: r.orderId, status: "PENDING", ...(r.replayed ? {} : { position: r.position }) }, 202);
+      if (decision.place)
+        await publish(d.bus.js, "orders.cmd.place", decision.place, { id: decision.orderId, traceparent: c.get("traceparent") }).catch((err) => {
+          c.get("log").error("purchase not queued", { err, saleId, orderId: decision.orderId });
+          throw new AppError("UPSTREAM_UNAVAILABLE", "the order could not be queued; retry with the same Idempotency-Key");
+        });
+      if (decision.replayed) c.header("Idempotent-Replayed", "true");
+      return c.json({ orderId: decision.orderId, status: "PENDING", ...(decision.replayed ? {} : { position: decision.position }) }, 202);
     },
   );
 

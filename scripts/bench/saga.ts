@@ -3,7 +3,6 @@
 // In the same run, against the same Postgres, it measures the machine's own rate of naive saga transactions
 // (inbox insert + snapshot upsert + outbox insert, one message per transaction, several clients) and
 // reports settled orders/s against it. Writes scripts/bench/results/saga.{md,json}.
-import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -11,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
 import { createDb, products, runMigrations, stock } from "../../db";
-import { envelope, publishEnvelope, uuidv7, type Data, type Envelope } from "../../nats";
+import { envelope, jetstreamOf, publishEnvelope, uuidv7, type Data, type Envelope } from "../../nats";
 import { root, startPrivateStack } from "../lib/private-stack";
 import { dropDatabase, ensureDatabase } from "../lib/services";
 import { cpuStat, processCpu, stealSince } from "./lib/cpu";
@@ -94,7 +93,7 @@ try {
   });
 
   log(`${N} orders into the pipeline (orders.cmd.place), ${a.declined} card_declined, PAYMENT_FAILURE_RATE ${a["failure-rate"]}`);
-  const js = jetstream(nc);
+  const js = jetstreamOf(nc);
   const cpu0 = cpuStat();
   const procCpu0 = cpuByProcess(s.supervisor.running);
   const t0 = performance.now();

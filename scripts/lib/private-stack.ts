@@ -3,9 +3,9 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { ensureStreams } from "../../nats";
+import { ensureStreams, jetstreamOf } from "../../nats";
 import { startStack } from "../stack";
 import { edgeCount } from "./edges";
 import { dropDatabase, ensureNats } from "./services";
@@ -69,7 +69,7 @@ export async function startPrivateNats(name: string) {
   return {
     url,
     nc,
-    js: jetstream(nc),
+    js: jetstreamOf(nc),
     async stop() {
       await nc.close();
       server.proc.kill();

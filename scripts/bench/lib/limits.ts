@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
-import { gate } from "../../../actors/gate";
-import { publishEnvelope, uuidv7 } from "../../../nats";
+import { gate } from "../../../domain/sale";
+import { jetstreamOf, publishEnvelope, uuidv7 } from "../../../nats";
 import { wrk, type WrkResult } from "./wrk";
 
 function freePort(): number {
@@ -136,7 +136,7 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
   const procs = Object.values(kinds).map((hops) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
   );
-  const js = jetstream(nc);
+  const js = jetstreamOf(nc);
   try {
     await Bun.sleep(1000); // the hop processes subscribe
     const started = performance.now();

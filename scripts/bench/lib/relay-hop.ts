@@ -3,13 +3,13 @@
 // (acked, with a message id, through the actors' own publisher) and then acks it. No database, no HTTP,
 // no decisions: only the moving.
 // `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...>`; a hop without next only acks.
-import { jetstream, type JsMsg } from "@nats-io/jetstream";
+import type { JsMsg } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { publishEnvelope, type Envelope } from "../../../nats";
+import { jetstreamOf, publishEnvelope, type Envelope } from "../../../nats";
 
 const [url, stream, spec] = process.argv.slice(2) as [string, string, string];
 const nc = await connect({ servers: url });
-const js = jetstream(nc);
+const js = jetstreamOf(nc);
 const hops = spec.split(",").map((h) => h.split(":") as [string, string | undefined]);
 
 for (const [hop, next] of hops) {

@@ -3,7 +3,7 @@
 // beside the HTTP cost the spike measures on the servers themselves. Redis' and NATS' own CPU are not included.
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import { gate, saleKeys } from "../../../actors/gate";
+import { gate, saleKeys } from "../../../domain/sale";
 import { limiter } from "../../../edge/rate-limit";
 import { connectBus, publishEnvelope, uuidv7 } from "../../../nats";
 import { signer } from "../../lib/accounts";

@@ -1,5 +1,7 @@
 // A circuit breaker with a per-call timeout: after `failures` consecutive faults it opens for `openMs`
 // and fails at once; then one trial call decides whether it closes again.
+import { BREAKER_FAILURES, BREAKER_OPEN_MS, PAYMENT_GATEWAY_TIMEOUT_MS } from "../config/defaults";
+
 export class CircuitOpen extends Error {
   constructor(name: string) {
     super(`circuit ${name} is open`);
@@ -8,7 +10,9 @@ export class CircuitOpen extends Error {
 
 export type BreakerState = "closed" | "open" | "half_open";
 
-export function breaker(name: string, opts = { failures: 5, openMs: 5_000, timeoutMs: 5_000 }) {
+/** Options left out take the shared defaults (domain/config), the call's timeout the payment gateway's. */
+export function breaker(name: string, options: { failures?: number; openMs?: number; timeoutMs?: number } = {}) {
+  const opts = { failures: BREAKER_FAILURES, openMs: BREAKER_OPEN_MS, timeoutMs: PAYMENT_GATEWAY_TIMEOUT_MS, ...options };
   let state: BreakerState = "closed";
   let consecutive = 0;
   let openedAt = 0;

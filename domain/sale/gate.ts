@@ -1,14 +1,13 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
 import type { Redis } from "ioredis";
+import { decodeHold, idemField, type Hold } from "./hold";
+import { luaScript } from "../redis";
 import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
   const tag = `sale:{${saleId}}`;
   return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:idem`] as const;
 };
-
-/** A purchase's key in the sale's idempotency hash; encoded, since a hold keeps it between "|" separators. */
-export const idemField = (userId: string, key: string) => `${userId}:${encodeURIComponent(key)}`;
 
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
@@ -29,29 +28,15 @@ export type GateLoad = {
   idem: Record<string, string>;
 };
 
-export type Hold = { orderId: string; state: "P" | "S" | "A" | "R"; userId: string; qty: number; at: number };
-
-type Scripted = Redis & {
-  salePurchase(...args: (string | number)[]): Promise<(string | number)[]>;
-  saleRelease(...args: (string | number)[]): Promise<number>;
-  saleMark(...args: string[]): Promise<number>;
-  saleLoad(...args: string[]): Promise<number>;
-};
+const scripts = { purchase: luaScript(purchaseLua), release: luaScript(releaseLua), mark: luaScript(markLua), load: luaScript(loadLua) };
 
 export function gate(redis: Redis) {
-  const r = redis as Scripted;
-  if (!("salePurchase" in r)) {
-    redis.defineCommand("salePurchase", { numberOfKeys: 4, lua: purchaseLua });
-    redis.defineCommand("saleRelease", { numberOfKeys: 4, lua: releaseLua });
-    redis.defineCommand("saleMark", { numberOfKeys: 1, lua: markLua });
-    redis.defineCommand("saleLoad", { numberOfKeys: 4, lua: loadLua });
-  }
-
   return {
     /** `replayOnly`: only answer whether this Idempotency-Key was seen (REPLAY) or not (NONE). */
     async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number; replayOnly?: boolean }): Promise<PurchaseResult> {
       const idem = p.idemKey ? idemField(p.userId, p.idemKey) : "";
-      const res = await r.salePurchase(...saleKeys(p.saleId), p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId, p.replayOnly ? "1" : "0");
+      const args = [p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId, p.replayOnly ? "1" : "0"];
+      const res = (await scripts.purchase(redis, [...saleKeys(p.saleId)], args)) as (string | number)[];
       const code = String(res[0]);
       if (code === "OK") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), position: Number(res[3]), remaining: Number(res[4]), replayed: false };
       if (code === "REPLAY") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), replayed: true };
@@ -60,13 +45,13 @@ export function gate(redis: Redis) {
 
     /** Returns the units given back (0 when the hold was released already, -1 when the gate is not loaded). */
     release: (saleId: string, orderId: string, opts: { forgetIdempotency?: boolean; now?: number } = {}) =>
-      r.saleRelease(...saleKeys(saleId), orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"),
+      scripts.release(redis, [...saleKeys(saleId)], [orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"]) as Promise<number>,
 
     /** Moves the holds that are in state `from` to state `to`; returns how many moved. */
     mark: (saleId: string, from: Hold["state"], to: Hold["state"], orderIds: string[]) =>
-      orderIds.length ? r.saleMark(saleKeys(saleId)[2], from, to, ...orderIds) : Promise.resolve(0),
+      orderIds.length ? (scripts.mark(redis, [saleKeys(saleId)[2]], [from, to, ...orderIds]) as Promise<number>) : Promise.resolve(0),
 
-    load: (saleId: string, l: GateLoad) => r.saleLoad(...saleKeys(saleId), JSON.stringify(l)).then((n) => n === 1),
+    load: (saleId: string, l: GateLoad) => scripts.load(redis, [...saleKeys(saleId)], [JSON.stringify(l)]).then((n) => n === 1),
 
     async counters(saleId: string) {
       const h = await redis.hgetall(saleKeys(saleId)[0]);
@@ -86,10 +71,7 @@ export function gate(redis: Redis) {
 
     async holds(saleId: string): Promise<Hold[]> {
       const all = await redis.hgetall(saleKeys(saleId)[2]);
-      return Object.entries(all).map(([orderId, v]) => {
-        const [state, userId, qty, at] = v.split("|");
-        return { orderId, state: state as Hold["state"], userId: userId!, qty: Number(qty), at: Number(at) };
-      });
+      return Object.entries(all).map(([orderId, v]) => decodeHold(orderId, v));
     },
 
     async users(saleId: string): Promise<Record<string, number>> {

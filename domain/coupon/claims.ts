@@ -7,10 +7,10 @@
 //   coupon:{id}:unpublished  zset: userId scored by claimedAtMs, until JetStream has the claim
 //
 // Every key expires at expireAt (the coupon's end plus a grace period), so ended coupons leave nothing.
-import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Redis } from "ioredis";
 import { publish } from "../../nats";
+import { luaScript } from "../redis";
 
 export const couponKeys = (id: string) => ({
   meta: `coupon:{${id}}:meta`,
@@ -49,19 +49,8 @@ if #ARGV >= 5 then redis.call('PEXPIREAT', KEYS[2], ARGV[4]) end
 return 1
 `;
 
-function script(source: string) {
-  const sha = createHash("sha1").update(source).digest("hex");
-  return async (redis: Redis, keys: string[], args: (string | number)[]): Promise<unknown> => {
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!String(err).includes("NOSCRIPT")) throw err;
-      return redis.eval(source, keys.length, ...keys, ...args);
-    }
-  };
-}
-const claimScript = script(CLAIM);
-const primeScript = script(PRIME);
+const claimScript = luaScript(CLAIM);
+const primeScript = luaScript(PRIME);
 
 export type Claim = { userCouponId: string; couponId: string; userId: string; claimedAt: string; idempotencyKey: string };
 export type ClaimOutcome =

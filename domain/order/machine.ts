@@ -3,9 +3,9 @@
 import { assign, emit, enqueueActions, setup } from "xstate";
 import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } from "../../nats";
 import { itemRefund } from "./refund-share";
+import type { OrderStatus } from "./states";
 
 export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number; autoDeliverAfterMs?: number };
-export type OrderStatus = "PENDING" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
 
 export type SagaContext = {
   orderId: string;
@@ -57,16 +57,33 @@ export const orderSaga = setup({
     usesCoupon: ({ context }) => context.couponId !== undefined,
   },
   actions: {
+    /** Step: every item's units reserved, or none. */
     reserveStock: emit(({ context }) => ({
       type: "inventory.cmd.reserve" as const,
       data: { orderId: context.orderId, items: context.items, ...(context.saleId ? { saleId: context.saleId } : {}) },
     })),
+    /** Its compensation: the active items' units back, if they were reserved (released once per item). */
+    releaseStock: enqueueActions(({ context, enqueue }) => {
+      const items = active(context);
+      if (!context.stockReserved || !items.length) return;
+      enqueue.emit({ type: "inventory.cmd.release", data: { orderId: context.orderId, itemIds: items.map((i) => i.itemId) } });
+      enqueue.assign({ awaiting: [...context.awaiting, releaseKey(items.map((i) => i.itemId))] });
+    }),
+    /** Step: the total charged (the order id is the gateway's idempotency key), before the payment deadline. */
     charge: enqueueActions(({ context, event, enqueue }) => {
       enqueue.assign({ deadlineAt: event.at + context.paymentDeadlineMs });
       enqueue.emit({
         type: "payments.cmd.charge",
         data: { orderId: context.orderId, amount: context.total, method: context.paymentMethod },
       });
+    }),
+    /** Its compensation: what was charged and not refunded yet goes back (one refund key per order); no deadline left. */
+    refundCharge: enqueueActions(({ context, enqueue }) => {
+      const refund = context.charged - context.refunded;
+      enqueue.assign({ deadlineAt: undefined, refunded: context.refunded + Math.max(refund, 0) });
+      if (refund <= 0) return;
+      enqueue.emit({ type: "payments.cmd.refund", data: { orderId: context.orderId, amount: refund, key: refundKey(context) } });
+      enqueue.assign({ awaiting: [...context.awaiting, refundKey(context)] });
     }),
     confirm: enqueueActions(({ context, enqueue }) => {
       enqueue.assign({ status: "CONFIRMED", deadlineAt: undefined });
@@ -96,27 +113,6 @@ export const orderSaga = setup({
       enqueue.assign({ awaiting: [...context.awaiting, restoreKey(context)], couponRedeemed: false });
     }),
     fail: assign({ reason: (_, reason: CancelReason) => reason }),
-    /** Every compensation for a step that was done: stock back, refund of what was charged. */
-    compensate: enqueueActions(({ context, enqueue }) => {
-      const items = active(context);
-      const refund = context.charged - context.refunded;
-      const awaiting: string[] = [];
-      if (context.stockReserved && items.length) {
-        awaiting.push(releaseKey(items.map((i) => i.itemId)));
-        enqueue.emit({
-          type: "inventory.cmd.release",
-          data: { orderId: context.orderId, itemIds: items.map((i) => i.itemId) },
-        });
-      }
-      if (refund > 0) {
-        awaiting.push(refundKey(context));
-        enqueue.emit({
-          type: "payments.cmd.refund",
-          data: { orderId: context.orderId, amount: refund, key: refundKey(context) },
-        });
-      }
-      enqueue.assign({ awaiting, deadlineAt: undefined, refunded: context.refunded + Math.max(refund, 0) });
-    }),
     /** Partial cancel: that item's stock back and its share of the charge refunded; the order stays confirmed. */
     cancelItem: enqueueActions(({ context, event, enqueue }) => {
       const item = active(context).find((i) => i.itemId === cancelledItem(event));
@@ -248,7 +244,7 @@ export const orderSaga = setup({
     },
     delivered: { entry: "deliver" },
     compensating: {
-      entry: ["compensate", "restoreCoupon"],
+      entry: ["releaseStock", "refundCharge", "restoreCoupon"],
       always: { guard: "settled", target: "cancelled" },
       on: {
         "inventory.evt.released": {

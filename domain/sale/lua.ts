@@ -1,7 +1,6 @@
 // The flash-sale gate's scripts. Each runs atomically in Redis, so arrival order at Redis is sale order.
 // Keys share one hash tag per sale ({id}), so they also live together on a Redis Cluster.
-// Holds: orderId -> "state|userId|qty|atMs|idemField|itemId", state P (placed), S (seen in Postgres),
-// A (being given up by the sweeper), R (released).
+// The holds' and idempotency entries' layouts are described, and encoded for TypeScript, in hold.ts.
 
 /**
  * KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId,

@@ -21,7 +21,7 @@ export class GatewayError extends Error {
   }
 }
 
-export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = breaker("payment_gateway", { failures: 5, openMs: 5_000, timeoutMs })) {
+export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = breaker("payment_gateway", { timeoutMs })) {
   async function request<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const answer = await b.call(async (signal) => {
       const res = await fetch(baseUrl + path, {

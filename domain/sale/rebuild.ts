@@ -6,9 +6,14 @@ import { eq, sql } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { orderItems, orders, reservations, sales, type Db } from "../../db";
 import type { Logger } from "../../nats";
-import { idemField, saleKeys, type Gate, type GateLoad } from "./gate";
+import { saleKeys, type Gate, type GateLoad } from "./gate";
+import { encodeHold, encodeIdem, idemField } from "./hold";
 
 const DAY_MS = 86_400_000;
+/** A rebuilder holds the sale's rebuild lock at most this long (it dies: the next one takes over). */
+const REBUILD_LOCK_MS = 15_000;
+/** How long a rebuild waits for the order consumer to drain before giving up for now (503). */
+const DRAIN_WAIT_MS = 5_000;
 
 /** A sale's keys live a day past its end; an open-ended sale's for a week from now (a rebuild extends it). */
 export function expiryOf(sale: { endsAt: Date | null }, now = Date.now()) {
@@ -42,14 +47,12 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   let taken = 0;
   for (const r of rows) {
     const field = r.key && r.hash ? idemField(r.userId, r.key) : "";
-    if (field) idem[field] = `${r.orderId}|${r.itemId}|${r.hash}`;
-    if (r.released || r.status === "CANCELLED") {
-      holds[r.orderId] = `R|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
-      continue;
-    }
+    if (field) idem[field] = encodeIdem({ orderId: r.orderId, itemId: r.itemId, requestHash: r.hash! });
+    const given = r.released || r.status === "CANCELLED";
+    holds[r.orderId] = encodeHold({ state: given ? "R" : "S", userId: r.userId, qty: r.qty, at: r.at.getTime(), idem: field, itemId: r.itemId });
+    if (given) continue;
     taken += r.qty;
     users[r.userId] = (users[r.userId] ?? 0) + r.qty;
-    holds[r.orderId] = `S|${r.userId}|${r.qty}|${r.at.getTime()}|${field}|${r.itemId}`;
   }
   return {
     remaining: sale.quantity - taken,
@@ -68,7 +71,7 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
 export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
   const [saleKey] = saleKeys(saleId);
   const lock = `${saleKey}:rebuild`;
-  if ((await o.redis.set(lock, "1", "PX", 15_000, "NX")) !== "OK") {
+  if ((await o.redis.set(lock, "1", "PX", REBUILD_LOCK_MS, "NX")) !== "OK") {
     // someone else rebuilds: wait for the counters to appear
     for (let i = 0; i < 100; i++) {
       if (await o.redis.exists(saleKey)) return true;
@@ -98,7 +101,7 @@ export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: J
  * Whether the order consumer has taken and committed every placement published so far (it acks only after
  * its commit), waiting up to `ms`. Unknown (the consumer cannot be read) counts as not drained.
  */
-export async function ordersDrained(jsm: JetStreamManager, ms = 5_000): Promise<boolean> {
+export async function ordersDrained(jsm: JetStreamManager, ms = DRAIN_WAIT_MS): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
     const info = await jsm.consumers.info("ORDERS", "order").catch(() => undefined);

@@ -1,1 +1,0 @@
-export { claimCoupon, couponKeys, markPublished, primeCoupon, publishClaim, type Claim, type ClaimOutcome } from "./claims";

@@ -1,0 +1,1 @@
+export * as defaults from "./defaults";

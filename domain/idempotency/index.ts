@@ -1,0 +1,1 @@
+export { IDEMPOTENCY_KEY, IDEMPOTENCY_KEY_RULE, requestHash, validIdempotencyKey } from "./key";

@@ -1,0 +1,12 @@
+// The order's statuses and the saga's states, as the machine (machine.ts) knows them; the database enum, the
+// HTTP schemas and the audit read them from here.
+
+export const ORDER_STATUSES = ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** The saga's states (machine.ts's `states`, checked by machine.test.ts). */
+export const SAGA_STATES = ["reservingStock", "redeemingCoupon", "charging", "confirmed", "shipped", "delivered", "compensating", "cancelled"] as const;
+export type SagaState = (typeof SAGA_STATES)[number];
+
+/** States that wait on people or are over; every other state is a step in flight that should end by itself. */
+export const RESTING_STATES = ["confirmed", "shipped", "delivered", "cancelled"] as const satisfies readonly SagaState[];

@@ -1,0 +1,1 @@
+export { luaScript, type Script } from "./script";
