@@ -57,7 +57,8 @@ export function session() {
         if (!tokens) throw new ApiError(401, "UNAUTHENTICATED", "not signed in");
         keep(await send("POST", "/v1/auth/refresh", { body: { refreshToken: tokens.refresh } }));
       } catch (err) {
-        signedOut();
+        // refused (expired, reused, revoked): signed out; a network failure leaves the pair for the next try
+        if (!(err instanceof ApiError) || err.status !== 0) signedOut();
         throw err;
       } finally {
         refreshing = undefined;
