@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The two pages in headless Chromium against the whole stack: the ops console follows a sale's remaining
 // units as purchases arrive, without a reload; a shopper signs in on the sale page, double-clicks buy and sees
 // CONFIRMED, having bought one unit; sold out, limit reached and the countdown on the server's clock; and no
@@ -10,6 +9,15 @@ import type { Browser, Page } from "puppeteer-core";
 import { launchBrowser, watchErrors } from "./browser";
 import { client } from "./client";
 import { admin, stack } from "./harness";
+
+/** What the tests use of the page's globals, in functions that run in the page (the project type-checks without the DOM library). */
+type El = { textContent: string | null; hidden: boolean; disabled: boolean; dataset: Record<string, string | undefined>; click(): void };
+type InPage = {
+  document: { querySelector(s: string): El | null };
+  MutationObserver: new (cb: () => void) => { observe(el: unknown, o: object): void };
+  stayed?: boolean;
+  seen: string[];
+};
 
 let api: ReturnType<typeof client>;
 let base: string;
@@ -59,9 +67,9 @@ async function signIn(page: Page, email: string, password: string) {
 /** The text of `sel`, once `ok` holds for it. */
 async function textWhen(page: Page, sel: string, ok: string, timeout = 20_000) {
   try {
-    await page.waitForFunction((sel, ok) => new RegExp(ok).test(document.querySelector(sel)?.textContent ?? ""), { timeout }, sel, ok);
+    await page.waitForFunction((sel, ok) => new RegExp(ok).test((globalThis as unknown as InPage).document.querySelector(sel)?.textContent ?? ""), { timeout }, sel, ok);
   } catch (err) {
-    const [text, connection] = await page.evaluate((sel) => [document.querySelector(sel)?.textContent, document.querySelector("[data-field=connection]")?.textContent], sel);
+    const [text, connection] = await page.evaluate((sel) => [(globalThis as unknown as InPage).document.querySelector(sel)?.textContent, (globalThis as unknown as InPage).document.querySelector("[data-field=connection]")?.textContent], sel);
     throw new Error(`${sel} never matched /${ok}/ (last text: ${JSON.stringify(text)}, connection: ${JSON.stringify(connection)}): ${err}`);
   }
   return page.$eval(sel, (el) => el.textContent ?? "");
@@ -79,8 +87,8 @@ async function shownAsGate(page: Page, sel: string, saleId: string, quantity: nu
   }
 }
 
-const mark = (page: Page) => page.evaluate(() => void ((window as unknown as { stayed: boolean }).stayed = true));
-const stayed = (page: Page) => page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed === true);
+const mark = (page: Page) => page.evaluate(() => void ((globalThis as unknown as InPage).stayed = true));
+const stayed = (page: Page) => page.evaluate(() => (globalThis as unknown as InPage).stayed === true);
 
 beforeAll(async () => {
   const s = await stack();
@@ -109,8 +117,8 @@ describe("GET /ops", () => {
 
     // every change the page shows, as it shows it
     await page.$eval(remaining, (el) => {
-      const seen: string[] = ((window as unknown as { seen: string[] }).seen = []);
-      new MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, { childList: true, characterData: true, subtree: true });
+      const seen: string[] = ((globalThis as unknown as InPage).seen = []);
+      new (globalThis as unknown as InPage).MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, { childList: true, characterData: true, subtree: true });
     });
     // (a payment the test stack's short deadline gives up on returns its unit: the gate's count is the truth)
     await buy(saleId, 5);
@@ -119,7 +127,7 @@ describe("GET /ops", () => {
     await buy(saleId, 7);
     const second = await shownAsGate(page, remaining, saleId, 30);
     expect(second).toBeLessThan(first);
-    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    const seen = await page.evaluate(() => (globalThis as unknown as InPage).seen);
     expect(seen).toEqual(expect.arrayContaining([`${first} / 30`, `${second} / 30`]));
     expect(await stayed(page)).toBe(true);
 
@@ -158,7 +166,7 @@ describe("GET /ops", () => {
     await page.goto(`${base}/ops`);
     await signIn(page, shopper.email, shopper.password);
     expect(await textWhen(page, "[data-field=login-error]", "admins")).toContain("for admins");
-    expect(await page.$eval("#console", (el) => (el as HTMLElement).hidden)).toBe(true);
+    expect(await page.$eval("#console", (el) => (el as unknown as El).hidden)).toBe(true);
     expect(watched.errors).toEqual([]);
     await page.close();
   });
@@ -188,10 +196,10 @@ describe("GET /shop/sales/:id", () => {
     if (shots) await page.screenshot({ path: join(shots, "shop.png"), fullPage: true });
 
     // two clicks in one go (no time for the button to be disabled in between) are still one purchase
-    const firstOrder = await page.$eval("[data-field=order-status]", (el) => (el as HTMLElement).dataset.orderId);
-    await page.$eval("[data-action=buy]", (b) => ((b as HTMLButtonElement).click(), (b as HTMLButtonElement).click()));
+    const firstOrder = await page.$eval("[data-field=order-status]", (el) => (el as unknown as El).dataset.orderId);
+    await page.$eval("[data-action=buy]", (b) => ((b as unknown as El).click(), (b as unknown as El).click()));
     await page.waitForFunction((first) => {
-      const el = document.querySelector<HTMLElement>("[data-field=order-status]")!;
+      const el = (globalThis as unknown as InPage).document.querySelector("[data-field=order-status]")!;
       return el.dataset.orderId !== first && el.textContent === "CONFIRMED";
     }, { timeout: 20_000 }, firstOrder);
     await textWhen(page, "[data-field=remaining]", "^18$");
@@ -218,7 +226,7 @@ describe("GET /shop/sales/:id", () => {
     await page.goto(`${base}/shop/sales/${saleId}`);
     await signIn(page, shopper.email, shopper.password);
     expect(await textWhen(page, "[data-action=buy]", "^Sold out$")).toBe("Sold out");
-    expect(await page.$eval("[data-action=buy]", (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await page.$eval("[data-action=buy]", (b) => (b as unknown as El).disabled)).toBe(true);
     expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("Sold out");
     expect(await page.$eval("[data-field=remaining]", (el) => el.textContent)).toBe("0");
     expect(watched.errors).toEqual([]);
@@ -240,7 +248,7 @@ describe("GET /shop/sales/:id", () => {
     expect(await textWhen(page, "[data-field=countdown]", "^Starts in 0:0[1-3]$")).toMatch(/^Starts in 0:0[1-3]$/);
     expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("Starts soon");
     await signIn(page, shopper.email, shopper.password);
-    expect(await page.$eval("[data-action=buy]", (b) => (b as HTMLButtonElement).disabled)).toBe(true);
+    expect(await page.$eval("[data-action=buy]", (b) => (b as unknown as El).disabled)).toBe(true);
     await page.waitForSelector("[data-action=buy]:not([disabled])", { timeout: 10_000 });
     expect(await page.$eval("[data-field=sale-status]", (el) => el.textContent)).toBe("On sale now");
     expect(watched.errors).toEqual([]);

@@ -42,6 +42,13 @@ export type WorkerOptions = {
   onCommitted?: () => void;
 };
 
+/**
+ * A pull expires this soon (JetStream's heartbeats come every half of it): a pull lost with the server that held
+ * it (a cluster node's loss, a consumer's leader moving) is noticed after two missed heartbeats and sent again,
+ * instead of after the client's default of 30 s.
+ */
+const PULL_EXPIRES_MS = 5_000;
+
 export function backoffMs(deliveries: number, baseMs = 500): number {
   const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
   return Math.round(base * (0.5 + Math.random()));
@@ -58,6 +65,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   const messages = await consumer.consume({
     max_messages: batchSize * 2,
+    expires: PULL_EXPIRES_MS,
     callback: (m) => {
       queue.push(m);
       wake?.();
