@@ -13,9 +13,9 @@ import { AppError } from "../errors";
 import { openapi } from "../openapi";
 import { DEFAULT_PAGE, MAX_PAGE, statusList, timeCursor } from "../pagination";
 import { text } from "../validate";
+import { saleStatus, type SaleStatus } from "./status";
 
-export const SALE_STATUSES = ["scheduled", "live", "sold_out", "ended"] as const;
-type SaleStatus = (typeof SALE_STATUSES)[number];
+export const SALE_STATUSES = ["scheduled", "live", "sold_out", "ended"] as const satisfies readonly SaleStatus[];
 
 export const salesQuery = z.object({
   status: statusList(SALE_STATUSES, ["scheduled", "live"]),
@@ -112,8 +112,7 @@ export function saleListRoutes(d: Deps) {
         for (const { sale: s, productName } of rows) {
           lastSeen = { at: s.startsAt, id: s.id };
           const left = Math.max(0, remaining.get(s.id) ?? 0);
-          const status: SaleStatus =
-            now < s.startsAt ? "scheduled" : s.endsAt && now >= s.endsAt ? "ended" : left <= 0 ? "sold_out" : "live";
+          const status = saleStatus({ startsAt: s.startsAt.getTime(), endsAt: s.endsAt?.getTime() }, left, now.getTime());
           if (!wanted.has(status)) continue;
           items.push({
             id: s.id,
