@@ -6,7 +6,7 @@ export const catalog = pgSchema("catalog");
 
 const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
-// Search has two GIN indexes, written by hand in migration 0006 (drizzle-kit cannot express operator
+// Search has two GIN indexes, written by hand in migration 0005 (drizzle-kit cannot express operator
 // classes): full-text on `words` (whole words) and trigram (`gin_trgm_ops`, parts of words) on `searched`.
 export const products = catalog.table(
   "products",

@@ -1,6 +1,6 @@
 // Product search and filtered lists on Postgres alone. A word of the query matches a product when it is a
 // whole word of its name or description (full-text search, 'simple' configuration: no stemming, any
-// language) or, from 3 characters on, any part of one (pg_trgm). Both have GIN indexes (migration 0006) on
+// language) or, from 3 characters on, any part of one (pg_trgm). Both have GIN indexes (migration 0005) on
 // columns Postgres keeps: `words` (the tsvector) and `searched` (the text in lower case). Korean is written
 // without spaces inside compounds ("나이키운동화"): the 'simple' parser keeps such a compound as one word,
 // so "운동화" is found inside it as a part (3+ characters), and a short word ("신발") only where it stands
