@@ -55,7 +55,10 @@ export function createApp(d: Deps) {
     timeoutMs: d.config.REQUEST_TIMEOUT_MS,
     maxBodyBytes: MAX_BODY,
     limit: perUser,
-    onDegraded: () => (d.metrics.inc("rate_limit_degraded_total", {}), d.stats?.degrade()),
+    onDegraded: () => {
+      d.metrics.inc("rate_limit_degraded_total", {});
+      d.stats?.degrade();
+    },
     onAnswer: d.stats?.answer,
     tokens: d.tokens,
     checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },

@@ -17,7 +17,10 @@ export function createMetrics() {
     const series = histograms.get(name) ?? histograms.set(name, new Map()).get(name)!;
     const k = key(labels);
     let h = series.get(k);
-    if (!h) series.set(k, (h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    if (!h) {
+      h = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      series.set(k, h);
+    }
     const hist = h;
     // each observation counts in its own bucket only; the cumulative counts are summed when rendered
     return (seconds: number) => {
@@ -61,7 +64,10 @@ export function createMetrics() {
         for (const [k, h] of series) {
           const sep = k ? "," : "";
           let cumulative = 0;
-          BUCKETS.forEach((b, i) => out.push(`${name}_bucket{${k}${sep}le="${b}"} ${(cumulative += h.buckets[i]!)}`));
+          for (let i = 0; i < BUCKETS.length; i++) {
+            cumulative += h.buckets[i]!;
+            out.push(`${name}_bucket{${k}${sep}le="${BUCKETS[i]}"} ${cumulative}`);
+          }
           out.push(`${name}_bucket{${k}${sep}le="+Inf"} ${h.count}`, `${name}_sum{${k}} ${h.sum}`, `${name}_count{${k}} ${h.count}`);
         }
       }
@@ -69,7 +75,7 @@ export function createMetrics() {
         out.push(`# TYPE ${name} gauge`);
         for (const [l, v] of read()) out.push(`${name}{${key(l)}} ${v}`);
       }
-      return out.join("\n") + "\n";
+      return `${out.join("\n")}\n`;
     },
   };
 }

@@ -111,7 +111,7 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
       const { response } = c.req.valid("json");
       const refuse = (why: string) => new AppError("PASSKEY_INVALID", why);
       const challenge = await take(response.response.clientDataJSON);
-      if (!challenge || challenge.kind !== "register" || challenge.userId !== sub) throw refuse("unknown, used or expired challenge");
+      if (challenge?.kind !== "register" || challenge.userId !== sub) throw refuse("unknown, used or expired challenge");
       const result = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON,
         expectedChallenge: challenge.challenge,
@@ -180,7 +180,7 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
       const { response } = c.req.valid("json");
       const refuse = () => new AppError("INVALID_CREDENTIALS", "this passkey answer is not accepted");
       const challenge = await take(response.response.clientDataJSON);
-      if (!challenge || challenge.kind !== "login") throw refuse();
+      if (challenge?.kind !== "login") throw refuse();
       const [key] = await d.db.select().from(passkeys).where(eq(passkeys.credentialId, response.id));
       if (!key || (challenge.userId !== undefined && challenge.userId !== key.userId)) throw refuse();
       const result = await verifyAuthenticationResponse({

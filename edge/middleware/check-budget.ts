@@ -19,7 +19,8 @@ export function checkBudget(b: { capacity: number; refillPerS: number }, max = 5
         const [oldest, o] = addresses.entries().next().value!;
         if (!o.inFlight) addresses.delete(oldest);
       }
-      addresses.set(ip, (s = { tokens: b.capacity, at: now, inFlight: 0, line: [] }));
+      s = { tokens: b.capacity, at: now, inFlight: 0, line: [] };
+      addresses.set(ip, s);
     } else if (s.tokens < b.capacity) {
       s.tokens = Math.min(b.capacity, s.tokens + ((now - s.at) / 1000) * b.refillPerS);
       s.at = now;

@@ -13,7 +13,10 @@ export function deadline(ms: number, tickMs = 100) {
   const enter = (e: Entry, due: number) => {
     e.due = due;
     let waiting = slots.get(due);
-    if (!waiting) slots.set(due, (waiting = new Set()));
+    if (!waiting) {
+      waiting = new Set();
+      slots.set(due, waiting);
+    }
     waiting.add(e);
   };
   const leave = (e: Entry) => {
@@ -47,8 +50,14 @@ export function deadline(ms: number, tickMs = 100) {
         };
         enter(e, Math.ceil((Date.now() + ms) / tickMs) * tickMs);
         work.then(
-          (v) => (leave(e), resolve(v)),
-          (err) => (leave(e), reject(err)),
+          (v) => {
+            leave(e);
+            resolve(v);
+          },
+          (err) => {
+            leave(e);
+            reject(err);
+          },
         );
       });
     },

@@ -76,7 +76,8 @@ class RequestLog implements Logger {
     private readonly fields: Fields,
   ) {}
   get #log() {
-    return (this.#child ??= this.base.child(this.fields));
+    this.#child ??= this.base.child(this.fields);
+    return this.#child;
   }
   debug(msg: string, f?: Fields) {
     this.#log.debug(msg, f);
@@ -142,7 +143,11 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     return Promise.resolve(reserved).then((refused) => {
       if (refused) limited(c, refused);
       return o.tokens!.verify(token).then(
-        (user) => (checks.settle(ip, true), checked.valid(), identified(c, token, user)),
+        (user) => {
+          checks.settle(ip, true);
+          checked.valid();
+          return identified(c, token, user);
+        },
         (err) => {
           // a token signed by us that has only expired, or was revoked, is no forgery: its check is given back
           checks.settle(ip, (err instanceof AppError && err.code === "TOKEN_EXPIRED") || o.tokens!.seen(token));
@@ -208,9 +213,13 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     c.set("requestId", requestId);
     const incoming = c.req.header("traceparent");
     let traceId = incoming ? traceIdOf(incoming) : undefined;
-    // a new trace: its id is the request id's 128 bits when it is ours (else a fresh id's), the span id the random tail
-    const hex = (requestId === given ? uuidv7() : requestId).replaceAll("-", "");
-    const traceparent = traceId ? incoming! : `00-${(traceId = hex)}-${hex.slice(16)}-01`;
+    let traceparent: string;
+    if (traceId) traceparent = incoming!;
+    else {
+      // a new trace: its id is the request id's 128 bits when it is ours (else a fresh id's), the span id the random tail
+      traceId = (requestId === given ? uuidv7() : requestId).replaceAll("-", "");
+      traceparent = `00-${traceId}-${traceId.slice(16)}-01`;
+    }
     let ip: string | undefined;
     c.set("traceparent", traceparent);
     c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
@@ -226,7 +235,10 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const work = async () => {
       if (o.cors) {
         const preflight = await o.cors(c, async () => {});
-        if (preflight) return void (c.res = preflight);
+        if (preflight) {
+          c.res = preflight;
+          return;
+        }
       }
       const verdict = o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.path, c.req.raw.headers) : undefined;
       if (verdict) {
@@ -241,11 +253,21 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
       await next();
     };
     try {
-      await (late ? late.race(work(), () => phase !== 1 && (phase = 2) === 2) : work());
+      await (late
+        ? late.race(work(), () => {
+            if (phase === 1) return false;
+            phase = 2;
+            return true;
+          })
+        : work());
     } catch (err) {
       c.res = await o.onError(err, c);
     }
-    const route = c.get("shortcut") ? (shortcuts(), o.shortcut!.route) : undefined;
+    let route: string | undefined;
+    if (c.get("shortcut")) {
+      shortcuts();
+      route = o.shortcut!.route;
+    }
 
     // appended, not set: nothing before this layer writes these headers (set would search for them first)
     const h = c.res.headers;
@@ -288,7 +310,11 @@ function requestSeries(metrics: Metrics) {
       const labels = { method, route, status: String(status) };
       const count = metrics.counter("http_requests_total", labels);
       const time = metrics.histogram("http_request_duration_seconds", labels);
-      byStatus.set(status, (observe = (seconds) => (count(), time(seconds))));
+      observe = (seconds) => {
+        count();
+        time(seconds);
+      };
+      byStatus.set(status, observe);
     }
     return observe;
   };

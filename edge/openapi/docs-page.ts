@@ -20,18 +20,30 @@ pre{background:#f5f5f7;padding:8px;border-radius:4px;overflow:auto;font-size:12p
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 `;
 
+/** The parts of a described operation the page shows (the document's own shape, see document.ts). */
+type Described = {
+  operationId: string;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  "x-roles"?: string | string[];
+  parameters?: { name: string; in: string; required?: boolean; schema: unknown; description?: string }[];
+  requestBody?: { content?: Record<string, { schema?: unknown }> };
+  responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+};
+
 /** The page and the Content-Security-Policy that admits exactly its one style block. */
 export function docsPage(doc: OpenApiDocument): { html: string; csp: string } {
   const byTag = new Map<string, string[]>();
   const nav: string[] = [];
   for (const [path, ops] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(ops) as [string, Record<string, any>][]) {
+    for (const [method, op] of Object.entries(ops) as [string, Described][]) {
       const id = esc(op.operationId);
-      const params = (op.parameters ?? []) as Record<string, any>[];
+      const params = op.parameters ?? [];
       const body = op.requestBody?.content?.["application/json"]?.schema;
-      const responses = Object.entries(op.responses as Record<string, Record<string, any>>)
+      const responses = Object.entries(op.responses)
         .map(([status, r]) => {
-          const content = r.content ? (Object.values(r.content)[0] as { schema: unknown }).schema : undefined;
+          const content = r.content ? Object.values(r.content)[0]?.schema : undefined;
           return `<tr><td>${esc(status)}</td><td>${esc(r.description)}${content && Number(status) < 400 ? pretty(content) : ""}</td></tr>`;
         })
         .join("");
@@ -41,7 +53,7 @@ export function docsPage(doc: OpenApiDocument): { html: string; csp: string } {
 ${params.length ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>schema</th></tr>${params.map((p) => `<tr><td>${esc(p.name)}</td><td>${esc(p.in)}</td><td>${p.required ? "yes" : "no"}</td><td><code>${esc(JSON.stringify(p.schema))}</code>${p.description ? ` ${esc(p.description)}` : ""}</td></tr>`).join("")}</table>` : ""}
 ${body ? `<h4>Request body (application/json)</h4>${pretty(body)}` : ""}
 <h4>Responses</h4><table>${responses}</table></div></details>`;
-      const tag = (op.tags?.[0] as string) ?? "other";
+      const tag = op.tags?.[0] ?? "other";
       byTag.set(tag, [...(byTag.get(tag) ?? []), html]);
       nav.push(`<a href="#${id}">${esc(method.toUpperCase())} ${esc(path)}</a>`);
     }

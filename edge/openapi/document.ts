@@ -73,10 +73,10 @@ export function openapiDocument(routes: RouterRoute[], info: { title: string; ve
     ];
 
     const failures = new Set<Code>(op.errors ?? []);
-    if (op.body) ["VALIDATION_FAILED", "MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"].forEach((c) => failures.add(c as Code));
+    if (op.body) for (const c of ["VALIDATION_FAILED", "MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"] as const) failures.add(c);
     if (op.query) failures.add("VALIDATION_FAILED");
     if (names.length) failures.add("NOT_FOUND");
-    if (roles) ["UNAUTHENTICATED", "TOKEN_EXPIRED"].forEach((c) => failures.add(c as Code));
+    if (roles) for (const c of ["UNAUTHENTICATED", "TOKEN_EXPIRED"] as const) failures.add(c);
     if (roles?.length) failures.add("FORBIDDEN");
     if (op.rateLimited !== false) failures.add("RATE_LIMITED");
     failures.add("INTERNAL");
@@ -101,7 +101,8 @@ export function openapiDocument(routes: RouterRoute[], info: { title: string; ve
     }
 
     const who = roles === undefined ? "public" : roles.length ? roles.join(", ") : "any signed-in user";
-    (paths[openPath] ??= {})[method.toLowerCase()] = {
+    paths[openPath] ??= {};
+    paths[openPath][method.toLowerCase()] = {
       operationId: (method.toLowerCase() + openPath.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(\w)/g, (_, ch: string) => ch.toUpperCase())).replace(/\W/g, ""),
       summary: op.summary,
       description: [op.description, `Who: ${who}.`].filter(Boolean).join("\n\n"),

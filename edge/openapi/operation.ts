@@ -36,22 +36,22 @@ export type Operation = {
 };
 
 type Validated<O extends Operation> = {
-  in: (O["body"] extends Schema ? { json: z.input<O["body"]> } : {}) &
-    (O["query"] extends Schema ? { query: Record<string, string> } : {});
-  out: (O["body"] extends Schema ? { json: z.output<O["body"]> } : {}) &
-    (O["query"] extends Schema ? { query: z.output<O["query"]> } : {});
+  in: (O["body"] extends Schema ? { json: z.input<O["body"]> } : object) &
+    (O["query"] extends Schema ? { query: Record<string, string> } : object);
+  out: (O["body"] extends Schema ? { json: z.output<O["body"]> } : object) &
+    (O["query"] extends Schema ? { query: z.output<O["query"]> } : object);
 };
 
 export type DescribedHandler = MiddlewareHandler & { [OPERATION]: Operation };
 
-export function openapi<const O extends Operation, P extends string = any>(op: O): MiddlewareHandler<Env, P, Validated<O>> {
+export function openapi<const O extends Operation, P extends string = string>(op: O): MiddlewareHandler<Env, P, Validated<O>> {
   const bodySchema = op.rawBody ? undefined : op.body;
   const query = op.query;
   const mw: MiddlewareHandler<Env, P, Validated<O>> =
     query || bodySchema
       ? async function openapi(c, next) {
-          if (query) c.req.addValidatedData("query", parse(query, c.req.query()) as {});
-          if (bodySchema) c.req.addValidatedData("json", (await body(c, bodySchema)) as {});
+          if (query) c.req.addValidatedData("query", parse(query, c.req.query()) as object);
+          if (bodySchema) c.req.addValidatedData("json", (await body(c, bodySchema)) as object);
           await next();
         }
       : // nothing to validate: only a description, passed through at no cost

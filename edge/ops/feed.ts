@@ -71,7 +71,11 @@ export function opsFeed(d: Deps) {
     let moved = true;
     const audited = new Map<string, { admitted: number; orders: number; quiet: boolean }>();
     let dlqSeen = -1;
-    const sub = d.bus.nc.subscribe(ORDER_STATUS_ANY, { callback: () => void (moved = true) });
+    const sub = d.bus.nc.subscribe(ORDER_STATUS_ANY, {
+      callback: () => {
+        moved = true;
+      },
+    });
 
     const every = (ms: number, work: () => Promise<void>) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -160,7 +164,11 @@ export function opsFeed(d: Deps) {
         }),
       );
       emit("answers", answers.series(Math.floor(now / 1000)));
-      const live = [...procs.entries()].filter(([id, p]) => (now - p.seen < PROC_GONE_MS ? true : (procs.delete(id), false))).map(([, p]) => p.tick);
+      const live: OpsTick[] = [];
+      for (const [id, p] of procs) {
+        if (now - p.seen < PROC_GONE_MS) live.push(p.tick);
+        else procs.delete(id);
+      }
       emit("health", {
         processes: live.map((t) => ({ proc: t.proc, id: t.id })),
         breakers: live.flatMap((t) => (t.breakers ?? []).map((b) => ({ ...b, proc: t.proc, id: t.id }))),

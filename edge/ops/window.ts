@@ -7,7 +7,10 @@ export function answersWindow(seconds: number) {
   return {
     add(second: number, answers: Record<string, number>) {
       let row = bySecond.get(second);
-      if (!row) bySecond.set(second, (row = new Map()));
+      if (!row) {
+        row = new Map();
+        bySecond.set(second, row);
+      }
       for (const [status, n] of Object.entries(answers)) row.set(status, (row.get(status) ?? 0) + n);
       for (const s of bySecond.keys()) if (s <= second - seconds) bySecond.delete(s);
     },
@@ -17,7 +20,10 @@ export function answersWindow(seconds: number) {
       const statuses: Record<string, number[]> = {};
       for (const [second, row] of bySecond) {
         if (second < from || second >= now) continue;
-        for (const [status, n] of row) (statuses[status] ??= new Array(seconds).fill(0))[second - from] = n;
+        for (const [status, n] of row) {
+          statuses[status] ??= new Array(seconds).fill(0);
+          statuses[status][second - from] = n;
+        }
       }
       return { from, statuses };
     },

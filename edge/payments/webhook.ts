@@ -2,7 +2,7 @@
 // gateway, whose answer (not the webhook's body) is what counts.
 import { Hono } from "hono";
 import { z } from "zod";
-import { CircuitOpen, GatewayError, verifyWebhook } from "../../domain/payment";
+import { CircuitOpen, GatewayError, type GatewayPayment, verifyWebhook } from "../../domain/payment";
 import { publish } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -40,7 +40,7 @@ export function webhookRoutes(d: Deps) {
       throw new AppError("MALFORMED_JSON");
     }
     const note = parse(notification, json);
-    let payment;
+    let payment: GatewayPayment;
     try {
       payment = await d.gateway.get(note.id);
     } catch (err) {

@@ -104,7 +104,10 @@ export function limiter(redis: RedisClient, bucket: Bucket, o: LimiterOptions = 
     const no = refused.get(identity);
     if (no && no.reset > now) return { success: false, limit: no.limit, remaining: 0, reset: no.reset, degraded: false };
     if (downUntil > now) return { ...local(identity), degraded: true };
-    if (!l) remember(leases, identity, (l = { left: 0, until: 0, size: 0, fetchedAt: 0, remaining: 0, reset: 0, limit: bucket.capacity, fetching: false, queue: [] }));
+    if (!l) {
+      l = { left: 0, until: 0, size: 0, fetchedAt: 0, remaining: 0, reset: 0, limit: bucket.capacity, fetching: false, queue: [] };
+      remember(leases, identity, l);
+    }
     const lease = l;
     return new Promise<Decision>((resolve) => {
       lease.queue.push(resolve);
@@ -130,7 +133,8 @@ export function localBuckets(b: Bucket, max = 50_000) {
     let s = buckets.get(identity);
     if (!s) {
       if (buckets.size >= max) buckets.delete(buckets.keys().next().value!);
-      buckets.set(identity, (s = { tokens: b.capacity, at: now }));
+      s = { tokens: b.capacity, at: now };
+      buckets.set(identity, s);
     }
     const refills = Math.floor((now - s.at) / intervalMs);
     if (refills > 0) {

@@ -90,7 +90,8 @@ export function auditRoutes(d: Deps) {
     requireRole("admin"),
     openapi({ summary: "A sale's counts from Postgres and the gate, and each invariant with pass or fail", tags: ["ops"], responses: { 200: { description: "The audit report" } } }),
     async (c) => {
-      const report = await auditSale(d.db, g, await (jsm ??= jetstreamManager(d.bus.nc)), idParam(c));
+      jsm ??= jetstreamManager(d.bus.nc);
+      const report = await auditSale(d.db, g, await jsm, idParam(c));
       if (!report) throw new AppError("NOT_FOUND", "no such sale");
       return c.json(report);
     },

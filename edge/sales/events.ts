@@ -38,7 +38,9 @@ export function saleEventRoutes(d: Deps, board: SaleBoard) {
   const tick = () => {
     for (const [saleId, fns] of watchers)
       read(saleId).then(
-        (left) => left !== undefined && fns.forEach((fn) => fn(left)),
+        (left) => {
+          if (left !== undefined) for (const fn of fns) fn(left);
+        },
         () => {}, // Redis unreachable: the streams hear nothing new this second
       );
   };
@@ -49,7 +51,10 @@ export function saleEventRoutes(d: Deps, board: SaleBoard) {
     return () => {
       fns.delete(fn);
       if (!fns.size) watchers.delete(saleId);
-      if (!watchers.size) timer = (clearInterval(timer), undefined);
+      if (!watchers.size) {
+        clearInterval(timer);
+        timer = undefined;
+      }
     };
   };
 
@@ -93,7 +98,10 @@ export function saleEventRoutes(d: Deps, board: SaleBoard) {
             if (view.status === "ended" || stream.aborted) return;
             await new Promise<void>((resolve) => {
               const t = setTimeout(resolve, KEEP_ALIVE_MS);
-              wake = () => (clearTimeout(t), resolve());
+              wake = () => {
+                clearTimeout(t);
+                resolve();
+              };
             });
             wake = undefined;
             if (stream.aborted) return;

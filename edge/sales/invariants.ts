@@ -59,11 +59,11 @@ export function invariants(f: SaleFacts) {
       noOversell: check(confirmed <= sale.quantity && (available ?? 0) >= 0, `confirmed ${confirmed} <= quantity ${sale.quantity}`),
       unitsAccountedFor: check(
         remaining === undefined ? false : remaining + pending + confirmed === sale.quantity,
-        `remaining ${remaining ?? "?"} + pending ${pending} + confirmed ${confirmed} = quantity ${sale.quantity}` + (quiet ? "" : " (pipeline not quiet yet)"),
+        `remaining ${remaining ?? "?"} + pending ${pending} + confirmed ${confirmed} = quantity ${sale.quantity}${quiet ? "" : " (pipeline not quiet yet)"}`,
       ),
       postgresUnits: check(
         available !== undefined && (quiet ? available + confirmed === sale.quantity : available + pending + confirmed >= sale.quantity),
-        `units not taken in postgres ${available ?? "?"} + confirmed ${confirmed}` + (quiet ? ` = quantity ${sale.quantity}` : ` + pending ${pending} >= quantity ${sale.quantity}`),
+        `units not taken in postgres ${available ?? "?"} + confirmed ${confirmed}${quiet ? ` = quantity ${sale.quantity}` : ` + pending ${pending} >= quantity ${sale.quantity}`}`,
       ),
       perUserLimit: check(perUser <= sale.perUserLimit, `max per shopper ${perUser} <= ${sale.perUserLimit}`),
       noDoubleCharge: check(

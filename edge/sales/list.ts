@@ -62,7 +62,7 @@ async function remainingOf(d: Deps, ids: string[], log: Logger): Promise<Map<str
   try {
     // one command per sale, at once: each sale's keys live in a slot of their own on a cluster
     const left = await Promise.all(ids.map((id) => d.redis.hget(saleKeys(id)[0], "remaining")));
-    left.forEach((v, i) => v !== null && out.set(ids[i]!, Number(v)));
+    for (const [i, v] of left.entries()) if (v !== null) out.set(ids[i]!, Number(v));
   } catch (err) {
     log.warn("sale list: remaining from postgres, redis unavailable", { err });
   }
