@@ -47,12 +47,12 @@ export function session() {
     }
     const text = await res.text();
     const body = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ApiError(res.status, body?.code ?? "HTTP_" + res.status, body?.detail ?? body?.title ?? res.statusText);
+    if (!res.ok) throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? res.statusText);
     return body;
   }
 
   function refresh(): Promise<void> {
-    return (refreshing ??= (async () => {
+    refreshing ??= (async () => {
       try {
         if (!tokens) throw new ApiError(401, "UNAUTHENTICATED", "not signed in");
         keep(await send("POST", "/v1/auth/refresh", { body: { refreshToken: tokens.refresh } }));
@@ -63,7 +63,8 @@ export function session() {
       } finally {
         refreshing = undefined;
       }
-    })());
+    })();
+    return refreshing;
   }
 
   /** The access token, refreshed first when it is about to expire; undefined when signed out. */
@@ -92,7 +93,7 @@ export function session() {
       if (t) await send("POST", "/v1/auth/logout", { token: t }).catch(() => {});
     },
     /** An API call with the access token; an expired token is refreshed and the call sent once more. */
-    async call<T = any>(method: string, path: string, o: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+    async call<T = unknown>(method: string, path: string, o: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
       try {
         return await send(method, path, { ...o, token: await token() });
       } catch (err) {

@@ -12,8 +12,9 @@ export function sseParser() {
   return (chunk: string): SseEvent[] => {
     buffer += chunk;
     const out: SseEvent[] = [];
-    let nl: number;
-    while ((nl = buffer.search(/\r\n|\r|\n/)) >= 0) {
+    for (;;) {
+      const nl = buffer.search(/\r\n|\r|\n/);
+      if (nl < 0) break;
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
       if (line === "") {
@@ -63,7 +64,11 @@ export function follow(url: string, o: FollowOptions): { close(): void } {
         if (lastId !== undefined) headers["last-event-id"] = lastId;
         const res = await fetch(url, { headers, signal: ctl.signal });
         if (!res.ok || !res.body) {
-          if (o.fatal?.(res.status)) return void (closed = true, o.onState?.("closed", `HTTP ${res.status}`));
+          if (o.fatal?.(res.status)) {
+            closed = true;
+            o.onState?.("closed", `HTTP ${res.status}`);
+            return;
+          }
           throw new Error(`HTTP ${res.status}`);
         }
         o.onState?.("open");
