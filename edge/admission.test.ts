@@ -30,7 +30,10 @@ describe("admission for expensive work", () => {
     const t = performance.now();
     const answers = await Promise.all(
       Array.from({ length: 40 }, () =>
-        line.run(() => ((started++), Bun.sleep(60))).then(
+        line.run(() => {
+          started++;
+          return Bun.sleep(60);
+        }).then(
           () => performance.now() - t,
           (e: AppError) => e,
         ),

@@ -64,7 +64,10 @@ function publisherOf(js: JetStreamClient): Publisher {
   const nc = connections.get(js);
   if (!nc) throw new Error("publish through a JetStream client made by jetstreamOf() (or connectBus)");
   let p = publishers.get(nc);
-  if (!p) publishers.set(nc, (p = acked(nc)));
+  if (!p) {
+    p = acked(nc);
+    publishers.set(nc, p);
+  }
   return p;
 }
 

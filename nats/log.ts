@@ -45,7 +45,7 @@ function redact(key: string, v: unknown): unknown {
 
 function write(lvl: Level, msg: string, fields: Fields) {
   const line = JSON.stringify({ t: new Date().toISOString(), level: lvl, msg, ...fields }, redact);
-  (lvl === "error" || lvl === "warn" ? process.stderr : process.stdout).write(line + "\n");
+  (lvl === "error" || lvl === "warn" ? process.stderr : process.stdout).write(`${line}\n`);
 }
 
 export type Logger = { [L in Level]: (msg: string, fields?: Fields) => void } & { child(f: Fields): Logger };

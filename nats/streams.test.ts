@@ -30,7 +30,10 @@ test("a failure other than not-found is thrown, nothing created over it", async 
   const flaky = {
     streams: {
       info: () => Promise.reject(new Error("TIMEOUT")),
-      add: (c: { name: string }) => (added.push(c.name), Promise.resolve()),
+      add: (c: { name: string }) => {
+        added.push(c.name);
+        return Promise.resolve();
+      },
       update: () => Promise.resolve(),
     },
   } as unknown as JetStreamManager;

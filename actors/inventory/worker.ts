@@ -18,7 +18,7 @@ export const inventoryHandler: BatchHandler = async (tx, batch) => {
   // releases first: the units they give back are there for this batch's reservations
   for (const inc of releases) out.set(inc, await release(tx, inc.env.data as Release));
   const decided = await reserveAll(tx, reserves.map((b) => b.env.data as Reserve));
-  reserves.forEach((inc, i) => out.set(inc, decided[i]!));
+  for (const [i, inc] of reserves.entries()) out.set(inc, decided[i]!);
   return batch.filter((b) => out.has(b)).map((b) => ({ msg: out.get(b)!, cause: b }));
 };
 

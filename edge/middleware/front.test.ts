@@ -29,7 +29,13 @@ const env = { server: { requestIP: () => ({ address: "127.0.0.1", family: "IPv4"
 describe("front layer", () => {
   test("CORS headers reach the front layer's own refusals, and a preflight is answered without the bucket", async () => {
     let calls = 0;
-    const a = app({ ...withCors, limit: () => (calls++, refused) });
+    const a = app({
+      ...withCors,
+      limit: () => {
+        calls++;
+        return refused;
+      },
+    });
     const limited = await a.request("/me", { headers: { origin: site } }, env);
     expect([limited.status, limited.headers.get("access-control-allow-origin"), limited.headers.get("retry-after")]).toEqual([429, site, "1"]);
     const notBearer = await app({ ...withCors, limit: () => admitted, tokens: { peek: () => undefined, seen: () => false, verify: async () => claims } }).request(
@@ -57,7 +63,13 @@ describe("front layer", () => {
         return claims;
       },
     };
-    const a = app({ tokens, limit: async () => ((revoked = true), admitted) });
+    const a = app({
+      tokens,
+      limit: async () => {
+        revoked = true;
+        return admitted;
+      },
+    });
     const res = await a.request("/me", { headers: { authorization: "Bearer t1" } }, env);
     expect([res.status, ((await res.json()) as { detail: string }).detail]).toEqual([401, "token revoked"]);
   });
@@ -79,7 +91,10 @@ describe("signature checks per address", () => {
       tokens: {
         peek: () => undefined,
         seen: () => false,
-        verify: async () => (checks++, Promise.reject(new AppError("UNAUTHENTICATED", "invalid token"))),
+        verify: async () => {
+          checks++;
+          throw new AppError("UNAUTHENTICATED", "invalid token");
+        },
       },
     });
     const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => forged.request("/me", { headers: { authorization: `Bearer f${i}` } }, env)));
@@ -91,7 +106,14 @@ describe("signature checks per address", () => {
     let expiredChecks = 0;
     const expired = app({
       checks: { capacity: 20, refillPerS: 1 },
-      tokens: { peek: () => undefined, seen: () => false, verify: async () => (expiredChecks++, Promise.reject(new AppError("TOKEN_EXPIRED"))) },
+      tokens: {
+        peek: () => undefined,
+        seen: () => false,
+        verify: async () => {
+          expiredChecks++;
+          throw new AppError("TOKEN_EXPIRED");
+        },
+      },
     });
     const late = await Promise.all(Array.from({ length: 60 }, (_, i) => expired.request("/me", { headers: { authorization: `Bearer e${i}` } }, env)));
     expect(late.map((r) => r.status)).toEqual(Array(60).fill(401));

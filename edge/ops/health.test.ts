@@ -14,7 +14,10 @@ metrics.inc("probe_total", { kind: "test" });
 
 function publicApp(env: Record<string, string>, user?: Claims) {
   const app = new Hono<Env>();
-  app.use((c, next) => (user && c.set("user", user), next()));
+  app.use((c, next) => {
+    if (user) c.set("user", user);
+    return next();
+  });
   app.route("/", healthRoutes({ config: loadConfig(env), metrics } as Deps));
   app.notFound((c) => problem(c, new AppError("NOT_FOUND")));
   app.onError(renderError);

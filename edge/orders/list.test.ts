@@ -31,7 +31,10 @@ afterAll(async () => {
 
 function app(user: Claims) {
   const a = new Hono<Env>();
-  a.use((c, next) => (c.set("user", user), next()));
+  a.use((c, next) => {
+    c.set("user", user);
+    return next();
+  });
   a.route("/", orderRoutes({ db: counted, config: loadConfig({}) } as Deps));
   a.onError(renderError);
   return a;
