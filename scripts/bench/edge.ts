@@ -199,7 +199,7 @@ ${runs.map((r, i) => `| ${Math.floor(i / 4) + 1} | ${r.label} | ${r.rps.toFixed(
 
 ${discarded.length ? `Repetitions done again because the hypervisor took more than ${MAX_STEAL_PCT}% of the CPU (steal): ${discarded.length / 4}.\n\n` : ""}Absolute figures drift with the machine; the ratio, measured side by side, is the figure to quote.
 `;
-await Bun.write(join(import.meta.dir, "results", "edge.json"), JSON.stringify(summary, null, 2) + "\n");
+await Bun.write(join(import.meta.dir, "results", "edge.json"), `${JSON.stringify(summary, null, 2)}\n`);
 await Bun.write(join(import.meta.dir, "results", "edge.md"), md);
 console.log(`\nratio edge/bare: ${summary.ratio.median.toFixed(2)}x (pairs ${pairs.map((p) => p.toFixed(2)).join(", ")}); written to scripts/bench/results/edge.md`);
 if (bad) {

@@ -139,7 +139,7 @@ A refusal is \`503 BUSY\` (the hash would not be done within \`HASH_MAX_WAIT_MS\
 Command: \`bun run bench:login --people ${people} --seconds ${seconds}\`
 `;
   mkdirSync(a.out!, { recursive: true });
-  writeFileSync(join(a.out!, "login.json"), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(join(a.out!, "login.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(a.out!, "login.md"), md);
   console.log(md);
   if (signups.some((x) => x.status === 504) || logins.some((x) => x.status === 504)) process.exitCode = 1;

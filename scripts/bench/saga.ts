@@ -236,7 +236,7 @@ reserved for ${audit!.units_confirmed} confirmed, ${audit!.scarce_left} units of
 Absolute figures drift with the machine; the ratio, measured side by side, is the figure to quote.
 `;
   mkdirSync(a.out!, { recursive: true });
-  writeFileSync(join(a.out!, "saga.json"), JSON.stringify(result, null, 2) + "\n");
+  writeFileSync(join(a.out!, "saga.json"), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(a.out!, "saga.md"), md);
   console.log(md);
   if (!ok) process.exitCode = 1;

@@ -30,6 +30,19 @@ const { values: a } = parseArgs({
 const n = (k: keyof typeof a) => Number(a[k]);
 const route = "/v1/sales/:id/purchase";
 const log = (msg: string) => console.error(`[bench:spike] ${msg}`);
+/** The audit answer (GET /v1/ops/sales/:id/audit), as far as this report reads it. */
+type Audit = {
+  quiet: boolean;
+  quantity: number;
+  confirmed: number;
+  cancelled: number;
+  remaining: number;
+  orders: number;
+  perUserMax: number;
+  soldOutAt: string | null;
+  lastRestockAt: string | null;
+  invariants: Record<string, { pass: boolean; detail: string }>;
+};
 
 const setupStarted = performance.now();
 const s = await startPrivateStack({
@@ -39,7 +52,7 @@ const s = await startPrivateStack({
   env: { PAYMENT_FAILURE_RATE: a.declines!, LOG_LEVEL: "warn", TRUSTED_PROXIES: "127.0.0.1/32", EDGE_PROCESSES: a.processes! },
 });
 try {
-  const api = async (method: string, path: string, token?: string, body?: unknown) => {
+  const api = async <T = Record<string, unknown>>(method: string, path: string, token?: string, body?: unknown): Promise<T> => {
     const r = await fetch(s.edgeUrl + path, {
       method,
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -47,14 +60,14 @@ try {
     });
     const json = await r.json();
     if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
-    return json as any;
+    return json as T;
   };
   const adminToken = (await api("POST", "/v1/auth/login", undefined, admin)).accessToken as string;
   const product = await api("POST", "/v1/products", adminToken, { name: "Spike product", price: 100_000, stock: n("units") });
-  const sale = await api("POST", "/v1/sales", adminToken, { productId: product.id, price: 50_000, quantity: n("units"), startsAt: new Date().toISOString() });
+  const sale = await api<{ id: string }>("POST", "/v1/sales", adminToken, { productId: product.id, price: 50_000, quantity: n("units"), startsAt: new Date().toISOString() });
   const people = await accounts(s.env, "shopper", n("shoppers"));
   const tokenFile = join(root, ".data", "bench-spike-tokens.txt");
-  writeFileSync(tokenFile, people.map((p) => p.token).join("\n") + "\n");
+  writeFileSync(tokenFile, `${people.map((p) => p.token).join("\n")}\n`);
   const setupSeconds = (performance.now() - setupStarted) / 1000;
   log(`setup ${setupSeconds.toFixed(1)} s: stack, sale of ${n("units")} units, ${people.length} shoppers with tokens`);
 
@@ -66,9 +79,9 @@ try {
   // warm the edges as earlier traffic would (the JIT, connections, pools): purchases of another, one-unit sale by
   // other shoppers, so the spike's own shoppers' tokens stay unseen and its sale untouched
   const warmProduct = await api("POST", "/v1/products", adminToken, { name: "Warm-up product", price: 1000, stock: 1 });
-  const warmSale = await api("POST", "/v1/sales", adminToken, { productId: warmProduct.id, price: 1000, quantity: 1, startsAt: new Date().toISOString() });
+  const warmSale = await api<{ id: string }>("POST", "/v1/sales", adminToken, { productId: warmProduct.id, price: 1000, quantity: 1, startsAt: new Date().toISOString() });
   const warmFile = join(root, ".data", "bench-spike-warm-tokens.txt");
-  writeFileSync(warmFile, (await accounts(s.env, "shopper", 2000)).map((p) => p.token).join("\n") + "\n");
+  writeFileSync(warmFile, `${(await accounts(s.env, "shopper", 2000)).map((p) => p.token).join("\n")}\n`);
   await wrk({ url: s.edgeUrl, ...driver, seconds: n("limit-seconds"), ...purchases(warmSale.id, warmFile) });
   // the bare server is driven the same way: the same wrk script sends it the same purchase requests
   const sameRequests = purchases(sale.id, tokenFile);
@@ -109,9 +122,9 @@ try {
   spike.statuses = Object.fromEntries(Object.entries(atEnd.counts).map(([st, v]) => [st, v - (samples[0]!.counts[st] ?? 0)]));
   log(`spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`);
 
-  let audit: any;
+  let audit!: Audit;
   for (const until = Date.now() + 180_000; Date.now() < until; await Bun.sleep(250)) {
-    audit = await api("GET", `/v1/ops/sales/${sale.id}/audit`, adminToken);
+    audit = await api<Audit>("GET", `/v1/ops/sales/${sale.id}/audit`, adminToken);
     if (audit.quiet) break;
   }
   const settledAt = Date.now();
@@ -147,7 +160,7 @@ try {
   const firstSeconds = [1, 2, 3, 4, 5].map((sec) => total(at(sec)) - total(at(sec - 1)));
   const unseenTokenShare = (atEnd.tokenChecks - samples[0]!.tokenChecks) / Math.max(1, spike.requests);
   const fromMemoryShare = (atEnd.fromMemory - samples[0]!.fromMemory) / Math.max(1, spike.requests);
-  const failed = Object.entries(audit.invariants as Record<string, { pass: boolean }>).filter(([, v]) => !v.pass).map(([k]) => k);
+  const failed = Object.entries(audit.invariants).filter(([, v]) => !v.pass).map(([k]) => k);
   const result = {
     when: new Date().toISOString(),
     parameters: { shoppers: n("shoppers"), requests: n("requests"), units: n("units"), declineRate: n("declines"), processes, ...driver },
@@ -223,7 +236,7 @@ Client side (wrk, all answers): p50 ${f(spike.p50 / 1000, 2)} ms, p95 ${f(spike.
 
 | invariant | | detail |
 |---|---|---|
-${Object.entries(audit.invariants as Record<string, { pass: boolean; detail: string }>).map(([k, v]) => `| ${k} | ${v.pass ? "pass" : "**FAIL**"} | ${v.detail} |`).join("\n")}
+${Object.entries(audit.invariants).map(([k, v]) => `| ${k} | ${v.pass ? "pass" : "**FAIL**"} | ${v.detail} |`).join("\n")}
 
 Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("requests")} --units ${n("units")} --declines ${n("declines")}\`
 `;
@@ -240,7 +253,7 @@ Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("reque
   const statuses = Object.keys(last.counts);
   const html = page(
     "Spike bench",
-    `<p>${result.when}: ${f(n("requests"))} requests, ${f(n("shoppers"))} shoppers, ${f(n("units"))} units. ${f(spike.rps)} req/s = ${f(result.ratios.purchaseVsBareBun, 2)}x a bare Bun server in the same run. Confirmed ${audit.confirmed}/${audit.quantity}, oversell ${result.oversell}, undersell ${result.undersell}, invariants ${failed.length ? "FAILED: " + failed.join(", ") : "all pass"}.</p>`,
+    `<p>${result.when}: ${f(n("requests"))} requests, ${f(n("shoppers"))} shoppers, ${f(n("units"))} units. ${f(spike.rps)} req/s = ${f(result.ratios.purchaseVsBareBun, 2)}x a bare Bun server in the same run. Confirmed ${audit.confirmed}/${audit.quantity}, oversell ${result.oversell}, undersell ${result.undersell}, invariants ${failed.length ? `FAILED: ${failed.join(", ")}` : "all pass"}.</p>`,
     [
       { title: "Answers per second by status", unit: "answers/s", series: statuses.map((st): Series => ({ name: st, color: colors[st] ?? "#555", points: rate(st) })) },
       {
@@ -248,7 +261,7 @@ Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("reque
         unit: "ms",
         series: statuses.flatMap((st): Series[] => [
           { name: `${st} p50`, color: colors[st] ?? "#555", points: lat(st, 0.5) },
-          { name: `${st} p99`, color: (colors[st] ?? "#555") + "88", points: lat(st, 0.99) },
+          { name: `${st} p99`, color: `${colors[st] ?? "#555"}88`, points: lat(st, 0.99) },
         ]),
       },
     ],

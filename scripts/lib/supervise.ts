@@ -59,7 +59,7 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
     });
   }
 
-  specs.forEach((s, i) => start(s, i));
+  for (const [i, s] of specs.entries()) start(s, i);
 
   return {
     running,
@@ -68,7 +68,9 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
       stopping = true;
       const procs = [...running.values()];
       for (const p of procs) p.kill("SIGTERM");
-      const timer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), graceMs);
+      const timer = setTimeout(() => {
+        for (const p of procs) p.kill("SIGKILL");
+      }, graceMs);
       await Promise.all(procs.map((p) => p.exited));
       clearTimeout(timer);
     },

@@ -18,7 +18,8 @@ export async function scrape(metricsUrls: string[], route: string): Promise<Scra
     if (line.startsWith("http_requests_total{")) counts[status] = (counts[status] ?? 0) + value;
     const le = line.startsWith("http_request_duration_seconds_bucket{") ? line.match(/le="([^"]+)"/)?.[1] : undefined;
     if (le) {
-      const m = (byLe[status] ??= new Map());
+      byLe[status] ??= new Map();
+      const m = byLe[status];
       const k = le === "+Inf" ? Infinity : Number(le);
       m.set(k, (m.get(k) ?? 0) + value);
     }

@@ -16,7 +16,13 @@ for (const [hop, next] of hops) {
   const consumer = await js.consumers.get(stream, hop);
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
-  await consumer.consume({ max_messages: 512, callback: (m) => (queue.push(m), wake?.()) });
+  await consumer.consume({
+    max_messages: 512,
+    callback: (m) => {
+      queue.push(m);
+      wake?.();
+    },
+  });
   void (async () => {
     for (;;) {
       if (!queue.length) await new Promise<void>((r) => (wake = r));

@@ -22,7 +22,10 @@ const SALE_STATUSES = ["scheduled", "live", "sold_out", "ended"];
 /** Iteration n's kind of read, spread by a multiplicative hash so that neighbouring iterations differ. */
 export function browseKind(n: number): BrowseKind {
   let x = (Math.imul(n + 1, 2654435761) >>> 0) / 2 ** 32;
-  for (const [kind, share] of MIX) if ((x -= share) < 0) return kind;
+  for (const [kind, share] of MIX) {
+    x -= share;
+    if (x < 0) return kind;
+  }
   return "cart";
 }
 

@@ -18,6 +18,7 @@ export type Req = {
   expect: number[];
 };
 /** An answer: lower-case headers, the body parsed when it is JSON, and the problem code if any. */
+// biome-ignore lint/suspicious/noExplicitAny: a JSON answer of any shape, which each flow checks field by field (typeof, Array.isArray)
 export type Res = { status: number; headers: Record<string, string>; body: any; code: string };
 export type Step = Req | Req[] | { waitMs: number };
 export type Reply = Res | Res[] | undefined;
@@ -39,7 +40,7 @@ export function wire(base: string, r: Req) {
 export function answer(status: number, headers: Record<string, string>, text: string | null): Res {
   const lower: Record<string, string> = {};
   for (const k of Object.keys(headers)) lower[k.toLowerCase()] = headers[k]!;
-  let body: any = text;
+  let body: Res["body"] = text;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {}

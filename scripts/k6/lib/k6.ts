@@ -8,7 +8,10 @@ const callbacks = new Map<string, ReturnType<typeof http.expectedStatuses>>();
 function params(r: Req, headers: Record<string, string>): Params {
   const key = r.expect.join(",");
   let expected = callbacks.get(key);
-  if (!expected) callbacks.set(key, (expected = http.expectedStatuses(...r.expect)));
+  if (!expected) {
+    expected = http.expectedStatuses(...r.expect);
+    callbacks.set(key, expected);
+  }
   return { headers, tags: { name: r.name }, responseCallback: expected, timeout: "30s" };
 }
 

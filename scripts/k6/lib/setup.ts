@@ -29,7 +29,8 @@ function* batched(reqs: Req[], batch: number): Flow<Res[]> {
   const out: Res[] = [];
   for (let i = 0; i < reqs.length; i += batch) {
     const part = reqs.slice(i, i + batch);
-    ((yield part) as Res[]).forEach((r, j) => out.push(must(r, part[j]!)));
+    const replies = (yield part) as Res[];
+    for (const [j, r] of replies.entries()) out.push(must(r, part[j]!));
   }
   return out;
 }

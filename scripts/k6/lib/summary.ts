@@ -21,5 +21,5 @@ export function summaryText(title: string, data: SummaryData, counters: string[]
   lines.push("thresholds:");
   for (const [k, v] of Object.entries(m))
     for (const [expr, t] of Object.entries(v?.thresholds ?? {})) lines.push(`  ${t.ok ? "pass" : "FAIL"} ${k}: ${expr}`);
-  return [...lines, ...notes].join("\n") + "\n";
+  return `${[...lines, ...notes].join("\n")}\n`;
 }
