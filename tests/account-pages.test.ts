@@ -8,7 +8,7 @@ import type { Browser, Page } from "puppeteer-core";
 import { PASSKEY_CHALLENGE_TTL_S } from "../edge/auth/passkeys";
 import { receivedMail } from "../scripts/lib/maildev";
 import { addVirtualAuthenticator, launchBrowser, waitForText, type BrowserGlobals } from "./browser";
-import { client, eventually } from "./client";
+import { client, eventually, type Json } from "./client";
 import { stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** The authenticator's answer to login options, made in the page (as a browser would send it), not sent. */
-async function assertion(email?: string): Promise<any> {
+async function assertion(email?: string): Promise<Json> {
   const options = (await api.call("POST", "/v1/auth/passkeys/login/options", { body: email ? { email } : {} })).body;
   return page.evaluate(async (o) => {
     const g = globalThis as unknown as BrowserGlobals;

@@ -5,7 +5,7 @@ import { and, desc, isNull } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { createDb, products, type Db } from "../db";
 import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
-import { client, eventually } from "./client";
+import { client, eventually, type Res } from "./client";
 import { stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -196,10 +196,10 @@ describe("pagination", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: { status: number; body: any } = await api.call("GET", `/v1/products?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+      const r: Res<{ items: { id: string }[]; nextCursor: string | null }> = await api.call("GET", `/v1/products?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
       expect(r.status).toBe(200);
       expect(r.body.items.length).toBeLessThanOrEqual(limit);
-      ids.push(...r.body.items.map((i: { id: string }) => i.id));
+      ids.push(...r.body.items.map((i) => i.id));
       cursor = r.body.nextCursor;
       pages++;
     } while (cursor && pages < 1000);

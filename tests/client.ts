@@ -1,10 +1,13 @@
 // A small HTTP client for whole-stack tests.
 import { expect } from "bun:test";
 
-export type Res<T = any> = { status: number; body: T; headers: Headers };
+/** JSON a test reads as it expects it to be: the test's own assertions are the check. */
+// biome-ignore lint/suspicious/noExplicitAny: the one place whole-stack tests leave a JSON body untyped
+export type Json = any;
+export type Res<T = Json> = { status: number; body: T; headers: Headers };
 
 export function client(base: string) {
-  async function call<T = any>(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res<T>> {
+  async function call<T = Json>(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res<T>> {
     const res = await fetch(base + path, {
       method,
       headers: {

@@ -70,7 +70,7 @@ describe("SIGKILL between commit and ack", () => {
       const killed = readFileSync(join(chaosDir, `crashed-${kind}`), "utf8");
       await eventually(async () => (String(s.supervisor.running.get(kind)?.pid) !== killed ? true : undefined), 10_000, `${kind} restarted`);
     }
-    settled.forEach((o, i) => expect(o.status).toBe(methods[i] === "card_ok" ? "CONFIRMED" : "CANCELLED"));
+    for (const [i, o] of settled.entries()) expect(o.status).toBe(methods[i] === "card_ok" ? "CONFIRMED" : "CANCELLED");
     const confirmed = ids.filter((_, i) => methods[i] === "card_ok");
     const toCancel = confirmed[0]!;
     expect((await api.call("POST", `/v1/orders/${toCancel}/cancel`, { token: shopper.token })).status).toBe(202);

@@ -7,7 +7,7 @@ import { couponKeys } from "../domain/coupon";
 import { saleKeys } from "../domain/sale";
 import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain/popularity";
 import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
-import { client, eventually } from "./client";
+import { client, eventually, type Json, type Res } from "./client";
 import { stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -31,18 +31,18 @@ const product = async (name: string, o: { price?: number; stock?: number; descri
   expect(r.status).toBe(201);
   return r.body as { id: string; likes: number };
 };
-const expect400 = (r: { status: number; body: any }, detail: string) => {
+const expect400 = (r: Res, detail: string) => {
   expect({ status: r.status, code: r.body?.code }).toEqual({ status: 400, code: "VALIDATION_FAILED" });
   expect(r.body.detail).toContain(detail);
 };
 
 /** Every item of a list, walked page by page. */
 async function walk(path: string, limit: number, token?: string) {
-  const items: any[] = [];
+  const items: Json[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < 200; pages++) {
     const sep = path.includes("?") ? "&" : "?";
-    const r: { status: number; body: any } = await api.call("GET", `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
+    const r: Res<{ items: Json[]; nextCursor: string | null }> = await api.call("GET", `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
     expect(r.status).toBe(200);
     items.push(...r.body.items);
     cursor = r.body.nextCursor;

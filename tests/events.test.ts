@@ -40,8 +40,7 @@ async function listen(orderId: string, token: string, headers: Record<string, st
     try {
       for await (const chunk of res.body) {
         buf += decoder.decode(chunk, { stream: true });
-        let i: number;
-        while ((i = buf.indexOf("\n\n")) >= 0) {
+        for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
           const fields = Object.fromEntries(block.split("\n").filter((l) => !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));

@@ -1,7 +1,7 @@
 // The pages' live feeds over plain HTTP: GET /v1/sales/:id/events (public) and GET /v1/ops/stream (admin).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sseParser, type SseEvent } from "../edge/pages/client/sse";
-import { client } from "./client";
+import { client, type Json } from "./client";
 import { admin, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -31,7 +31,7 @@ async function stream(path: string, token?: string) {
     }
   })();
   return {
-    async next<T = any>(event: string, pred: (data: T) => boolean = () => true, ms = 15_000): Promise<T> {
+    async next<T = Json>(event: string, pred: (data: T) => boolean = () => true, ms = 15_000): Promise<T> {
       const until = Date.now() + ms;
       for (;;) {
         for (let i = read.get(event) ?? 0; i < events.length; i++) {

@@ -8,7 +8,10 @@ export const EMAIL = "victim@example.com";
 export async function captured(fn: () => unknown): Promise<string> {
   const out: string[] = [];
   const [stdout, stderr] = [process.stdout.write, process.stderr.write];
-  process.stdout.write = process.stderr.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  process.stdout.write = process.stderr.write = ((chunk: string) => {
+    out.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
   try {
     await fn();
   } finally {

@@ -1,7 +1,7 @@
 // The first path end to end over HTTP: confirmed, declined (stock back), out of stock, timeout,
 // idempotent replay, someone else's order, cancel.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { client, eventually } from "./client";
+import { client, eventually, type Json } from "./client";
 import { admin, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
@@ -117,7 +117,7 @@ describe("orders through the saga", () => {
     expect((await api.settled(shopper.token, r.body.orderId)).status).toBe("CONFIRMED");
     const c = await api.call("POST", `/v1/orders/${r.body.orderId}/cancel`, { token: shopper.token });
     expect(c.status).toBe(202);
-    const o = await api.settled(shopper.token, r.body.orderId).then(async function wait(o): Promise<any> {
+    const o = await api.settled(shopper.token, r.body.orderId).then(async function wait(o): Promise<Json> {
       if (o.status === "CANCELLED") return o;
       await Bun.sleep(50);
       return wait((await api.call("GET", `/v1/orders/${r.body.orderId}`, { token: shopper.token })).body);

@@ -87,7 +87,10 @@ async function shownAsGate(page: Page, sel: string, saleId: string, quantity: nu
   }
 }
 
-const mark = (page: Page) => page.evaluate(() => void ((globalThis as unknown as InPage).stayed = true));
+const mark = (page: Page) =>
+  page.evaluate(() => {
+    (globalThis as unknown as InPage).stayed = true;
+  });
 const stayed = (page: Page) => page.evaluate(() => (globalThis as unknown as InPage).stayed === true);
 
 beforeAll(async () => {
@@ -117,7 +120,8 @@ describe("GET /ops", () => {
 
     // every change the page shows, as it shows it
     await page.$eval(remaining, (el) => {
-      const seen: string[] = ((globalThis as unknown as InPage).seen = []);
+      const seen: string[] = [];
+      (globalThis as unknown as InPage).seen = seen;
       new (globalThis as unknown as InPage).MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, { childList: true, characterData: true, subtree: true });
     });
     // (a payment the test stack's short deadline gives up on returns its unit: the gate's count is the truth)
@@ -197,7 +201,10 @@ describe("GET /shop/sales/:id", () => {
 
     // two clicks in one go (no time for the button to be disabled in between) are still one purchase
     const firstOrder = await page.$eval("[data-field=order-status]", (el) => (el as unknown as El).dataset.orderId);
-    await page.$eval("[data-action=buy]", (b) => ((b as unknown as El).click(), (b as unknown as El).click()));
+    await page.$eval("[data-action=buy]", (b) => {
+      (b as unknown as El).click();
+      (b as unknown as El).click();
+    });
     await page.waitForFunction((first) => {
       const el = (globalThis as unknown as InPage).document.querySelector("[data-field=order-status]")!;
       return el.dataset.orderId !== first && el.textContent === "CONFIRMED";

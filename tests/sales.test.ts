@@ -9,7 +9,7 @@ import { sweepHolds } from "../actors/gate/sweeper";
 import { gate, saleKeys } from "../domain/sale";
 import { createDb } from "../db";
 import { envelope, jetstreamOf, logger, publishEnvelope, uuidv7, type Data } from "../nats";
-import { client, eventually } from "./client";
+import { client, eventually, type Res } from "./client";
 import { freePort } from "../scripts/lib/private-stack";
 import { admin, root, stack } from "./harness";
 import { accounts } from "../scripts/lib/accounts";
@@ -60,8 +60,8 @@ const quietAudit = (saleId: string, ms = 30_000) =>
     return a.quiet ? a : undefined;
   }, ms, "the sale's orders to settle");
 
-function expectGreen(a: any) {
-  for (const [name, inv] of Object.entries(a.invariants as Record<string, { pass: boolean; detail: string }>))
+function expectGreen(a: { invariants: Record<string, { pass: boolean; detail: string }> }) {
+  for (const [name, inv] of Object.entries(a.invariants))
     expect({ name, ...inv }).toEqual({ name, pass: true, detail: inv.detail });
 }
 
@@ -307,7 +307,7 @@ describe("flash sales", () => {
     const [buyer] = await accounts(env, "shopper", 1);
     const orderActor = s.supervisor.running.get("order")!;
     orderActor.kill("SIGSTOP");
-    let r;
+    let r: Res | undefined;
     try {
       r = await buy(sale.id, buyer!.token);
       expect(r.status).toBe(202);
