@@ -30,8 +30,21 @@ export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: 
 /** Publishes the rows, then marks them sent (in `db`, or in the transaction that holds them locked). */
 export async function publishRows(db: Db | Tx, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
   if (!rows.length) return;
+  await publishOnly(js, rows);
+  await markSent(db, rows.map((r) => r.id));
+}
+
+/** Publishes the rows (acked by JetStream, Nats-Msg-Id = row id) without marking them. */
+export async function publishOnly(js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
   await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope, r.headers.traceparent)));
-  await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(rows.map((r) => r.id))}::uuid[])`);
+}
+
+/**
+ * Marks published rows sent, so the relay leaves them alone. A mark that is lost or late costs only a second
+ * publish under the same message id, which JetStream (and every inbox) drops.
+ */
+export async function markSent(db: Db | Tx, ids: string[]): Promise<void> {
+  if (ids.length) await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(ids)}::uuid[])`);
 }
 
 /** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */

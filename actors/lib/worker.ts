@@ -16,7 +16,7 @@ import {
   type Envelope,
   type Logger,
 } from "../../nats";
-import { publishRows, writeOutbox, type Outgoing } from "../../nats";
+import { markSent, publishOnly, writeOutbox, type OutboxRow, type Outgoing } from "../../nats";
 
 export type Incoming = { env: Envelope; traceparent?: string };
 /**
@@ -42,6 +42,9 @@ export type WorkerOptions = {
   onCommitted?: () => void;
 };
 
+/** Published rows wait this long for a batch to mark them sent in its transaction before they are marked alone. */
+export const MARK_SENT_AFTER_MS = 200;
+
 export function backoffMs(deliveries: number, baseMs = 500): number {
   const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
   return Math.round(base * (0.5 + Math.random()));
@@ -64,6 +67,22 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     },
   });
 
+  // outbox rows published and not yet marked sent: the next batch marks them in its own transaction (a commit
+  // fewer per batch), or a timer does when no batch comes within MARK_SENT_AFTER_MS
+  let published: string[] = [];
+  let marker: Timer | undefined;
+  const takePublished = () => {
+    const ids = published;
+    published = [];
+    clearTimeout(marker);
+    marker = undefined;
+    return ids;
+  };
+  const markAlone = async () => {
+    const ids = takePublished();
+    await markSent(o.db, ids).catch((err) => log.warn("outbox rows left to the relay", { rows: ids.length, err }));
+  };
+
   /**
    * Commits the batch, then publishes its outbox and acks it. The returned promise settles at the commit:
    * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS
@@ -71,16 +90,31 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
    */
   async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
-    const rows = await o.db.transaction(async (tx) => {
-      const fresh = await claimInbox(tx, o.spec.durable, batch.map((p) => p.inc));
-      if (!fresh.length) return [];
-      const out = await o.handle(tx, fresh, (fn) => after.push(fn));
-      return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
-    });
+    const marks = takePublished();
+    let rows: OutboxRow[];
+    try {
+      rows = await o.db.transaction(async (tx) => {
+        await markSent(tx, marks);
+        const fresh = await claimInbox(tx, o.spec.durable, batch.map((p) => p.inc));
+        if (!fresh.length) return [];
+        const out = await o.handle(tx, fresh, (fn) => after.push(fn));
+        return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
+      });
+    } catch (err) {
+      published.push(...marks);
+      throw err;
+    }
     o.onCommitted?.();
     for (const fn of after) fn();
-    const done = publishRows(o.db, o.js, rows)
-      .catch((err) => log.warn("outbox publish left to the relay", { rows: rows.length, err }))
+    const sent = rows;
+    const done = publishOnly(o.js, sent)
+      .then(
+        () => {
+          published.push(...sent.map((r) => r.id));
+          if (published.length) marker ??= setTimeout(() => void markAlone(), MARK_SENT_AFTER_MS);
+        },
+        (err) => log.warn("outbox publish left to the relay", { rows: sent.length, err }),
+      )
       .then(() => {
         for (const p of batch) p.m.ack();
       });
@@ -156,6 +190,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     wake?.();
     await loop;
     await Promise.all(finishing);
+    await markAlone();
   };
 }
 
