@@ -18,7 +18,7 @@ import {
 } from "../../nats";
 import { markSent, publishOnly, writeOutbox, type OutboxRow, type Outgoing } from "../../nats";
 
-export type Incoming = { env: Envelope; traceparent?: string };
+export type Incoming = { env: Envelope; readonly traceparent?: string };
 /**
  * Handles the fresh (never seen) messages of a batch inside its transaction; returns what to publish.
  * `afterCommit` takes work that must see the committed state (broadcasts); it never runs for a rollback.
@@ -196,10 +196,18 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
 type Parsed = { m: JsMsg; inc: Incoming };
 
-/** The message as the handler sees it, parsed and validated once; a BadMessage when it breaks its contract. */
+/**
+ * The message as the handler sees it, parsed and validated once; a BadMessage when it breaks its contract.
+ * Its headers are decoded only when something reads its traceparent (a message that causes another).
+ */
 function parse(m: JsMsg): Incoming | BadMessage {
   try {
-    return { env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined };
+    return {
+      env: parseEnvelope(m.subject, m.json()),
+      get traceparent() {
+        return m.headers?.get("traceparent") || undefined;
+      },
+    };
   } catch (err) {
     return err instanceof BadMessage ? err : new BadMessage(String(err instanceof Error ? err.message : err));
   }
