@@ -9,6 +9,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
+import { forgetCheckouts, takeOutOfCarts } from "./cart";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
@@ -29,6 +30,9 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
     await insertPlacedOrders(tx, placed);
     await writeSagas(tx, loaded, placed);
     await insertHistory(tx, history);
+    // the shopper's cart follows the order in the same transaction: no delivery of the order's event for it
+    await takeOutOfCarts(tx, history.filter((h) => h.status === "CONFIRMED").map((h) => h.orderId));
+    await forgetCheckouts(tx, history.filter((h) => h.status === "CANCELLED").map((h) => h.orderId));
     if (history.length && opts.onStatus) afterCommit(() => opts.onStatus!(history));
     return out;
   };

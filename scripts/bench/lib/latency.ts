@@ -9,11 +9,11 @@ import postgres from "postgres";
 export type Latency = { orders: number; p50ms: number; p99ms: number; maxMs: number };
 
 /** The placement time (ms since the epoch) of every order placed through the ORDERS stream, by order id. */
-async function placedAt(natsUrl: string): Promise<Map<string, number>> {
+export async function placedAt(natsUrl: string): Promise<Map<string, number>> {
   const nc = await connect({ servers: natsUrl });
   const out = new Map<string, number>();
   try {
-    const consumer = await jetstream(nc).consumers.get("ORDERS", { filter_subjects: ["orders.cmd.place"] });
+    const consumer = await jetstream(nc).consumers.get("ORDERS", { filter_subjects: "orders.cmd.place" });
     for (;;) {
       let pending = 0;
       let seen = 0;

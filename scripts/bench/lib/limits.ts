@@ -117,10 +117,11 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
 }
 
 /**
- * The order pipeline's messaging alone: for each order the seven acked publishes and eight deliveries a
+ * The order pipeline's messaging alone: for each order the seven acked publishes and seven deliveries a
  * confirmed order takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed is read by
- * notification and cart), moved through a scratch stream by one process per actor kind the way the actors move
- * them (durable pull consumers, batches, publish then ack), with no database, HTTP or decisions in between.
+ * notification: the cart follows in the order worker's transaction), moved through a scratch stream by one
+ * process per actor kind the way the actors move them (durable pull consumers, batches, publish then ack), with
+ * no database, HTTP or decisions in between.
  * Returns orders per second from the first publish until the last delivery is acked.
  */
 export async function messagingFloor(natsUrl: string, orders: number, timeoutS = 120): Promise<number> {
@@ -129,10 +130,10 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
   const stream = `FLOOR_${process.pid}`;
   await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
   // consumer (durable) -> the subject it reads
-  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", cart: "confirmed" };
+  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed" };
   for (const [durable, subject] of Object.entries(reads))
     await jsm.consumers.add(stream, { durable_name: durable, filter_subject: `${stream}.${subject}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 20_000 });
-  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", coupon: "cart" };
+  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify" };
   const procs = Object.values(kinds).map((hops) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
   );
@@ -150,7 +151,7 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
     const deadline = started + timeoutS * 1000;
     for (;;) {
       const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
-      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "cart")!.ack_floor.consumer_seq === orders)
+      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "notify")!.ack_floor.consumer_seq === orders)
         return orders / ((performance.now() - started) / 1000);
       if (performance.now() > deadline) throw new Error(`messaging floor: not done within ${timeoutS} s`);
       await Bun.sleep(50);
