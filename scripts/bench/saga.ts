@@ -12,6 +12,7 @@ import { sql } from "drizzle-orm";
 import { createDb, products, runMigrations, stock } from "../../db";
 import { envelope, jetstreamOf, publishEnvelope, uuidv7, type Data, type Envelope } from "../../nats";
 import { root, startPrivateStack } from "../lib/private-stack";
+import { actorNice } from "../stack";
 import { dropDatabase, ensureDatabase } from "../lib/services";
 import { cpuStat, processCpu, stealSince } from "./lib/cpu";
 import { placedToConfirmed } from "./lib/latency";
@@ -168,7 +169,7 @@ try {
   log(`naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); compared ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`);
   // what the order's messages alone allow on this machine, on the same NATS with the stack stopped
   const cpu2 = cpuStat();
-  const floor = await messagingFloor(s.env.NATS_URL!, N);
+  const floor = await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env) });
   const floorSteal = stealSince(cpu2);
   log(`messaging floor: ${floor.toFixed(0)} orders/s (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`);
   // only the runs the figures come from: the pipeline, the naive run compared, the floor

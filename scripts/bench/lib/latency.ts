@@ -39,7 +39,7 @@ export async function placedToConfirmed(natsUrl: string, databaseUrl: string, sa
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
     const rows = await sql<{ id: string; at: number }[]>`
-      select h.order_id as id, (extract(epoch from h.at) * 1000)::float8 as at
+      select h.order_id as id, (extract(epoch from h.created_at) * 1000)::float8 as at
       from ordering.order_history h join ordering.orders o on o.id = h.order_id
       where h.status = 'CONFIRMED' and (${saleId ?? null}::uuid is null or o.sale_id = ${saleId ?? null}::uuid)`;
     const ms = rows.flatMap((r) => (placed.has(r.id) ? [r.at - placed.get(r.id)!] : [])).sort((x, y) => x - y);

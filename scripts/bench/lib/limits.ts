@@ -2,6 +2,7 @@
 // a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, naive
 // one-message saga transactions (inbox + snapshot + outbox) on Postgres, and the order pipeline's messaging alone.
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
@@ -124,7 +125,8 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
  * no database, HTTP or decisions in between.
  * Returns orders per second from the first publish until the last delivery is acked.
  */
-export async function messagingFloor(natsUrl: string, orders: number, timeoutS = 120): Promise<number> {
+export async function messagingFloor(natsUrl: string, orders: number, o: { nice?: number; timeoutS?: number } = {}): Promise<number> {
+  const timeoutS = o.timeoutS ?? 120;
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
   const stream = `FLOOR_${process.pid}`;
@@ -137,6 +139,8 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
   const procs = Object.values(kinds).map((hops) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
   );
+  // at the actors' priority, as the actors they stand in for (a machine shared with others gives both the same share)
+  for (const p of procs) setPriority(p.pid, o.nice ?? 0);
   const js = jetstreamOf(nc);
   try {
     await Bun.sleep(1000); // the hop processes subscribe
