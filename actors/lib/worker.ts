@@ -32,7 +32,11 @@ export type BatchHandler = (
 export type WorkerOptions = {
   db: Db;
   js: JetStreamClient;
-  spec: ConsumerSpec;
+  /**
+   * The durable consumer, or several of one durable name on different streams (the order saga's): their
+   * messages join the same batches, one transaction for all, where each consumer of its own would take one.
+   */
+  spec: ConsumerSpec | readonly ConsumerSpec[];
   handle: BatchHandler;
   log: Logger;
   batchSize?: number;
@@ -51,21 +55,27 @@ export function backoffMs(deliveries: number, baseMs = 500): number {
 }
 
 export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>> {
-  const consumer = await o.js.consumers.get(o.spec.stream, o.spec.durable);
-  const log = o.log.child({ consumer: o.spec.durable, stream: o.spec.stream });
+  const specs = "stream" in o.spec ? [o.spec] : [...o.spec];
+  const durable = specs[0]!.durable;
+  if (specs.some((s) => s.durable !== durable)) throw new Error("one worker reads consumers of one durable name (one inbox)");
+  const log = o.log.child({ consumer: durable, stream: specs.map((s) => s.stream).join(",") });
   const batchSize = o.batchSize ?? 256;
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
   const finishing = new Set<Promise<void>>();
 
-  const messages = await consumer.consume({
-    max_messages: batchSize * 2,
-    callback: (m) => {
-      queue.push(m);
-      wake?.();
-    },
-  });
+  const subscriptions = await Promise.all(
+    specs.map(async (spec) =>
+      (await o.js.consumers.get(spec.stream, spec.durable)).consume({
+        max_messages: batchSize * 2,
+        callback: (m) => {
+          queue.push(m);
+          wake?.();
+        },
+      }),
+    ),
+  );
 
   // outbox rows published and not yet marked sent: the next batch marks them in its own transaction (a commit
   // fewer per batch), or a timer does when no batch comes within MARK_SENT_AFTER_MS
@@ -95,7 +105,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     try {
       rows = await o.db.transaction(async (tx) => {
         await markSent(tx, marks);
-        const fresh = await claimInbox(tx, o.spec.durable, batch.map((p) => p.inc));
+        const fresh = await claimInbox(tx, durable, batch.map((p) => p.inc));
         if (!fresh.length) return [];
         const out = await o.handle(tx, fresh, (fn) => after.push(fn));
         return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
@@ -130,7 +140,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
       const deliveries = m.info.deliveryCount;
       if (err instanceof BadMessage || deliveries >= MAX_DELIVER) {
         try {
-          await deadLetter(o.js, o.spec.durable, m, err);
+          await deadLetter(o.js, durable, m, err);
         } catch (dlqErr) {
           // never drop a message: if the DLQ cannot take it, it stays in its stream for a later try
           m.nak(backoffMs(deliveries, o.backoffBaseMs));
@@ -175,7 +185,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   async function processBad(m: JsMsg, err: BadMessage) {
     try {
-      await deadLetter(o.js, o.spec.durable, m, err);
+      await deadLetter(o.js, durable, m, err);
       m.term();
       log.error("dead-lettered", { subject: m.subject, deliveries: m.info.deliveryCount, err });
     } catch (dlqErr) {
@@ -186,7 +196,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   return async () => {
     stopping = true;
-    await messages.close();
+    await Promise.all(subscriptions.map((m) => m.close()));
     wake?.();
     await loop;
     await Promise.all(finishing);
