@@ -4,7 +4,7 @@
 // (inbox insert + snapshot upsert + outbox insert, one message per transaction, several clients) and
 // reports settled orders/s against it. Writes scripts/bench/results/saga.{md,json}.
 import { connect } from "@nats-io/transport-node";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -14,7 +14,7 @@ import { envelope, jetstreamOf, publishEnvelope, uuidv7, type Data, type Envelop
 import { root, startPrivateStack } from "../lib/private-stack";
 import { actorNice } from "../stack";
 import { dropDatabase, ensureDatabase } from "../lib/services";
-import { cpuStat, processCpu, stealSince } from "./lib/cpu";
+import { cpuOf, cpuStat, pidsByCommand, processCpu, stealSince } from "./lib/cpu";
 import { placedToConfirmed } from "./lib/latency";
 import { messagingFloor, naiveSagaTx } from "./lib/limits";
 
@@ -36,19 +36,21 @@ const n = (k: keyof typeof a) => Number(a[k]);
 const log = (msg: string) => console.error(`[bench:saga] ${msg}`);
 const N = n("orders");
 
-/** CPU seconds used so far by each of the stack's processes, and by the data services together. */
-function cpuByProcess(procs: Map<string, Bun.Subprocess>): Record<string, number> {
+/**
+ * CPU seconds used so far by each of the stack's processes and by its own data services: its private NATS and
+ * Redis servers, and the Postgres backends of its database's connections (`pgPids`, by pid: a backend that is
+ * new counts from zero). The Postgres server's shared background processes are not counted: the server is
+ * shared with whatever else runs on the machine.
+ */
+function cpuByProcess(procs: Map<string, Bun.Subprocess>, services: { nats: number[]; redis: number[]; pg: number[] }): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [label, p] of procs) {
     const c = processCpu(p.pid);
     if (c) out[label] = c.seconds;
   }
-  let services = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    const c = processCpu(pid);
-    if (c && (c.name === "postgres" || c.name === "nats-server" || c.name === "redis-server")) services += c.seconds;
-  }
-  out["postgres, nats, redis"] = services;
+  out.nats = cpuOf(services.nats);
+  out.redis = cpuOf(services.redis);
+  for (const pid of services.pg) out[`pg:${pid}`] = cpuOf([pid]);
   return out;
 }
 
@@ -96,8 +98,14 @@ try {
 
   log(`${N} orders into the pipeline (orders.cmd.place), ${a.declined} card_declined, PAYMENT_FAILURE_RATE ${a["failure-rate"]}`);
   const js = jetstreamOf(nc);
+  const port = (url: string) => new URL(url).port;
+  const services = async () => ({
+    nats: pidsByCommand(new RegExp(`nats-server .*-p ${port(s.env.NATS_URL!)}\\b`)),
+    redis: pidsByCommand(new RegExp(`redis-server .*:${port(s.env.REDIS_URL!)}\\b`)),
+    pg: (await db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database()`)).map((r) => r.pid),
+  });
   const cpu0 = cpuStat();
-  const procCpu0 = cpuByProcess(s.supervisor.running);
+  const procCpu0 = cpuByProcess(s.supervisor.running, await services());
   const t0 = performance.now();
   let next = 0;
   await Promise.all(
@@ -126,11 +134,13 @@ try {
   }
   const seconds = (performance.now() - t0) / 1000;
   const pipelineSteal = stealSince(cpu0);
-  const procCpu1 = cpuByProcess(s.supervisor.running);
-  // milliseconds of CPU per settled order, by process (the whole machine's services counted together)
-  const cpuPerOrder = Object.fromEntries(
-    Object.entries(procCpu1).map(([k, v]) => [k, Math.round(((v - (procCpu0[k] ?? 0)) * 1e6) / N) / 1000]),
-  );
+  const stackServices = await services();
+  const procCpu1 = cpuByProcess(s.supervisor.running, stackServices);
+  // milliseconds of CPU per settled order, by process (the stack's Postgres backends together)
+  const perOrder = (seconds: number) => Math.round((seconds * 1e6) / N) / 1000;
+  const used = Object.entries(procCpu1).map(([k, v]) => [k, v - (procCpu0[k] ?? 0)] as const);
+  const cpuPerOrder: Record<string, number> = Object.fromEntries(used.filter(([k]) => !k.startsWith("pg:")).map(([k, v]) => [k, perOrder(v)]));
+  cpuPerOrder.postgres = perOrder(used.filter(([k]) => k.startsWith("pg:")).reduce((x, [, v]) => x + v, 0));
   const ordersPerS = N / seconds;
   log(`${N} settled in ${seconds.toFixed(1)} s: ${ordersPerS.toFixed(0)} orders/s (steal ${pipelineSteal.toFixed(1)} %)`);
 
@@ -169,7 +179,9 @@ try {
   log(`naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); compared ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`);
   // what the order's messages alone allow on this machine, on the same NATS with the stack stopped
   const cpu2 = cpuStat();
-  const floor = await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env) });
+  const measured = await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env), natsPids: stackServices.nats });
+  const floor = measured.ordersPerS;
+  const floorCpu = measured.cpuMsPerOrder;
   const floorSteal = stealSince(cpu2);
   log(`messaging floor: ${floor.toFixed(0)} orders/s (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`);
   // only the runs the figures come from: the pipeline, the naive run compared, the floor

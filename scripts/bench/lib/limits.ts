@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import postgres from "postgres";
 import { gate } from "../../../domain/sale";
 import { jetstreamOf, publishEnvelope, uuidv7 } from "../../../nats";
+import { cpuOf } from "./cpu";
 import { wrk, type WrkResult } from "./wrk";
 
 function freePort(): number {
@@ -123,9 +124,14 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
  * notification: the cart follows in the order worker's transaction), moved through a scratch stream by one
  * process per actor kind the way the actors move them (durable pull consumers, batches, publish then ack), with
  * no database, HTTP or decisions in between.
- * Returns orders per second from the first publish until the last delivery is acked.
+ * Returns orders per second from the first publish until the last delivery is acked, and the CPU per order
+ * (ms) of the hop processes and of the NATS server (`natsPids`) over the same span.
  */
-export async function messagingFloor(natsUrl: string, orders: number, o: { nice?: number; timeoutS?: number } = {}): Promise<number> {
+export async function messagingFloor(
+  natsUrl: string,
+  orders: number,
+  o: { nice?: number; natsPids?: number[]; timeoutS?: number } = {},
+): Promise<{ ordersPerS: number; cpuMsPerOrder: { hops: number; nats: number } }> {
   const timeoutS = o.timeoutS ?? 120;
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
@@ -144,6 +150,8 @@ export async function messagingFloor(natsUrl: string, orders: number, o: { nice?
   const js = jetstreamOf(nc);
   try {
     await Bun.sleep(1000); // the hop processes subscribe
+    const hopPids = procs.map((p) => p.pid);
+    const cpu0 = { hops: cpuOf(hopPids), nats: cpuOf(o.natsPids ?? []) };
     const started = performance.now();
     let next = 0;
     const place = (id: string) => ({ id: `place:${id}`, type: `${stream}.place`, occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } }) as never;
@@ -156,7 +164,13 @@ export async function messagingFloor(natsUrl: string, orders: number, o: { nice?
     for (;;) {
       const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
       if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "notify")!.ack_floor.consumer_seq === orders)
-        return orders / ((performance.now() - started) / 1000);
+      {
+        const perOrder = (seconds: number) => Math.round((seconds * 1e6) / orders) / 1000;
+        return {
+          ordersPerS: orders / ((performance.now() - started) / 1000),
+          cpuMsPerOrder: { hops: perOrder(cpuOf(hopPids) - cpu0.hops), nats: perOrder(cpuOf(o.natsPids ?? []) - cpu0.nats) },
+        };
+      }
       if (performance.now() > deadline) throw new Error(`messaging floor: not done within ${timeoutS} s`);
       await Bun.sleep(50);
     }
