@@ -47,8 +47,16 @@ export async function markSent(db: Db | Tx, ids: string[]): Promise<void> {
   if (ids.length) await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(ids)}::uuid[])`);
 }
 
+/**
+ * How old an unsent row must be before a relay publishes it. Its own publisher marks it moments after its commit,
+ * but under load a batch's publishes and marks take seconds, and every process's relay reads the whole outbox:
+ * a short grace had the relays publish rows whose publishers were still at work (a second copy each, dropped by
+ * JetStream, paid for in CPU). A row whose publisher died waits this long.
+ */
+export const RELAY_GRACE_MS = 10_000;
+
 /** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */
-export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: 3000 }) {
+export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: RELAY_GRACE_MS }) {
   return repeat(
     opts.everyMs,
     () =>
