@@ -104,8 +104,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     let rows: OutboxRow[];
     try {
       rows = await o.db.transaction(async (tx) => {
-        await markSent(tx, marks);
-        const fresh = await claimInbox(tx, durable, batch.map((p) => p.inc));
+        const [, fresh] = await Promise.all([markSent(tx, marks), claimInbox(tx, durable, batch.map((p) => p.inc))]);
         if (!fresh.length) return [];
         const out = await o.handle(tx, fresh, (fn) => after.push(fn));
         return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
