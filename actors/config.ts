@@ -6,13 +6,18 @@ import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } fr
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
+  /** One server or several (a cluster), comma-separated. */
   NATS_URL: z.string().default(defaults.NATS_URL),
   /** For the actor kinds that keep state in Redis. */
   REDIS_URL: z.string().default(defaults.REDIS_URL),
+  /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
+  REDIS_CLUSTER_NODES: z.string().optional(),
   /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
   /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */
   HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
+  /** How often the gate actor checks each live sale's gate against Postgres (and repairs one a failover left behind). */
+  GATE_CHECK_EVERY_MS: z.coerce.number().int().positive().default(2_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),
   PAYMENT_DEADLINE_MS: z.coerce.number().int().positive().default(30_000),
   PAYMENT_GATEWAY_URL: z.string().url().default(defaults.PAYMENT_GATEWAY_URL),
@@ -31,6 +36,14 @@ const schema = z.object({
   /** Delivery attempts of one notification within one message delivery, before it is retried by redelivery. */
   NOTIFY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(4),
   NOTIFY_BACKOFF_MS: z.coerce.number().int().min(1).default(200),
+  /** The SMTP server the mailer sends through (the notification actor runs the mailer); `bun run up` starts MailDev here when unset. */
+  MAIL_URL: z.string().url().default("smtp://127.0.0.1:1025"),
+  MAIL_FROM: z.string().default("flashsale <no-reply@flashsale.localhost>"),
+  /** The mail outbox is read this often when it has nothing due. */
+  MAIL_POLL_MS: z.coerce.number().int().positive().default(500),
+  /** A mail that could not be sent is tried again after MAIL_BACKOFF_MS, doubling up to MAIL_BACKOFF_MAX_MS (with jitter). */
+  MAIL_BACKOFF_MS: z.coerce.number().int().positive().default(1_000),
+  MAIL_BACKOFF_MAX_MS: z.coerce.number().int().positive().default(30_000),
   /** A shipped order counts as delivered this long after shipping; 0 (the default) leaves it to the seller. */
   AUTO_DELIVER_AFTER_MS: z.coerce.number().int().min(0).default(0),
   /**

@@ -8,16 +8,19 @@ import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
 import { notificationHandler } from "./notification/worker";
+import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
+import nodemailer from "nodemailer";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
 import { gatewayClient } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
-import { Redis } from "ioredis";
+import { createRedis } from "../domain/redis";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
+import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
 
 const kind = process.argv[2];
@@ -35,8 +38,8 @@ async function run(kind: ConsumerKind) {
   const config = loadConfig();
   const log = logger({ proc: kind, pid: process.pid }, config.LOG_LEVEL);
   if (kind === "payment") for (const w of warnings(config)) log.warn(w);
-  // one connection per consumer, one for the relay, one for sweepers
-  const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 2 });
+  // one connection per consumer, one for the relay, one for sweepers (and the mailer)
+  const db = createDb(config.DATABASE_URL, { max: consumers[kind].length + 3 });
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
   const jsm = await jetstreamManager(bus.nc);
 
@@ -63,9 +66,11 @@ async function run(kind: ConsumerKind) {
         log,
       }),
     gate: () => {
-      const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+      const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+      redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const g = gate(redis);
       stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
     },
@@ -81,8 +86,18 @@ async function run(kind: ConsumerKind) {
   stops.push(startRelay(db, bus.js, log));
   stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
+  if (kind === "notification") {
+    const timeouts = { connectionTimeout: SMTP_TIMEOUT_MS, greetingTimeout: SMTP_TIMEOUT_MS, socketTimeout: SMTP_TIMEOUT_MS };
+    const transport = nodemailer.createTransport({ url: config.MAIL_URL, pool: true, maxConnections: SEND_CONCURRENCY, ...timeouts } as never);
+    const mailLog = log.child({ part: "mailer" });
+    const stopMailer = startMailer({ db, transport, from: config.MAIL_FROM, log: mailLog, pollMs: config.MAIL_POLL_MS, backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS } });
+    stops.push(async () => {
+      await stopMailer();
+      transport.close();
+    });
+  }
   if (kind === "coupon")
-    stops.push(startClaimReconciler({ db, redisUrl: config.REDIS_URL, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
+    stops.push(startClaimReconciler({ db, redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });
 
   let stopping = false;

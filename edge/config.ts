@@ -12,6 +12,9 @@ const schema = z.object({
   REUSE_PORT: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
   REDIS_URL: z.string().default(defaults.REDIS_URL),
+  /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
+  REDIS_CLUSTER_NODES: z.string().optional(),
+  /** One server or several (a cluster), comma-separated. */
   NATS_URL: z.string().default(defaults.NATS_URL),
   KEYS_DIR: z.string().default(".keys"),
   /** Production keys: a private Ed25519 JWK (with kid) that signs, and extra public JWKs (JSON array) that still verify. */
@@ -45,6 +48,18 @@ const schema = z.object({
   METRICS_HOST: z.string().default("127.0.0.1"),
   /** Open order event streams (SSE) per user on this edge; one more is 429 RATE_LIMITED. */
   MAX_STREAMS_PER_USER: z.coerce.number().int().positive().default(10),
+  /** Where people open the links of mails (verification, password reset): the edge serves those pages itself. */
+  PUBLIC_URL: z.string().url().default("http://localhost:3000"),
+  /** Orders, purchases and coupon claims answer 403 EMAIL_NOT_VERIFIED for an account whose email is not verified. */
+  REQUIRE_VERIFIED_EMAIL: z.enum(["true", "false", "1", "0"]).default("false").transform((v) => v === "true" || v === "1"),
+  /** Passkeys: the relying party's id (a domain) and the origin its pages are served from. */
+  RP_ID: z.string().default("localhost"),
+  RP_ORIGIN: z.string().url().default("http://localhost:3000"),
+  RP_NAME: z.string().default("flashsale"),
+  /** Password-reset mails asked per hour, per email and (separately) per client address. */
+  RESET_LIMIT_PER_HOUR: z.coerce.number().int().positive().default(5),
+  /** A forgotten-password request is answered this long after it arrived, whether the email is known or not. */
+  FORGOT_ANSWER_MS: z.coerce.number().int().min(0).default(300),
   /** After Redis answers SOLD_OUT, this edge answers it alone for this long (or until units come back). */
   SOLD_OUT_FLAG_MS: z.coerce.number().int().min(0).default(1_000),
 });

@@ -1,5 +1,5 @@
 // What every route module receives: passed as arguments, no container.
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../domain/redis";
 import type { Db } from "../db";
 import type { Bus, Logger } from "../nats";
 import type { GatewayClient } from "../domain/payment";
@@ -11,7 +11,7 @@ import type { Decision } from "./rate-limit";
 export type Deps = {
   config: EdgeConfig;
   db: Db;
-  redis: Redis;
+  redis: RedisClient;
   bus: Bus;
   tokens: TokenService;
   metrics: Metrics;

@@ -25,4 +25,22 @@ describe("renderError", () => {
     expect(out).toContain("unhandled error");
     for (const secret of ["argon2id", "victim@example.com", "abc.def.ghi"]) expect(out).not.toContain(secret);
   });
+
+  test("Redis out of reach (a node lost, a failover): 503 with Retry-After, never a 500", async () => {
+    const app = new Hono<Env>();
+    app.use(front({ log: logger({ test: "errors" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
+    const thrown = [new Error("Connection is closed."), new Error("CLUSTERDOWN The cluster is down"), new Error("Too many Cluster redirections. Last error: Error: Connection is closed.")];
+    let i = 0;
+    app.get("/redis", () => {
+      throw thrown[i++];
+    });
+    app.onError(renderError);
+    for (const err of thrown) {
+      let res!: Response;
+      await captured(async () => (res = await app.request("/redis")));
+      expect(res.status, err.message).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("1");
+      expect(((await res.json()) as { code: string }).code).toBe("UPSTREAM_UNAVAILABLE");
+    }
+  });
 });

@@ -1,17 +1,24 @@
 // The one error type of the edge: a closed set of codes, rendered once as RFC 9457 problem+json.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { redisUnavailable } from "../domain/redis";
 import type { Logger } from "../nats";
 
 export const codes = {
   VALIDATION_FAILED: [400, "Validation failed"],
   MALFORMED_JSON: [400, "Malformed JSON"],
+  /** A mailed one-time token (email verification, password reset) that is unknown, used or expired. */
+  TOKEN_INVALID: [400, "Token invalid"],
+  /** A passkey registration the relying party does not accept (challenge, origin or attestation). */
+  PASSKEY_INVALID: [400, "Passkey not accepted"],
   UNAUTHENTICATED: [401, "Authentication required"],
   TOKEN_EXPIRED: [401, "Token expired"],
   TOKEN_REUSED: [401, "Refresh token reused"],
   INVALID_CREDENTIALS: [401, "Invalid credentials"],
   BAD_SIGNATURE: [401, "Bad signature"],
   FORBIDDEN: [403, "Forbidden"],
+  /** Orders, purchases and claims of an unverified account, when REQUIRE_VERIFIED_EMAIL is on. */
+  EMAIL_NOT_VERIFIED: [403, "Email not verified"],
   NOT_FOUND: [404, "Not found"],
   EMAIL_TAKEN: [409, "Email already registered"],
   SOLD_OUT: [409, "Sold out"],
@@ -66,10 +73,14 @@ export function problemBody(err: AppError, instance: string | undefined): string
   });
 }
 
+/** When a 503 that names no time of its own asks the client to come back (a failover takes a few seconds). */
+export const RETRY_AFTER_S = 1;
+
 export function problem(c: Context, err: AppError): Response {
   const status = codes[err.code][0];
   const body = problemBody(err, c.get("requestId") as string | undefined);
   c.header("content-type", "application/problem+json");
+  if (status === 503) c.header("Retry-After", String(RETRY_AFTER_S));
   if (err.headers) for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
   return c.body(body, status as never);
 }
@@ -78,6 +89,11 @@ export function problem(c: Context, err: AppError): Response {
 export function renderError(err: unknown, c: Context): Response {
   if (err instanceof AppError) return problem(c, err);
   if (err instanceof HTTPException && err.status === 413) return problem(c, new AppError("PAYLOAD_TOO_LARGE"));
+  // a Redis node lost, a primary failing over: nothing was decided, the same request may be sent again
+  if (redisUnavailable(err)) {
+    (c.get("log") as Logger | undefined)?.warn("redis unavailable", { err: (err as Error).message, path: c.req.path });
+    return problem(c, new AppError("UPSTREAM_UNAVAILABLE", "a data store is unavailable for a moment; retry after the time in Retry-After"));
+  }
   // the path, never the query string or headers; the logger strips the error's query parameters, hashes
   // and tokens (nats/log.ts), so a failed insert does not copy a password hash or an email into the log
   (c.get("log") as Logger | undefined)?.error("unhandled error", { err, path: c.req.path });

@@ -1,7 +1,7 @@
 // Starts one edge process: `bun edge/main.ts`. Several share a port (`bun run edge` starts one per core), and
 // more hosts scale out behind a load balancer.
-import { Redis } from "ioredis";
 import { createDb } from "../db";
+import { createRedis, isCluster } from "../domain/redis";
 import { gatewayClient } from "../domain/payment";
 import { connectBus, logger } from "../nats";
 import { createApp } from "./app";
@@ -25,12 +25,14 @@ const tokens = tokenService(keys, {
   reload: config.JWT_PRIVATE_JWK ? undefined : () => devKeyRing(config.KEYS_DIR),
 });
 const db = createDb(config.DATABASE_URL, { max: 16 });
-const redis = new Redis(config.REDIS_URL, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
+const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, { failFast: true, autoPipelining: true });
 redis.on("error", (err) => log.warn("redis", { err: err.message }));
 // gates, claims and buckets carry TTLs: any evicting policy (volatile-* too) may drop them when Redis fills up;
 // without a limit, nothing guards the machine's memory
 // (asked once connected: with no offline queue, a command sent before that fails at once)
 redis.once("ready", () =>
+  // (on a cluster each node has its own settings: the cluster script sets them alike)
+  !isCluster(redis) &&
   redis.config("GET", "maxmemory*").then(
     (r) => {
       const c = new Map<string, string>();

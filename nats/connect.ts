@@ -6,10 +6,13 @@ import { ensureStreams } from "./streams";
 
 export type Bus = { nc: NatsConnection; js: JetStreamClient };
 
-export async function connectBus(url: string, name: string, opts: { ensure?: boolean } = {}): Promise<Bus> {
-  const nc = await connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-  if (opts.ensure) await ensureStreams(await jetstreamManager(nc));
-  return { nc, js: jetstreamOf(nc, { timeout: PUBLISH_TIMEOUT_MS }) };
+/** NATS_URL: one server or several of a cluster, comma-separated; the client moves to another when one is lost. */
+export const natsServers = (url: string) => url.split(",").map((s) => s.trim()).filter(Boolean);
+
+export async function connectBus(url: string, name: string, opts: { ensure?: boolean; replicas?: number } = {}): Promise<Bus> {
+  const nc = await connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  if (opts.ensure) await ensureStreams(await jetstreamManager(nc), { replicas: opts.replicas });
+  return { nc, js: jetstreamOf(nc, { timeout: JS_API_TIMEOUT_MS }) };
 }
 
 /** The connection of each JetStream client made here: the library's client type does not expose it. */
@@ -22,14 +25,39 @@ export function jetstreamOf(nc: NatsConnection, opts?: JetStreamOptions): JetStr
   return js;
 }
 
-/** Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. */
-export function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
-  return publisherOf(js)(env.type, JSON.stringify(env), toHeaders(env.id, traceparent));
+/**
+ * Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. A publish left
+ * unanswered (its server lost, a stream electing its leader after a node's loss) is sent again while a whole
+ * attempt still fits in PUBLISH_BUDGET_MS: the duplicate window keeps one copy. A refusal is final.
+ */
+export async function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
+  const data = JSON.stringify(env);
+  const headers = toHeaders(env.id, traceparent);
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await publisherOf(js)(env.type, data, headers);
+    } catch (err) {
+      const pause = Math.min(PUBLISH_RETRY_PAUSE_MS * attempt, 1_000);
+      if (!(err instanceof Unanswered) || Date.now() - started + pause + PUBLISH_TIMEOUT_MS > PUBLISH_BUDGET_MS) throw err;
+      await Bun.sleep(pause);
+    }
+  }
 }
+
+/** No answer (as opposed to a refusal): worth sending again under the same message id. */
+class Unanswered extends Error {}
 
 type Publisher = (subject: string, data: string, headers: MsgHdrs) => Promise<void>;
 const publishers = new WeakMap<NatsConnection, Publisher>();
-const PUBLISH_TIMEOUT_MS = 10_000;
+/** One attempt's wait for its ack, and all the attempts' (within the edge's request deadline). */
+const PUBLISH_TIMEOUT_MS = 2_500;
+const PUBLISH_BUDGET_MS = 8_000;
+const PUBLISH_RETRY_PAUSE_MS = 250;
+/** The JetStream client's own calls (stream and consumer lookups). */
+const JS_API_TIMEOUT_MS = 10_000;
+/** JetStream's "system temporarily unavailable" (JSClusterNotAvailErr). */
+const JS_CLUSTER_NOT_AVAILABLE = 10008;
 
 /** The publisher of the client's connection. */
 function publisherOf(js: JetStreamClient): Publisher {
@@ -68,9 +96,13 @@ function acked(nc: NatsConnection): Publisher {
       if (!w) return; // answered after its timeout
       waiting.delete(token);
       try {
-        if (m.headers?.code === 503) return w.reject(new Error("no stream takes this subject"));
-        const ack = m.json<{ stream?: string; error?: { description?: string } }>();
-        if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
+        // on one server nothing takes the subject; in a cluster its stream may be electing a leader for now
+        if (m.headers?.code === 503)
+          return w.reject(nc.info?.cluster ? new Unanswered("no stream takes this subject (for now?)") : new Error("no stream takes this subject"));
+        const ack = m.json<{ stream?: string; error?: { err_code?: number; description?: string } }>();
+        // a clustered stream without a quorum for now answers "temporarily unavailable": as good as no answer
+        if (ack.error?.err_code === JS_CLUSTER_NOT_AVAILABLE) w.reject(new Unanswered(`JetStream unavailable: ${ack.error.description}`));
+        else if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
         else w.resolve();
       } catch (e) {
         w.reject(new Error(`unreadable JetStream ack: ${String(e)}`)); // never thrown into the connection's reader
@@ -83,7 +115,7 @@ function acked(nc: NatsConnection): Publisher {
     for (const [token, w] of waiting)
       if (w.until <= now) {
         waiting.delete(token);
-        w.reject(new Error(`no JetStream ack within ${PUBLISH_TIMEOUT_MS} ms`));
+        w.reject(new Unanswered(`no JetStream ack within ${PUBLISH_TIMEOUT_MS} ms`));
       }
     if (!waiting.size) {
       clearInterval(sweeper);

@@ -18,6 +18,10 @@ export const cancelReason = z.enum([
   "PAYMENT_TIMEOUT",
   "COUPON_INVALID",
   "CANCELLED_BY_USER",
+  /** A flash-sale purchase past the shopper's limit, admitted by a gate that had forgotten earlier ones. */
+  "LIMIT_REACHED",
+  /** A flash-sale purchase whose Idempotency-Key already has its order (a failed-over gate forgot the key). */
+  "DUPLICATE_PURCHASE",
 ]);
 export type CancelReason = z.infer<typeof cancelReason>;
 

@@ -60,7 +60,9 @@ async function exists(lookup: Promise<unknown>, notFound: number): Promise<boole
   }
 }
 
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+/** `replicas`: copies of each stream (3 on a NATS cluster, 1 on one server); its consumers have as many. */
+export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: number } = {}): Promise<void> {
+  const replicas = o.replicas ?? 1;
   for (const [name, subjects] of Object.entries(streams)) {
     const config = {
       name,
@@ -70,6 +72,7 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       discard: DiscardPolicy.Old,
       duplicate_window: DUPLICATE_WINDOW_NS,
       max_age: name === "DLQ" ? 30 * DAY_NS : 7 * DAY_NS,
+      num_replicas: replicas,
     };
     if (await exists(jsm.streams.info(name), JetStreamApiCodes.StreamNotFound)) await jsm.streams.update(name, config);
     else await jsm.streams.add(config);

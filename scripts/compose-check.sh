@@ -8,7 +8,7 @@ if ! command -v docker-compose >/dev/null 2>&1; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq docker-compose >/dev/null
 fi
-if docker-compose -f compose.yaml config -q && docker-compose -f compose.yaml --profile k6 config -q; then
+if docker-compose -f compose.yaml config -q && docker-compose -f compose.yaml --profile k6 config -q && docker-compose -f compose.yaml --profile cluster config -q; then
   echo "compose.yaml: valid"
 else
   echo "compose.yaml: invalid" >&2

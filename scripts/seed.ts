@@ -1,5 +1,5 @@
 // Demo data: the admin (created or updated at every start), a demo seller and shopper, a few products.
-import { desc, eq } from "drizzle-orm";
+import { desc, eq, sql } from "drizzle-orm";
 import { products, sales, saleStock, stock, users, type Db } from "../db";
 import { hashPassword } from "../edge/auth/passwords";
 import { uuidv7 } from "../nats";
@@ -13,8 +13,12 @@ async function upsertUser(db: Db, u: { email: string; password: string; name: st
   const passwordHash = await hashPassword(u.password);
   const [row] = await db
     .insert(users)
-    .values({ id: uuidv7(), email: u.email, name: u.name, role: u.role, passwordHash })
-    .onConflictDoUpdate({ target: users.email, set: overwrite ? { passwordHash, role: u.role } : { email: u.email } })
+    // the demo accounts' emails count as verified, so they work with REQUIRE_VERIFIED_EMAIL on
+    .values({ id: uuidv7(), email: u.email, name: u.name, role: u.role, passwordHash, emailVerifiedAt: new Date() })
+    .onConflictDoUpdate({
+      target: users.email,
+      set: overwrite ? { passwordHash, role: u.role, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` } : { emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` },
+    })
     .returning();
   return row!;
 }

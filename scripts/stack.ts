@@ -1,6 +1,7 @@
 // The whole local stack as one call: services, migrations, streams, demo data, then the edge, every
 // actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
 import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
+import { ensureMailDev } from "./lib/maildev";
 import { setup } from "./setup";
 import { edgeSpecs } from "./lib/edges";
 import { supervise, type ProcSpec } from "./lib/supervise";
@@ -11,6 +12,10 @@ export type StackOptions = {
   dataDir: string;
   admin: { email: string; password: string };
   replicas?: number;
+  /** NATS and Redis are the caller's (clusters: scripts/lib/cluster.ts), already up at the env's addresses. */
+  servicesUp?: boolean;
+  /** MailDev's ports, used when env has no MAIL_URL (default 1025 and 1080). */
+  mailDev?: { smtpPort: number; webPort: number };
   /** One internal metrics port per edge process (else METRICS_PORT + i when set). */
   metricsPorts?: number[];
   write?: (line: string, isErr: boolean) => void;
@@ -29,9 +34,18 @@ export async function startStack(o: StackOptions) {
   const DATABASE_URL = env.DATABASE_URL!;
   const started: Started[] = [];
   await ensurePostgres(DATABASE_URL);
-  for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
+  if (!o.servicesUp)
+    for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
+  // no mail server of its own: MailDev keeps the stack's mail, readable in a browser and through its REST API
+  let mailWebUrl: string | undefined;
+  if (!env.MAIL_URL) {
+    const m = await ensureMailDev({ root: o.root, dataDir: o.dataDir, ...(o.mailDev ?? { smtpPort: 1025, webPort: 1080 }) });
+    if (m.started) started.push(m.started);
+    env.MAIL_URL = m.smtpUrl;
+    mailWebUrl = m.webUrl;
+  }
 
-  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, admin: o.admin });
+  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, STREAM_REPLICAS: env.STREAM_REPLICAS, admin: o.admin });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [
@@ -59,6 +73,8 @@ export async function startStack(o: StackOptions) {
   return {
     edgeUrl,
     demoSaleId: seeded.saleId,
+    /** MailDev's web page and REST API (GET /email), when the stack started it. */
+    mailWebUrl,
     supervisor: sup,
     async stop() {
       await sup.stop();

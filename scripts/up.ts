@@ -8,12 +8,16 @@ import { actorKinds, startStack } from "./stack";
 const root = join(import.meta.dir, "..");
 const env: Record<string, string | undefined> = { ...defaults, ...process.env };
 env.GATEWAY_WEBHOOK_URL ??= `http://127.0.0.1:${env.PORT}/v1/payments/webhook`;
+// mailed links and passkeys point at this edge unless said otherwise
+env.PUBLIC_URL ??= `http://localhost:${env.PORT}`;
+env.RP_ORIGIN ??= `http://localhost:${env.PORT}`;
 // each edge process serves its metrics on its own internal port: METRICS_PORT, METRICS_PORT + 1, ...
 env.METRICS_PORT ??= "9464";
 const admin = { email: env.ADMIN_EMAIL!, password: env.ADMIN_PASSWORD! };
 
 try {
-  const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin });
+  const mailDev = { smtpPort: Number(env.MAILDEV_SMTP_PORT ?? 1025), webPort: Number(env.MAILDEV_WEB_PORT ?? 1080) };
+  const stack = await startStack({ root, env, dataDir: join(root, ".data"), admin, mailDev });
   const edges = edgeSpecs(env);
   console.log(`
   flashsale is up
@@ -28,6 +32,8 @@ try {
     admin     ${admin.email} / ${admin.password}
     seller    ${demo.seller.email} / ${demo.seller.password}
     shopper   ${demo.shopper.email} / ${demo.shopper.password}
+  demo mail   ${stack.mailWebUrl ? `${stack.mailWebUrl}  (MailDev: every mail the stack sends, e.g. signup verification links)` : `sent through ${env.MAIL_URL}`}
+  passkeys    ${env.RP_ORIGIN}/passkeys  (log in, register a passkey, log in with it)
   Ctrl-C stops everything.
 `);
   let stopping = false;

@@ -208,6 +208,19 @@ describe("every route against every role", () => {
   matrix["POST /v1/sales/:id/purchase"] = { req: () => ({ path: `/v1/sales/${sale}/purchase`, body: {} }), expect: only(["shopper"], 202) };
   matrix["GET /v1/ops/sales/:id/audit"] = { req: () => ({ path: `/v1/ops/sales/${sale}/audit` }), expect: only(["admin"], 200) };
 
+  const someToken = "x".repeat(43);
+  matrix["POST /v1/auth/verify-email"] = { req: () => ({ path: "/v1/auth/verify-email", body: { token: someToken } }), expect: all([400, "TOKEN_INVALID"]) };
+  matrix["POST /v1/auth/password/forgot"] = { req: () => ({ path: "/v1/auth/password/forgot", body: { email: `f-${crypto.randomUUID()}@sec.test` } }), expect: all(202) };
+  matrix["POST /v1/auth/password/reset"] = { req: () => ({ path: "/v1/auth/password/reset", body: { token: someToken, password: "Passw0rd!" } }), expect: all([400, "TOKEN_INVALID"]) };
+  matrix["POST /v1/auth/passkeys/register/options"] = { req: () => ({ path: "/v1/auth/passkeys/register/options" }), expect: any(200) };
+  matrix["POST /v1/auth/passkeys/register"] = { req: () => ({ path: "/v1/auth/passkeys/register" }), expect: any([400, "VALIDATION_FAILED"]) };
+  matrix["POST /v1/auth/passkeys/login/options"] = { req: () => ({ path: "/v1/auth/passkeys/login/options" }), expect: all(200) };
+  matrix["POST /v1/auth/passkeys/login"] = { req: () => ({ path: "/v1/auth/passkeys/login" }), expect: all([400, "VALIDATION_FAILED"]) };
+  matrix["GET /v1/me/passkeys"] = { req: () => ({ path: "/v1/me/passkeys" }), expect: any(200) };
+  matrix["DELETE /v1/me/passkeys/:id"] = { req: () => ({ path: `/v1/me/passkeys/${crypto.randomUUID()}` }), expect: any(NF) };
+  matrix["GET /v1/admin/users"] = { req: () => ({ path: "/v1/admin/users?email=a" }), expect: only(["admin"], 200) };
+  for (const page of ["/verify-email", "/reset-password", "/passkeys"]) matrix[`GET ${page}`] = { req: () => ({ path: page }), expect: all(200) };
+
   const unlimited = new Set(["GET /healthz", "GET /readyz", "POST /v1/payments/webhook"]);
 
   test("the matrix covers every route the edge documents, and nothing it does not", async () => {

@@ -4,16 +4,16 @@
 // (user, coupon) pair each drop a claim published twice.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { and, gt, lte } from "drizzle-orm";
-import { Redis } from "ioredis";
 import { coupons, type Db } from "../../db";
+import { createRedis, type RedisSettings } from "../../domain/redis";
 import { repeat, type Logger } from "../../nats";
 import { markPublished, publishClaim, unpublishedClaims } from "../../domain/coupon";
 
 /** A coupon's keys outlive its end by the edge's grace period; a day covers any sane setting. */
 const LOOK_BACK_MS = 24 * 3600 * 1000;
 
-export function startClaimReconciler(o: { db: Db; redisUrl: string; js: JetStreamClient; log: Logger; afterMs: number; everyMs?: number }) {
-  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
+export function startClaimReconciler(o: { db: Db; redis: RedisSettings; js: JetStreamClient; log: Logger; afterMs: number; everyMs?: number }) {
+  const redis = createRedis(o.redis);
   redis.on("error", (err) => o.log.warn("redis", { err: err.message }));
   const stop = repeat(
     o.everyMs ?? 1000,

@@ -48,6 +48,12 @@ export type WorkerOptions = {
 
 /** Published rows wait this long for a batch to mark them sent in its transaction before they are marked alone. */
 export const MARK_SENT_AFTER_MS = 200;
+/**
+ * A pull expires this soon (JetStream's heartbeats come every half of it): a pull lost with the server that held
+ * it (a cluster node's loss, a consumer's leader moving) is noticed after two missed heartbeats and sent again,
+ * instead of after the client's default of 30 s.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 export function backoffMs(deliveries: number, baseMs = 500): number {
   const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
@@ -69,6 +75,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     specs.map(async (spec) =>
       (await o.js.consumers.get(spec.stream, spec.durable)).consume({
         max_messages: batchSize * 2,
+        expires: PULL_EXPIRES_MS,
         callback: (m) => {
           queue.push(m);
           wake?.();

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eq } from "drizzle-orm";
-import { createDb, orderHistory, sagas, type Db } from "../../db";
+import { createDb, orderHistory, orders, sagas, type Db } from "../../db";
 import { connectBus, envelope, logger, uuidv7, type Bus, type Data } from "../../nats";
 import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
 import { stack } from "../../tests/harness";
+import { client } from "../../tests/client";
 import type { Incoming } from "../lib/worker";
 import { orderHandler, startDeadlineSweeper } from "./worker";
 
@@ -70,6 +71,59 @@ describe("order worker", () => {
     expect(seen).toEqual([]);
     for (const fn of after) fn();
     expect(seen).toEqual([{ orderId: data.orderId, status: "CANCELLED" }]);
+  });
+});
+
+describe("postgres backs the flash-sale gate", () => {
+  test("a placement past the shopper's limit, past the sale's units or of a key that has its order is cancelled at once, in batch order", async () => {
+    const s = await stack();
+    const api = client(s.edgeUrl);
+    const seller = await api.user("seller");
+    const product = await api.product(seller.token, 1000, 10);
+    const sale = await api.call("POST", "/v1/sales", {
+      token: seller.token,
+      body: { productId: product.id, price: 1000, quantity: 2, perUserLimit: 1, startsAt: new Date(Date.now() - 1000).toISOString() },
+    });
+    expect(sale.status).toBe(201);
+    // what a gate that forgot its last writes (a failed-over primary) might admit: 4 placements for 2 units
+    const [a, b, c] = [uuidv7(), uuidv7(), uuidv7()];
+    const buy = (userId: string): Data<"orders.cmd.place"> => ({
+      ...placement(),
+      userId,
+      saleId: sale.body.id as string,
+      items: [{ itemId: uuidv7(), productId: product.id as string, quantity: 1, price: 1000 }],
+    });
+    const first = [buy(a), buy(a)];
+    const second = [buy(b), buy(c)];
+    const handle = orderHandler({ paymentDeadlineMs: 30_000, log });
+    const out1 = await db.transaction((tx) => handle(tx, first.map(incoming), () => {}));
+    const out2 = await db.transaction((tx) => handle(tx, second.map(incoming), () => {}));
+    const status = async (id: string) => (await db.select().from(orders).where(eq(orders.id, id)))[0];
+    expect(await status(first[0]!.orderId)).toMatchObject({ status: "PENDING" });
+    expect(await status(first[1]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "LIMIT_REACHED" });
+    expect(await status(second[0]!.orderId)).toMatchObject({ status: "PENDING" });
+    expect(await status(second[1]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "OUT_OF_STOCK" });
+    // the refused ones take no step: no reservation asked, the cancellation announced
+    expect([...out1, ...out2].map((o) => [o.msg.type, (o.msg.data as { orderId: string }).orderId])).toEqual([
+      ["inventory.cmd.reserve", first[0]!.orderId],
+      ["orders.evt.cancelled", first[1]!.orderId],
+      ["inventory.cmd.reserve", second[0]!.orderId],
+      ["orders.evt.cancelled", second[1]!.orderId],
+    ]);
+    const history = await db.select().from(orderHistory).where(eq(orderHistory.orderId, first[1]!.orderId));
+    expect(history.map((h) => h.status).sort()).toEqual(["CANCELLED", "PENDING"]);
+
+    // a key that has its order buys nothing more: a retry whose first answer was lost, at a gate that forgot the
+    // key, in the same batch or a later one
+    const e = uuidv7();
+    const keyed = () => ({ ...buy(e), idempotency: { key: "k-1", requestHash: "h" } });
+    const third = [keyed(), keyed()];
+    const fourth = [keyed()];
+    await db.transaction((tx) => handle(tx, third.map(incoming), () => {}));
+    await db.transaction((tx) => handle(tx, fourth.map(incoming), () => {}));
+    expect(await status(third[0]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "OUT_OF_STOCK" });
+    expect(await status(third[1]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "DUPLICATE_PURCHASE" });
+    expect(await status(fourth[0]!.orderId)).toMatchObject({ status: "CANCELLED", reason: "DUPLICATE_PURCHASE" });
   });
 });
 

@@ -10,6 +10,7 @@ import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
 import { forgetCheckouts, takeOutOfCarts } from "./cart";
+import { decidePlacements, placementOf, saleHoldings, type Placement, type Refusal } from "./sale-backing";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
 
@@ -27,9 +28,12 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
     // statements of one transaction run in the order they are sent: those that need no answer from the one
     // before go out together (one round trip, not one each)
     const [loaded, abandoned] = await Promise.all([lockSagas(tx, batch), lockSalePlacements(tx, batch)]);
-    const { out, history, placed } = applyBatch(batch, loaded, abandoned, opts);
+    const refused = await checkSalePlacements(tx, batch, loaded, abandoned);
+    if (refused.size) opts.log.warn("flash-sale placements refused by postgres: the gate admitted them past what the sale holds", { refused: Object.fromEntries(refused) });
+    const { out, history, placed } = applyBatch(batch, loaded, abandoned, refused, opts);
+    // new orders' rows and PENDING history first: a placement refused at once has its CANCELLED row after them
+    await insertPlacedOrders(tx, placed);
     await Promise.all([
-      insertPlacedOrders(tx, placed),
       writeSagas(tx, loaded, placed),
       insertHistory(tx, history),
       // the shopper's cart follows the order in the same transaction: no delivery of the order's event for it
@@ -68,7 +72,7 @@ async function lockSagas(tx: Tx, batch: Incoming[]): Promise<Map<string, Loaded>
  * Each message through the machine, in arrival order, over `loaded` (updated in place): the commands to send,
  * the status changes for the history, and the placements that start a saga.
  */
-function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: Set<string>, opts: OrderHandlerOptions) {
+function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: Set<string>, refused: Map<string, Refusal>, opts: OrderHandlerOptions) {
   const out: { msg: Outgoing; cause: Incoming }[] = [];
   const history: { orderId: string; status: OrderStatus }[] = [];
   const placed: Data<"orders.cmd.place">[] = [];
@@ -82,7 +86,8 @@ function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: S
       if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
       const data = env.data as Data<"orders.cmd.place">;
       placed.push(data);
-      step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined });
+      step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined, refused: refused.get(orderId) });
+      if (step.context.status !== "PENDING") history.push({ orderId, status: step.context.status });
     } else {
       if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
       step = applyEvent(current.snapshot, { type: env.type, data: env.data, at } as SagaEvent);
@@ -149,6 +154,21 @@ async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string
   await lockOrders(tx, ids);
   const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
   return new Set(rows.map((r) => r.id));
+}
+
+/** The batch's new flash-sale placements, checked against what their sales' orders hold (sale-backing.ts). */
+async function checkSalePlacements(tx: Tx, batch: Incoming[], known: Map<string, Loaded>, abandoned: Set<string>) {
+  const seen = new Set<string>();
+  const fresh: Placement[] = [];
+  for (const { env } of batch) {
+    if (env.type !== "orders.cmd.place") continue;
+    const p = placementOf(env.data as Data<"orders.cmd.place">);
+    if (!p || known.has(p.orderId) || abandoned.has(p.orderId) || seen.has(p.orderId)) continue;
+    seen.add(p.orderId);
+    fresh.push(p);
+  }
+  if (!fresh.length) return new Map<string, Refusal>();
+  return decidePlacements(fresh, await saleHoldings(tx, fresh));
 }
 
 /**

@@ -1,6 +1,6 @@
 // Inbox and outbox: the two tables that turn at-least-once delivery into effects that happen once.
 import { sql } from "drizzle-orm";
-import { index, jsonb, pgSchema, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { index, integer, jsonb, pgSchema, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { at, createdAt } from "./columns";
 
 export const messaging = pgSchema("messaging");
@@ -37,3 +37,31 @@ export const notifications = messaging.table("notifications", {
   delivered: text("delivered", { enum: ["webhook", "log"] }).notNull(),
   createdAt: createdAt(),
 });
+
+/**
+ * The mail outbox: a mail is written in the transaction that asks for it and sent by the mailer (actors/mailer)
+ * with retries and backoff. Its bodies hold a one-time link, so they are cleared once the mail is sent or given up.
+ */
+export const mails = messaging.table(
+  "mails",
+  {
+    id: uuid("id").primaryKey(),
+    to: text("to").notNull(),
+    /** What the mail is for (a template's name), for logs and tests. */
+    kind: text("kind").notNull(),
+    subject: text("subject").notNull(),
+    text: text("text"),
+    html: text("html"),
+    /** Not sent after this (its link has expired by then): given up. */
+    expiresAt: at("expires_at").notNull(),
+    /** When the next attempt is due; an attempt in progress holds the row by moving this past its timeout. */
+    nextAttemptAt: at("next_attempt_at").notNull().defaultNow(),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    sentAt: at("sent_at"),
+    failedAt: at("failed_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("mails_due_idx").on(t.nextAttemptAt).where(sql`sent_at is null and failed_at is null`)],
+);
+export type Mail = typeof mails.$inferSelect;

@@ -8,9 +8,8 @@
 //
 // Every key expires at expireAt (the coupon's end plus a grace period), so ended coupons leave nothing.
 import type { JetStreamClient } from "@nats-io/jetstream";
-import type { Redis } from "ioredis";
 import { publish } from "../../nats";
-import { luaScript } from "../redis";
+import { luaScript, type RedisClient } from "../redis";
 
 export const couponKeys = (id: string) => ({
   meta: `coupon:{${id}}:meta`,
@@ -64,7 +63,7 @@ function parseClaim(couponId: string, userId: string, value: string): Claim {
 
 /** Decides one claim. `userCouponId` is used only when the claim is won. */
 export async function claimCoupon(
-  redis: Redis,
+  redis: RedisClient,
   c: { couponId: string; userId: string; userCouponId: string; idempotencyKey?: string },
 ): Promise<ClaimOutcome> {
   const k = couponKeys(c.couponId);
@@ -80,7 +79,7 @@ export type CouponWindow = { id: string; startsAt: Date; endsAt: Date; quantity:
 
 /** Writes the coupon's meta if Redis does not hold it, with the claims already persisted. */
 export async function primeCoupon(
-  redis: Redis,
+  redis: RedisClient,
   coupon: CouponWindow,
   persisted: { userId: string; userCouponId: string; claimedAt: Date }[],
   graceS: number,
@@ -98,21 +97,17 @@ export async function publishClaim(js: JetStreamClient, c: Claim, traceparent?: 
 }
 
 /** JetStream holds the claim now: the reconciler can forget it. */
-export async function markPublished(redis: Redis, couponId: string, userIds: string[]): Promise<void> {
+export async function markPublished(redis: RedisClient, couponId: string, userIds: string[]): Promise<void> {
   if (userIds.length) await redis.zrem(couponKeys(couponId).unpublished, ...userIds);
 }
 
 /** Claims granted before `olderThanMs` ago (by Redis's clock) that are still unpublished, per coupon. */
-export async function unpublishedClaims(redis: Redis, couponIds: string[], olderThanMs: number, limit = 500): Promise<Claim[]> {
+export async function unpublishedClaims(redis: RedisClient, couponIds: string[], olderThanMs: number, limit = 500): Promise<Claim[]> {
   if (!couponIds.length) return [];
   const [s, us] = await redis.time();
   const before = Number(s) * 1000 + Math.floor(Number(us) / 1000) - olderThanMs;
-  const p = redis.pipeline();
-  for (const id of couponIds) p.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit);
-  const users = (await p.exec())!.map(([err, r]) => {
-    if (err) throw err;
-    return r as string[];
-  });
+  // one command per coupon (each its own slot on a cluster), sent together
+  const users = await Promise.all(couponIds.map((id) => redis.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit)));
   const out: Claim[] = [];
   for (const [i, id] of couponIds.entries()) {
     const ids = users[i]!;

@@ -54,6 +54,17 @@ describe("order saga", () => {
     expect(types(s2)).toEqual(["orders.evt.confirmed"]);
   });
 
+  test("refused at placement (past the limit, or no unit left in Postgres): cancelled before any step", () => {
+    for (const refused of ["LIMIT_REACHED", "OUT_OF_STOCK"] as const) {
+      const s = startSaga({ ...start().context, at: 0, refused });
+      expect(s.state).toBe("cancelled");
+      expect(s.context).toMatchObject({ status: "CANCELLED", reason: refused, stockReserved: false, charged: 0 });
+      expect(s.commands).toEqual([{ type: "orders.evt.cancelled", data: { orderId, userId, reason: refused } }]);
+      // a late payment or a stray reservation changes nothing
+      expect(run(s, reserved).handled).toBe(false);
+    }
+  });
+
   test("out of stock: cancelled at once, nothing to compensate", () => {
     const s = run(start(), { type: "inventory.evt.rejected", data: { orderId, reason: "OUT_OF_STOCK" } });
     expect(s.state).toBe("cancelled");

@@ -5,7 +5,13 @@ import type { CancelReason, Data, LineItem, Message, PaymentMethod, Subject } fr
 import { itemRefund } from "./refund-share";
 import type { OrderStatus } from "./states";
 
-export type SagaInput = Data<"orders.cmd.place"> & { at: number; paymentDeadlineMs: number; autoDeliverAfterMs?: number };
+export type SagaInput = Data<"orders.cmd.place"> & {
+  at: number;
+  paymentDeadlineMs: number;
+  autoDeliverAfterMs?: number;
+  /** A flash-sale placement Postgres refuses (actors/order/sale-backing.ts): the order is cancelled before any step. */
+  refused?: "LIMIT_REACHED" | "OUT_OF_STOCK" | "DUPLICATE_PURCHASE";
+};
 
 export type SagaContext = {
   orderId: string;
@@ -55,6 +61,7 @@ export const orderSaga = setup({
     cancelsOneItem: ({ context, event }) => active(context).some((i) => i.itemId === cancelledItem(event)),
     settled: ({ context }) => context.awaiting.length === 0,
     usesCoupon: ({ context }) => context.couponId !== undefined,
+    refused: ({ context }) => context.reason !== undefined,
   },
   actions: {
     /** Step: every item's units reserved, or none. */
@@ -166,9 +173,14 @@ export const orderSaga = setup({
     awaiting: [],
     cancelRequested: false,
     status: "PENDING",
+    reason: input.refused,
   }),
-  initial: "reservingStock",
+  initial: "placing",
   states: {
+    /** Refused at placement (nothing was taken, nothing to give back), or on to the first step. */
+    placing: {
+      always: [{ guard: "refused", target: "cancelled" }, { target: "reservingStock" }],
+    },
     reservingStock: {
       entry: "reserveStock",
       on: {

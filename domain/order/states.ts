@@ -4,8 +4,8 @@
 export const ORDER_STATUSES = ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/** The saga's states (machine.ts's `states`, checked by machine.test.ts). */
-export const SAGA_STATES = ["reservingStock", "redeemingCoupon", "charging", "confirmed", "shipped", "delivered", "compensating", "cancelled"] as const;
+/** The saga's states (machine.ts's `states`, checked by machine.test.ts); `placing` is passed through at once, never stored. */
+export const SAGA_STATES = ["placing", "reservingStock", "redeemingCoupon", "charging", "confirmed", "shipped", "delivered", "compensating", "cancelled"] as const;
 export type SagaState = (typeof SAGA_STATES)[number];
 
 /** States that wait on people or are over; every other state is a step in flight that should end by itself. */

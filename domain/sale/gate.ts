@@ -1,8 +1,7 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
-import type { Redis } from "ioredis";
 import { decodeHold, idemField, type Hold } from "./hold";
-import { luaScript } from "../redis";
-import { loadLua, markLua, purchaseLua, releaseLua } from "./lua";
+import { luaScript, type RedisClient } from "../redis";
+import { loadLua, markLua, purchaseLua, releaseLua, repairLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
   const tag = `sale:{${saleId}}`;
@@ -28,9 +27,9 @@ export type GateLoad = {
   idem: Record<string, string>;
 };
 
-const scripts = { purchase: luaScript(purchaseLua), release: luaScript(releaseLua), mark: luaScript(markLua), load: luaScript(loadLua) };
+const scripts = { purchase: luaScript(purchaseLua), release: luaScript(releaseLua), mark: luaScript(markLua), load: luaScript(loadLua), repair: luaScript(repairLua) };
 
-export function gate(redis: Redis) {
+export function gate(redis: RedisClient) {
   return {
     /** `replayOnly`: only answer whether this Idempotency-Key was seen (REPLAY) or not (NONE). */
     async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number; replayOnly?: boolean }): Promise<PurchaseResult> {
@@ -52,6 +51,12 @@ export function gate(redis: Redis) {
       orderIds.length ? (scripts.mark(redis, [saleKeys(saleId)[2]], [from, to, ...orderIds]) as Promise<number>) : Promise.resolve(0),
 
     load: (saleId: string, l: GateLoad) => scripts.load(redis, [...saleKeys(saleId)], [JSON.stringify(l)]).then((n) => n === 1),
+
+    /** Merges Postgres's holds into a loaded gate (see repairLua); undefined when the gate is not loaded. */
+    async repair(saleId: string, l: GateLoad, now = Date.now()) {
+      const res = await scripts.repair(redis, [...saleKeys(saleId)], [JSON.stringify(l), now]);
+      return Array.isArray(res) ? { before: Number(res[0]), after: Number(res[1]) } : undefined;
+    },
 
     async counters(saleId: string) {
       const h = await redis.hgetall(saleKeys(saleId)[0]);

@@ -95,3 +95,45 @@ for f, v in pairs(d.idem or {}) do redis.call('HSET', KEYS[4], f, v) end
 for i = 1, 4 do redis.call('PEXPIREAT', KEYS[i], d.expireAt) end
 return 1
 `;
+
+/**
+ * Repairs a gate that disagrees with Postgres (a failed-over primary forgot writes), without losing what came
+ * after Postgres was read: KEYS sale, users, holds, idem. ARGV JSON load (as loadLua), nowMs. Each hold Postgres
+ * knows takes Postgres's state, unless Redis has it released (a release is never undone); holds only Redis knows
+ * (placements still on their way) stay. Remaining and the per-shopper counts are counted again from the holds;
+ * an Idempotency-Key Postgres knows answers with Postgres's order (its first).
+ * Returns {remaining before, remaining after}, or -1 when the gate is not loaded (a rebuild's job).
+ */
+export const repairLua = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local d = cjson.decode(ARGV[1])
+local holds = {}
+local cur = redis.call('HGETALL', KEYS[3])
+for i = 1, #cur, 2 do holds[cur[i]] = cur[i + 1] end
+for id, v in pairs(d.holds) do
+  local had = holds[id]
+  if not (had and string.sub(had, 1, 1) == 'R') then holds[id] = v end
+end
+local users, taken = {}, 0
+redis.call('DEL', KEYS[2], KEYS[3])
+for id, v in pairs(holds) do
+  redis.call('HSET', KEYS[3], id, v)
+  local state, user, qty = string.match(v, '^(%a)|([^|]*)|(%d+)|')
+  if state ~= 'R' then
+    taken = taken + tonumber(qty)
+    users[user] = (users[user] or 0) + tonumber(qty)
+  end
+end
+for id, n in pairs(users) do redis.call('HSET', KEYS[2], id, n) end
+for f, v in pairs(d.idem or {}) do redis.call('HSET', KEYS[4], f, v) end
+local before = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
+local remaining = d.quantity - taken
+local seq = math.max(tonumber(redis.call('HGET', KEYS[1], 'seq') or '0'), d.seq)
+redis.call('HSET', KEYS[1], 'remaining', remaining, 'limit', d.limit, 'quantity', d.quantity, 'startsAt', d.startsAt,
+  'endsAt', d.endsAt, 'expireAt', d.expireAt, 'seq', seq)
+if remaining > before then redis.call('HSET', KEYS[1], 'lastRestockAt', ARGV[2]) end
+for i = 1, 4 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('PEXPIREAT', KEYS[i], d.expireAt) end
+end
+return {before, remaining}
+`;

@@ -3,7 +3,7 @@
 // consumer has drained, so every purchase admitted before the loss is an order row.
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { eq, sql } from "drizzle-orm";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis";
 import { orderItems, orders, reservations, sales, type Db } from "../../db";
 import type { Logger } from "../../nats";
 import { saleKeys, type Gate, type GateLoad } from "./gate";
@@ -39,7 +39,8 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
     })
     .from(orders)
     .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
-    .where(eq(orders.saleId, saleId));
+    .where(eq(orders.saleId, saleId))
+    .orderBy(orders.createdAt, orders.id);
   const users: Record<string, number> = {};
   const holds: Record<string, string> = {};
   // a keyed purchase's retry is answered with its order again, as before the loss
@@ -47,7 +48,8 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   let taken = 0;
   for (const r of rows) {
     const field = r.key && r.hash ? idemField(r.userId, r.key) : "";
-    if (field) idem[field] = encodeIdem({ orderId: r.orderId, itemId: r.itemId, requestHash: r.hash! });
+    // a key's first order is its answer (a later one was refused as its duplicate: actors/order/sale-backing.ts)
+    if (field && !idem[field]) idem[field] = encodeIdem({ orderId: r.orderId, itemId: r.itemId, requestHash: r.hash! });
     const given = r.released || r.status === "CANCELLED";
     holds[r.orderId] = encodeHold({ state: given ? "R" : "S", userId: r.userId, qty: r.qty, at: r.at.getTime(), idem: field, itemId: r.itemId });
     if (given) continue;
@@ -68,7 +70,7 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   };
 }
 
-export async function rebuildGate(o: { db: Db; redis: Redis; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
+export async function rebuildGate(o: { db: Db; redis: RedisClient; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
   const [saleKey] = saleKeys(saleId);
   const lock = `${saleKey}:rebuild`;
   if ((await o.redis.set(lock, "1", "PX", REBUILD_LOCK_MS, "NX")) !== "OK") {

@@ -1,8 +1,8 @@
-// Identity: signup, login, refresh with rotation and reuse detection, logout, me, JWKS, role changes.
-import { createHash, randomBytes } from "node:crypto";
-import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
+// Identity: signup (with a verification mail), login, refresh with rotation and reuse detection, logout, me, JWKS,
+// role changes; the mailed-token, passkey and admin-search routes are mounted from here (they share its hashing line and sessions).
+import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { refreshTokens, revokedTokens, users, type Tx, type User } from "../../db";
+import { refreshTokens, revokedTokens, users } from "../../db";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -13,11 +13,16 @@ import { limiter } from "../rate-limit";
 import { idParam } from "../validate";
 import { admission } from "../admission";
 import { hashPassword, needsRehash, verifyPassword } from "./passwords";
+import { adminUserRoutes } from "./admin-users";
+import { emailRoutes } from "./email-routes";
+import { EMAIL_TOKEN_TTL_MS } from "./email-tokens";
+import { mailToken } from "./mails";
+import { accountPages } from "./pages";
+import { passkeyRoutes } from "./passkeys";
 import { revokeEverywhere } from "./revocations";
 import * as s from "./schemas";
-
-export const publicUser = (u: User) => ({ id: u.id, email: u.email, name: u.name, role: u.role, createdAt: u.createdAt });
-const hashToken = (t: string) => createHash("sha256").update(t).digest("base64url");
+import { hashToken, sessions } from "./sessions";
+import { publicUser } from "./view";
 
 const ME_CACHE_MAX = 50_000;
 
@@ -25,10 +30,12 @@ export function authRoutes(d: Deps) {
   const app = new Hono<Env>();
   const perIp = limiter(d.redis, { name: "login-ip", capacity: d.config.LOGIN_LIMIT_PER_MIN, refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN, intervalS: 60 });
   const perEmail = limiter(d.redis, { name: "login-email", capacity: d.config.LOGIN_LIMIT_PER_MIN, refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN, intervalS: 60 });
-  // GET /v1/me per access token. A user row changes only through a role change, which revokes every
-  // access token of that user on every edge, so an entry is never served stale: its token is refused first.
+  const { issue, revoke: revokeSessions, revokeUser } = sessions(d);
+  // GET /v1/me per access token, once the email is verified. Past that, a user row changes only through a role
+  // change, which revokes every access token of that user on every edge, so an entry is never served stale: its
+  // token is refused first. An unverified user's row is read each time (verification may happen on another edge).
   const meCache = new Map<string, string>(); // jti -> the answer's JSON
-  // every password hash (signup, login) waits its turn here, or is refused 503 BUSY before any work
+  // every password hash (signup, login, password reset) waits its turn here, or is refused 503 BUSY before any work
   const hashing = admission({ concurrency: d.config.HASH_CONCURRENCY, maxWaitMs: d.config.HASH_MAX_WAIT_MS, name: "sign-in" });
   /**
    * Time left for a request's hash: HASH_MAX_WAIT_MS from its arrival (time spent before the line counts), and
@@ -47,42 +54,15 @@ export function authRoutes(d: Deps) {
     return hash;
   })();
 
-  /** Issues an access token and a refresh token of the given family. */
-  async function issue(tx: Tx, user: Pick<User, "id" | "role">, familyId: string) {
-    const jti = uuidv7();
-    const { token } = await d.tokens.sign({ sub: user.id, role: user.role, jti, fam: familyId });
-    const refreshToken = randomBytes(32).toString("base64url");
-    await tx.insert(refreshTokens).values({
-      tokenHash: hashToken(refreshToken),
-      familyId,
-      userId: user.id,
-      accessJti: jti,
-      expiresAt: new Date(Date.now() + d.config.REFRESH_TOKEN_TTL_S * 1000),
-    });
-    return { accessToken: token, refreshToken, tokenType: "Bearer" as const, expiresIn: d.config.ACCESS_TOKEN_TTL_S };
-  }
-
-  /** Kills refresh tokens (a family, or all of a user's) and the access tokens issued with them, on every edge. */
-  async function revokeSessions(tx: Tx, which: SQL) {
-    const rows = await tx
-      .update(refreshTokens)
-      .set({ revokedAt: sql`now()` })
-      .where(which)
-      .returning({ jti: refreshTokens.accessJti, created: refreshTokens.createdAt });
-    // access tokens older than their lifetime have expired anyway
-    const live = rows.filter((r) => r.created.getTime() > Date.now() - d.config.ACCESS_TOKEN_TTL_S * 1000 - 60_000);
-    if (!live.length) return;
-    const exp = Math.floor(Date.now() / 1000) + d.config.ACCESS_TOKEN_TTL_S;
-    await tx
-      .insert(revokedTokens)
-      .values(live.map((r) => ({ jti: r.jti, expiresAt: new Date(exp * 1000) })))
-      .onConflictDoNothing();
-    revokeEverywhere(d.bus, d.tokens, { jtis: live.map((r) => r.jti), exp });
-  }
-
   app.post(
     "/v1/auth/signup",
-    openapi({ summary: "Create an account (shopper or seller)", body: s.signup, responses: { 201: s.user }, errors: ["EMAIL_TAKEN"] }),
+    openapi({
+      summary: "Create an account (shopper or seller)",
+      description: `A mail with a link that verifies the email (valid ${EMAIL_TOKEN_TTL_MS.verify_email / 3600_000} h, once) is sent to the address.`,
+      body: s.signup,
+      responses: { 201: s.user },
+      errors: ["EMAIL_TAKEN"],
+    }),
     async (c) => {
       const input = c.req.valid("json");
       await dummyHash; // the line's average is seeded
@@ -93,7 +73,9 @@ export function authRoutes(d: Deps) {
           .values({ id: uuidv7(), email: input.email, name: input.name, role: input.role ?? "shopper", passwordHash })
           .onConflictDoNothing({ target: users.email })
           .returning();
-        if (row) c.get("commit")();
+        if (!row) return undefined;
+        await mailToken(tx, d.config.PUBLIC_URL, row, "verify_email");
+        c.get("commit")();
         return row;
       });
       if (!user) throw new AppError("EMAIL_TAKEN", "an account with this email exists");
@@ -186,6 +168,7 @@ export function authRoutes(d: Deps) {
       const [user] = await d.db.select().from(users).where(eq(users.id, sub));
       if (!user) throw new AppError("NOT_FOUND");
       me = JSON.stringify(publicUser(user));
+      if (!user.emailVerifiedAt) return c.body(me, 200, { "content-type": "application/json" });
       if (meCache.size >= ME_CACHE_MAX) meCache.delete(meCache.keys().next().value!);
       meCache.set(jti, me);
     }
@@ -216,7 +199,7 @@ export function authRoutes(d: Deps) {
       const { role } = c.req.valid("json");
       const user = await d.db.transaction(async (tx) => {
         const [row] = await tx.update(users).set({ role, updatedAt: sql`now()` }).where(eq(users.id, id)).returning();
-        if (row) await revokeSessions(tx, and(eq(refreshTokens.userId, id), isNull(refreshTokens.revokedAt))!);
+        if (row) await revokeUser(tx, id);
         return row;
       });
       if (!user) throw new AppError("NOT_FOUND");
@@ -224,5 +207,9 @@ export function authRoutes(d: Deps) {
     },
   );
 
+  app.route("/", emailRoutes(d, { hashing, budgetOf, revokeUser }));
+  app.route("/", passkeyRoutes(d, { issue }));
+  app.route("/", adminUserRoutes(d));
+  app.route("/", accountPages());
   return app;
 }

@@ -12,8 +12,7 @@
 // cache only names they produced themselves (a live product, the first page); an entry is overwritten,
 // not multiplied, by later generations. Redis runs with `maxmemory` and `noeviction` (see README): a write
 // refused because Redis is full is only a missed cache write, and the read is answered from Postgres.
-import type { Redis } from "ioredis";
-import { luaScript } from "../../domain/redis";
+import { luaScript, type RedisClient } from "../../domain/redis";
 import type { Logger } from "../../nats";
 import { AppError } from "../errors";
 
@@ -38,7 +37,7 @@ return 1
 `;
 const scripts = { read: luaScript(READ), write: luaScript(WRITE) };
 
-export function catalogCache(redis: Redis, o: { ttlS: number; log: Logger }) {
+export function catalogCache(redis: RedisClient, o: { ttlS: number; log: Logger }) {
   async function run(script: keyof typeof scripts, name: string, ...args: string[]): Promise<unknown> {
     return scripts[script](redis, [GEN, entry(name)], args);
   }

@@ -10,6 +10,7 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotencyKey, idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
+import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { idParam } from "../validate";
 import * as s from "./schemas";
@@ -32,6 +33,7 @@ const publicCoupon = (c: Coupon) => ({
 
 export function couponRoutes(d: Deps) {
   const app = new Hono<Env>();
+  const verified = verifiedEmailGate(d);
   const graceS = d.config.COUPON_KEY_GRACE_S;
 
   app.post(
@@ -88,11 +90,12 @@ export function couponRoutes(d: Deps) {
   app.post(
     "/v1/coupons/:id/claim",
     requireRole("shopper"),
+    verified,
     openapi({
       summary: "Claim a coupon, first come first served",
       description: "Decided at once in Redis: within the coupon's window, once per shopper, up to its quantity. The claim is recorded asynchronously and shows in GET /v1/me/coupons within a second.",
       responses: { 201: s.claimed },
-      errors: ["SOLD_OUT", "ALREADY_CLAIMED", "NOT_ACTIVE", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE"],
+      errors: ["SOLD_OUT", "ALREADY_CLAIMED", "NOT_ACTIVE", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE", "EMAIL_NOT_VERIFIED"],
       headers: idempotencyHeader,
     }),
     async (c) => {

@@ -9,6 +9,7 @@ import * as schema from "../../db/schema";
 import { uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Claims } from "../auth/tokens";
+import { loadConfig } from "../config";
 import type { Deps, Env } from "../deps";
 import { renderError } from "../errors";
 import { orderRoutes } from "./routes";
@@ -31,7 +32,7 @@ afterAll(async () => {
 function app(user: Claims) {
   const a = new Hono<Env>();
   a.use((c, next) => (c.set("user", user), next()));
-  a.route("/", orderRoutes({ db: counted } as Deps));
+  a.route("/", orderRoutes({ db: counted, config: loadConfig({}) } as Deps));
   a.onError(renderError);
   return a;
 }

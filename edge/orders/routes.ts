@@ -12,6 +12,7 @@ import { discountOf, heldCoupon } from "../coupons";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
+import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { page, pageQuerySchema } from "../pagination";
 import { idParam } from "../validate";
@@ -86,16 +87,18 @@ export async function loadOrder(db: Db, id: string) {
 
 export function orderRoutes(d: Deps) {
   const app = new Hono<Env>();
+  const verified = verifiedEmailGate(d);
 
   app.post(
     "/v1/orders",
     requireRole("shopper"),
+    verified,
     openapi({
       summary: "Place an order (items, or the cart's content); the saga confirms or cancels it",
       body: placeOrder,
       headers: { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } },
       responses: { 202: accepted },
-      errors: ["IDEMPOTENCY_KEY_REUSED"],
+      errors: ["IDEMPOTENCY_KEY_REUSED", "EMAIL_NOT_VERIFIED"],
     }),
     async (c) => {
       const user = caller(c);

@@ -2,13 +2,12 @@
 // `#!lua flags=allow-key-locking`, which plain Redis refuses: that line is stripped, and the library's
 // script hashes are mapped to the hashes of the stripped scripts.
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
-import { luaScript, type Script } from "../../domain/redis";
+import { luaScript, type RedisClient, type Script } from "../../domain/redis";
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex");
 const strip = (script: string) => script.replace(/^#!lua[^\n]*\n/, "");
 
-export function upstashAdapter(redis: Redis) {
+export function upstashAdapter(redis: RedisClient) {
   const byLibraryHash = new Map<string, Script>();
   const remember = (script: string) => {
     const entry = luaScript(strip(script));

@@ -15,7 +15,7 @@
 // unprotected. After a failure Redis is left alone for a moment, so a hanging Redis costs one timeout,
 // not one per request.
 import { Ratelimit } from "@upstash/ratelimit";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../domain/redis";
 import { upstashAdapter } from "./ioredis-adapter";
 
 export type Decision = { success: boolean; limit: number; remaining: number; reset: number; degraded: boolean };
@@ -34,7 +34,7 @@ function remember<V>(map: Map<string, V>, key: string, value: V) {
   map.set(key, value);
 }
 
-export function limiter(redis: Redis, bucket: Bucket, o: LimiterOptions = DEFAULTS) {
+export function limiter(redis: RedisClient, bucket: Bucket, o: LimiterOptions = DEFAULTS) {
   const rl = new Ratelimit({
     redis: upstashAdapter(redis) as never,
     limiter: Ratelimit.tokenBucket(bucket.refillPerInterval, `${bucket.intervalS} s`, bucket.capacity),

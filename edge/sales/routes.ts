@@ -15,6 +15,7 @@ import { AppError } from "../errors";
 import { idempotencyKey, idempotent } from "../idempotency";
 import { heldCoupon } from "../coupons";
 import { caller, requireRole } from "../middleware/auth";
+import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
 
@@ -67,6 +68,7 @@ export function purchaseShortcut(board: SaleBoard) {
 
 export function salesRoutes(d: Deps, board: SaleBoard) {
   const app = new Hono<Env>();
+  const verified = verifiedEmailGate(d);
   const g = gate(d.redis);
   const findSale = board.find;
   let jsm: Promise<JetStreamManager> | undefined;
@@ -153,6 +155,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
   app.post(
     "/v1/sales/:id/purchase",
     requireRole("shopper"),
+    verified,
     openapi({
       summary: "Buy in a flash sale: decided at once, in arrival order; the order follows through the saga",
       body: purchase,
@@ -160,7 +163,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       rawBody: true,
       headers: idempotencyHeader,
       responses: { 202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }) },
-      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "NOT_FOUND"],
+      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "NOT_FOUND", "EMAIL_NOT_VERIFIED"],
     }),
     async (c) => {
       const user = caller(c);

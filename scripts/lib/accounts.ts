@@ -23,7 +23,7 @@ export async function accounts(env: Record<string, string>, role: Exclude<Role, 
   const passwordHash = await hashPassword(crypto.randomUUID());
   const rows = Array.from({ length: n }, () => {
     const id = uuidv7();
-    return { id, email: `${role}-${id}@test.dev`, name: `test ${role}`, role, passwordHash };
+    return { id, email: `${role}-${id}@test.dev`, name: `test ${role}`, role, passwordHash, emailVerifiedAt: new Date() };
   });
   try {
     for (let i = 0; i < rows.length; i += 1000) await db.insert(users).values(rows.slice(i, i + 1000));

@@ -2,11 +2,11 @@
 // flight): what the edge's side of a token check, a bucket call, the gate's decision and the acked publish cost,
 // beside the HTTP cost the spike measures on the servers themselves. Redis' and NATS' own CPU are not included.
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Redis } from "ioredis";
 import { gate, saleKeys } from "../../../domain/sale";
 import { limiter } from "../../../edge/rate-limit";
 import { connectBus, publishEnvelope, uuidv7 } from "../../../nats";
 import { signer } from "../../lib/accounts";
+import { createRedis } from "../../../domain/redis";
 
 const cpuUs = () => {
   const u = process.cpuUsage();
@@ -22,7 +22,7 @@ async function per(n: number, inFlight: number, op: (i: number) => Promise<unkno
 }
 
 export async function stageCpu(env: Record<string, string>, n = 4000) {
-  const redis = new Redis(env.REDIS_URL!, { enableAutoPipelining: true });
+  const redis = createRedis({ url: env.REDIS_URL!, clusterNodes: env.REDIS_CLUSTER_NODES }, { autoPipelining: true });
   const bus = await connectBus(env.NATS_URL!, "bench-stages");
   const jsm = await jetstreamManager(bus.nc);
   const stream = `STAGE_${process.pid}`;
