@@ -6,7 +6,7 @@
 // the same Postgres. Writes scripts/bench/results/saga.{md,json}.
 import { connect } from "@nats-io/transport-node";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
@@ -105,6 +105,7 @@ try {
     redis: pidsByCommand(new RegExp(`redis-server .*:${port(s.env.REDIS_URL!)}\\b`)),
     pg: (await db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database()`)).map((r) => r.pid),
   });
+  const load0 = loadavg()[0]!;
   const cpu0 = cpuStat();
   const procCpu0 = cpuByProcess(s.supervisor.running, await services());
   const t0 = performance.now();
@@ -135,6 +136,7 @@ try {
   }
   const seconds = (performance.now() - t0) / 1000;
   const pipelineSteal = stealSince(cpu0);
+  const load1 = loadavg()[0]!;
   const stackServices = await services();
   const procCpu1 = cpuByProcess(s.supervisor.running, stackServices);
   // milliseconds of CPU per settled order, by process (the stack's Postgres backends together)
@@ -213,6 +215,8 @@ try {
     audit: { ...audit, outbox_unsent: unsent, consistent: ok },
     stealPercent: { naiveBefore: naiveBeforeSteal, pipeline: pipelineSteal, naiveAfter: naiveSteal, messagingFloor: floorSteal },
     lostCpu,
+    /** The machine's 1-minute load average as the pipeline started and as it ended. */
+    loadAverage: [load0, load1],
     cpuMsPerOrder: cpuPerOrder,
     placedToConfirmedMs: latency,
     settings: { declined: n("declined"), paymentFailureRate: n("failure-rate"), scarce: n("scarce"), scarceUnits, limitSeconds: n("limit-seconds") },
@@ -231,7 +235,8 @@ upsert + outbox insert, postgres.js, ${a.clients} clients, ${a["limit-seconds"]}
 every order had settled and the stack's processes were stopped; the higher of the two is the rate compared (the run
 after the pipeline can be slowed by its aftermath, checkpoints and autovacuum, which would flatter the ratio).
 
-Run: \`bun run bench:saga\` (${at}); 2 CPUs shared by the bench, Postgres, NATS, Redis and every process of the stack.
+Run: \`bun run bench:saga\` (${at}); ${cpus} CPUs shared by the bench, Postgres, NATS, Redis and every process of the stack
+(and whatever else runs on the machine: load average ${load0.toFixed(1)} as the pipeline started, ${load1.toFixed(1)} as it ended).
 
 | | rate | steal % |
 |---|---|---|
