@@ -97,34 +97,3 @@ test("published outbox rows are marked sent, by a later batch's transaction or a
     await stop();
   }
 });
-
-test("one worker reads several consumers of one durable name: every message handled once, under one inbox", async () => {
-  const specs = [
-    { stream: "ORDERS", durable: "order", filter: "orders.cmd.>" },
-    { stream: "INVENTORY", durable: "order", filter: "inventory.evt.>" },
-  ] as const satisfies readonly ConsumerSpec[];
-  const orderId = crypto.randomUUID();
-  const seen: string[] = [];
-  const handle = async (_tx: unknown, batch: Incoming[]) => {
-    // the earlier tests' released events wait on this durable too: only this order's count
-    seen.push(...batch.filter((b) => b.env.orderId === orderId).map((b) => b.env.type));
-    return [];
-  };
-  await expect(startWorker({ db, js, spec: [specs[0], { ...specs[1], durable: "inventory" }], handle, log })).rejects.toThrow("one durable name");
-  const stop = await startWorker({ db, js, spec: specs, handle, log });
-  try {
-    const cancel = envelope("orders.cmd.cancel", { orderId });
-    const reserved = envelope("inventory.evt.reserved", { orderId });
-    for (const env of [cancel, reserved]) await publishEnvelope(js, env);
-    // the same two again under other message ids: the shared inbox drops them
-    for (const env of [cancel, reserved]) await js.publish(env.type, JSON.stringify(env), { msgID: `again:${env.id}`, headers: toHeaders(`again:${env.id}`) });
-    const end = Date.now() + 10_000;
-    while (seen.length < 2 && Date.now() < end) await Bun.sleep(10);
-    await Bun.sleep(300);
-    expect(seen.sort()).toEqual(["inventory.evt.reserved", "orders.cmd.cancel"]);
-    const rows = await db.execute<{ n: number }>(sql`select count(*)::int as n from messaging.inbox where consumer = 'order' and message_id = any(${sql.param([cancel.id, reserved.id])}::text[])`);
-    expect(rows[0]!.n).toBe(2);
-  } finally {
-    await stop();
-  }
-});

@@ -32,11 +32,7 @@ export type BatchHandler = (
 export type WorkerOptions = {
   db: Db;
   js: JetStreamClient;
-  /**
-   * The durable consumer, or several of one durable name on different streams (the order saga's): their
-   * messages join the same batches, one transaction for all, where each consumer of its own would take one.
-   */
-  spec: ConsumerSpec | readonly ConsumerSpec[];
+  spec: ConsumerSpec;
   handle: BatchHandler;
   log: Logger;
   batchSize?: number;
@@ -61,28 +57,22 @@ export function backoffMs(deliveries: number, baseMs = 500): number {
 }
 
 export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>> {
-  const specs = "stream" in o.spec ? [o.spec] : [...o.spec];
-  const durable = specs[0]!.durable;
-  if (specs.some((s) => s.durable !== durable)) throw new Error("one worker reads consumers of one durable name (one inbox)");
-  const log = o.log.child({ consumer: durable, stream: specs.map((s) => s.stream).join(",") });
+  const durable = o.spec.durable;
+  const log = o.log.child({ consumer: durable, stream: o.spec.stream });
   const batchSize = o.batchSize ?? 256;
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
   const finishing = new Set<Promise<void>>();
 
-  const subscriptions = await Promise.all(
-    specs.map(async (spec) =>
-      (await o.js.consumers.get(spec.stream, spec.durable)).consume({
-        max_messages: batchSize * 2,
-        expires: PULL_EXPIRES_MS,
-        callback: (m) => {
-          queue.push(m);
-          wake?.();
-        },
-      }),
-    ),
-  );
+  const messages = await (await o.js.consumers.get(o.spec.stream, durable)).consume({
+    max_messages: batchSize * 2,
+    expires: PULL_EXPIRES_MS,
+    callback: (m) => {
+      queue.push(m);
+      wake?.();
+    },
+  });
 
   // outbox rows published and not yet marked sent: the next batch marks them in its own transaction (a commit
   // fewer per batch), or a timer does when no batch comes within MARK_SENT_AFTER_MS
@@ -202,7 +192,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   return async () => {
     stopping = true;
-    await Promise.all(subscriptions.map((m) => m.close()));
+    await messages.close();
     wake?.();
     await loop;
     await Promise.all(finishing);
