@@ -3,7 +3,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { createDb } from "../db";
 import { defaults } from "../domain/config";
-import { connectBus, consumers, logger, orderStatusSubject, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
+import { connectBus, consumers, logger, orderStatusSubject, startOpsTick, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
 import { loadConfig, warnings, type ActorConfig } from "./config";
 import { startRelay } from "../nats";
 import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
@@ -12,7 +12,7 @@ import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
 import nodemailer from "nodemailer";
 import { inventoryHandler } from "./inventory/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { gatewayClient } from "../domain/payment";
+import { breaker, gatewayClient, type Breaker } from "../domain/payment";
 import { paymentHandler } from "./payment/worker";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
@@ -43,6 +43,8 @@ async function run(kind: ConsumerKind) {
   const bus = await connectBus(config.NATS_URL, `actor-${kind}`);
   const jsm = await jetstreamManager(bus.nc);
 
+  // the breakers of this process, told to the ops consoles every second
+  const breakers: Breaker[] = [];
   const handlers: Record<ConsumerKind, () => BatchHandler> = {
     coupon: () => couponHandler,
     order: () =>
@@ -55,16 +57,24 @@ async function run(kind: ConsumerKind) {
         },
       }),
     inventory: () => inventoryHandler,
-    payment: () => paymentHandler(gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS)),
-    notification: () =>
-      notificationHandler({
+    payment: () => {
+      const client = gatewayClient(config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_TIMEOUT_MS);
+      breakers.push(client.breaker);
+      return paymentHandler(client);
+    },
+    notification: () => {
+      const b = breaker("notify_webhook", { timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS });
+      breakers.push(b);
+      return notificationHandler({
         db,
         webhookUrl: config.NOTIFY_WEBHOOK_URL,
         timeoutMs: defaults.WEBHOOK_POST_TIMEOUT_MS,
         attempts: config.NOTIFY_ATTEMPTS,
         backoffMs: config.NOTIFY_BACKOFF_MS,
         log,
-      }),
+        breaker: b,
+      });
+    },
     gate: () => {
       const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
@@ -98,6 +108,10 @@ async function run(kind: ConsumerKind) {
   }
   if (kind === "coupon")
     stops.push(startClaimReconciler({ db, redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
+  if (breakers.length) {
+    const stopTick = startOpsTick(bus.nc, kind, () => ({ breakers: breakers.map((b) => ({ name: b.name, state: b.state() })) }));
+    stops.push(async () => stopTick());
+  }
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });
 
   let stopping = false;

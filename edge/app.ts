@@ -15,6 +15,9 @@ import { orderEventRoutes } from "./orders/events";
 import { fulfilmentRoutes } from "./orders/fulfilment";
 import { dlqRoutes } from "./ops/dlq";
 import { opsOrderRoutes } from "./ops/orders";
+import { opsStreamRoutes } from "./ops/stream";
+import { pageRoutes } from "./pages/routes";
+import { saleEventRoutes } from "./sales/events";
 import { sellerRoutes } from "./seller/routes";
 import { auditRoutes } from "./sales/audit";
 import { saleKeys } from "../domain/sale";
@@ -52,7 +55,8 @@ export function createApp(d: Deps) {
     timeoutMs: d.config.REQUEST_TIMEOUT_MS,
     maxBodyBytes: MAX_BODY,
     limit: perUser,
-    onDegraded: () => d.metrics.inc("rate_limit_degraded_total", {}),
+    onDegraded: () => (d.metrics.inc("rate_limit_degraded_total", {}), d.stats?.degrade()),
+    onAnswer: d.stats?.answer,
     tokens: d.tokens,
     checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },
     shortcut: purchaseShortcut(board),
@@ -77,7 +81,10 @@ export function createApp(d: Deps) {
   app.route("/", dlqRoutes(d));
   app.route("/", opsOrderRoutes(d));
   app.route("/", salesRoutes(d, board));
+  app.route("/", saleEventRoutes(d, board));
   app.route("/", auditRoutes(d));
+  app.route("/", opsStreamRoutes(d));
+  app.route("/", pageRoutes(d, board));
 
   app.notFound((c) => problem(c, new AppError("NOT_FOUND", `no route for ${c.req.method} ${c.req.path}`)));
   app.onError(renderError);

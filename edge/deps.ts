@@ -6,6 +6,7 @@ import type { GatewayClient } from "../domain/payment";
 import type { Claims, TokenService } from "./auth/tokens";
 import type { EdgeConfig } from "./config";
 import type { Metrics } from "./metrics";
+import type { OpsStats } from "./ops/stats";
 import type { Decision } from "./rate-limit";
 
 export type Deps = {
@@ -17,6 +18,8 @@ export type Deps = {
   metrics: Metrics;
   log: Logger;
   gateway: GatewayClient;
+  /** Counts for the ops tick; absent where nobody publishes one. */
+  stats?: OpsStats;
 };
 
 /** Hono's typed context: what middleware puts there for handlers. */

@@ -3,7 +3,7 @@
 import { createDb } from "../db";
 import { createRedis, isCluster } from "../domain/redis";
 import { gatewayClient } from "../domain/payment";
-import { connectBus, logger } from "../nats";
+import { connectBus, logger, startOpsTick } from "../nats";
 import { createApp } from "./app";
 import { devKeyRing, keyRing } from "./auth/keys";
 import { followRevocations } from "./auth/revocations";
@@ -11,6 +11,7 @@ import { tokenService } from "./auth/tokens";
 import { loadConfig, warnings } from "./config";
 import { createMetrics } from "./metrics";
 import { serveMetrics } from "./ops/health";
+import { opsStats } from "./ops/stats";
 
 const config = loadConfig();
 const log = logger({ proc: "edge", pid: process.pid }, config.LOG_LEVEL);
@@ -53,7 +54,10 @@ const { sub, loaded } = await followRevocations(bus, db, tokens);
 log.info("revocations loaded", { count: loaded });
 const prune = setInterval(() => tokens.prune(), 60_000);
 
-const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway });
+const stats = opsStats();
+const stopTick = startOpsTick(bus.nc, "edge", () => ({ ...stats.take(), breakers: [{ name: gateway.breaker.name, state: gateway.breaker.state() }] }));
+
+const app = createApp({ config, db, redis, bus, tokens, metrics, log, gateway, stats });
 // reusePort: several edge processes share the port and the kernel spreads connections over them (only when asked:
 // otherwise a port already taken, by a leftover edge say, stops the start instead of sharing the traffic)
 const server = Bun.serve({ port: config.PORT, hostname: config.HOST, fetch: app.fetch, idleTimeout: 30, reusePort: config.REUSE_PORT });
@@ -67,6 +71,7 @@ async function shutdown() {
   stopping = true;
   log.info("stopping: finishing in-flight requests");
   clearInterval(prune);
+  stopTick();
   await server.stop();
   metricsServer?.stop();
   sub.unsubscribe();

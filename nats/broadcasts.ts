@@ -19,5 +19,7 @@ export const saleSoldOut = z.object({ saleId: z.string().uuid(), at: z.number().
  * every stream). Edges streaming that order's events re-read its history then; a lost one is caught by a re-read.
  */
 export const orderStatusSubject = (orderId: string) => `status.order.${orderId}`;
+/** Every order's status broadcast (the ops console's feed listens to all of them). */
+export const ORDER_STATUS_ANY = "status.order.>";
 export const orderStatusChanged = z.object({ orderId: z.string().uuid(), status: z.string() });
 export type OrderStatusChanged = z.infer<typeof orderStatusChanged>;

@@ -8,3 +8,4 @@ export * from "./broadcasts";
 export * from "./outbox";
 export * from "./dlq";
 export { repeat } from "./repeat";
+export * from "./ops-tick";

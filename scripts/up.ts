@@ -28,6 +28,7 @@ try {
     redis     ${env.REDIS_URL}
     nats      ${env.NATS_URL}
   flash sale  ${stack.edgeUrl}/v1/sales/${stack.demoSaleId}  (buy: POST .../purchase as the shopper)
+  pages       ${stack.edgeUrl}/shop/sales/${stack.demoSaleId}  (the sale page)   ${stack.edgeUrl}/ops  (the ops console, as the admin)
   demo accounts
     admin     ${admin.email} / ${admin.password}
     seller    ${demo.seller.email} / ${demo.seller.password}

@@ -56,3 +56,21 @@ export async function waitForText(page: Page, selector: string, text: string, ti
     throw new Error(`${selector} never showed "${text}"; it shows "${shown}"`);
   }
 }
+
+/**
+ * The page's script errors: uncaught exceptions and console errors. Chrome's own line for an HTTP answer of 4xx
+ * or 5xx to a fetch ("Failed to load resource") is a refusal the page handles, not a script error: those go to
+ * `answers` with their status, for the test to judge.
+ */
+export function watchErrors(page: Page) {
+  const errors: string[] = [];
+  const answers: { url: string; status: number }[] = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e instanceof Error ? e.message : String(e)}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`console: ${m.text()}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) answers.push({ url: r.url(), status: r.status() });
+  });
+  return { errors, answers };
+}

@@ -206,6 +206,11 @@ describe("every route against every role", () => {
   };
   matrix["GET /v1/sales/:id"] = { req: () => ({ path: `/v1/sales/${sale}` }), expect: all(200) };
   matrix["POST /v1/sales/:id/purchase"] = { req: () => ({ path: `/v1/sales/${sale}/purchase`, body: {} }), expect: only(["shopper"], 202) };
+  matrix["GET /v1/ops/stream"] = { req: () => ({ path: "/v1/ops/stream" }), expect: only(["admin"], 200), stream: true };
+  matrix["GET /v1/sales/:id/events"] = { req: () => ({ path: `/v1/sales/${sale}/events` }), expect: all(200), stream: true };
+  matrix["GET /ops"] = { req: () => ({ path: "/ops" }), expect: all(200) };
+  matrix["GET /shop/sales/:id"] = { req: () => ({ path: `/shop/sales/${sale}` }), expect: all(200) };
+  matrix["GET /assets/:name"] = { req: async () => ({ path: (await call("GET", "/ops")).body.match(/\/assets\/[\w.-]+\.js/)[0] }), expect: all(200) };
   matrix["GET /v1/ops/sales/:id/audit"] = { req: () => ({ path: `/v1/ops/sales/${sale}/audit` }), expect: only(["admin"], 200) };
 
   const someToken = "x".repeat(43);

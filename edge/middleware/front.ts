@@ -49,6 +49,8 @@ export type FrontOptions = {
    * (a sold-out sale). Only requests of `method` are asked; `route` names its answers in the metrics.
    */
   shortcut?: { method: string; route: string; decide: (path: string, headers: Headers) => AppError | undefined };
+  /** Told the status of every answer, the shortcut's included (the ops consoles' answers per second). */
+  onAnswer?: (status: number) => void;
 };
 
 // the headers that matter for a JSON API (OWASP's REST list); page-level and obsolete ones
@@ -195,6 +197,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     });
     shortcuts();
     series(req.method, o.shortcut.route, verdict.status)((performance.now() - started) / 1000);
+    o.onAnswer?.(verdict.status);
     return res;
   }
 
@@ -261,6 +264,7 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const status = c.res.status;
     const seconds = (performance.now() - started) / 1000;
     series(method, route ?? (c.req.routePath || "unmatched"), status)(seconds);
+    o.onAnswer?.(status);
     if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
   return Object.assign(mw, { early, pending: () => late?.pending() ?? 0 });

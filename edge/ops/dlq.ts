@@ -58,29 +58,36 @@ export function letterOf(m: StoredMsg): z.infer<typeof deadLetter> {
   };
 }
 
+const letterAt = (jsm: JetStreamManager, seq: number) => jsm.streams.getMessage(STREAM, { seq }).catch(() => null);
+
+/** A page of dead letters after `cursor`, and how many the DLQ holds (the route's answer, also the ops feed's). */
+export async function deadLetters(jsm: JetStreamManager, q: z.infer<typeof dlqQuery>) {
+  const { state } = await jsm.streams.info(STREAM);
+  const items: z.infer<typeof deadLetter>[] = [];
+  let seq = Math.max((q.cursor ?? 0) + 1, state.first_seq);
+  const end = Math.min(state.last_seq, seq + MAX_SCAN - 1);
+  for (; seq <= end && items.length < q.limit; seq++) {
+    const m = await letterAt(jsm, seq);
+    if (m) items.push(letterOf(m));
+  }
+  // more may follow when the page is full, or when the scan stopped before the stream's end
+  const more = seq <= state.last_seq;
+  return { items, nextCursor: more ? seq - 1 : null, total: state.messages, lastSeq: state.last_seq };
+}
+
 export function dlqRoutes(d: Deps) {
   const app = new Hono<Env>();
   let jsm: Promise<JetStreamManager> | undefined;
   const manager = () => (jsm ??= jetstreamManager(d.bus.nc));
-  const get = async (seq: number) => (await manager()).streams.getMessage(STREAM, { seq }).catch(() => null);
+  const get = async (seq: number) => letterAt(await manager(), seq);
 
   app.get(
     "/v1/ops/dlq",
     requireRole("admin"),
     openapi({ summary: "Dead letters, oldest first", tags: ["ops"], query: dlqQuery, responses: { 200: deadLetterPage } }),
     async (c) => {
-      const q = c.req.valid("query");
-      const { state } = await (await manager()).streams.info(STREAM);
-      const items: z.infer<typeof deadLetter>[] = [];
-      let seq = Math.max((q.cursor ?? 0) + 1, state.first_seq);
-      const end = Math.min(state.last_seq, seq + MAX_SCAN - 1);
-      for (; seq <= end && items.length < q.limit; seq++) {
-        const m = await get(seq);
-        if (m) items.push(letterOf(m));
-      }
-      // more may follow when the page is full, or when the scan stopped before the stream's end
-      const more = seq <= state.last_seq;
-      return c.json({ items, nextCursor: more ? seq - 1 : null });
+      const { items, nextCursor } = await deadLetters(await manager(), c.req.valid("query"));
+      return c.json({ items, nextCursor });
     },
   );
 

@@ -4,7 +4,7 @@
 import { and, desc, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orders, orderStatus, sagas } from "../../db";
+import { orders, orderStatus, sagas, type Db } from "../../db";
 import { RESTING_STATES } from "../../domain/order";
 import type { Deps, Env } from "../deps";
 import { requireRole } from "../middleware/auth";
@@ -46,39 +46,47 @@ export function opsOrderRoutes(d: Deps) {
       query: opsOrdersQuery,
       responses: { 200: opsOrderPage },
     }),
-    async (c) => {
-      const q = c.req.valid("query");
-      const changed = sql<Date>`coalesce(${sagas.updatedAt}, ${orders.updatedAt})`;
-      const rows = await d.db
-        .select({
-          id: orders.id,
-          userId: orders.userId,
-          status: orders.status,
-          reason: orders.reason,
-          state: sagas.state,
-          awaiting: sql<string[] | null>`${sagas.snapshot}->'context'->'awaiting'`,
-          deadlineAt: sagas.deadlineAt,
-          ageS: sql<number>`extract(epoch from now() - ${changed})`.mapWith(Number),
-          createdAt: orders.createdAt,
-        })
-        .from(orders)
-        .leftJoin(sagas, eq(sagas.orderId, orders.id))
-        .where(
-          and(
-            q.status ? eq(orders.status, q.status) : undefined,
-            q.state ? eq(sagas.state, q.state) : undefined,
-            q.stuck === "true"
-              ? and(or(isNull(sagas.state), notInArray(sagas.state, [...RESTING_STATES])), lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`))
-              : undefined,
-            q.cursor ? lt(orders.id, q.cursor) : undefined,
-          ),
-        )
-        .orderBy(desc(orders.id))
-        .limit(q.limit + 1);
-      const items = rows.slice(0, q.limit).map((r) => ({ ...r, awaiting: r.awaiting ?? [], ageS: Math.round(r.ageS * 10) / 10 }));
-      return c.json({ items, nextCursor: rows.length > q.limit ? items.at(-1)!.id : null });
-    },
+    async (c) => c.json(await opsOrders(d.db, c.req.valid("query"))),
   );
 
   return app;
+}
+
+/** A page of orders with their sagas' state (the route's query, also read by the ops console's feed). */
+export async function opsOrders(db: Db, q: z.infer<typeof opsOrdersQuery>): Promise<z.infer<typeof opsOrderPage>> {
+  const changed = sql<Date>`coalesce(${sagas.updatedAt}, ${orders.updatedAt})`;
+  const rows = await db
+    .select({
+      id: orders.id,
+      userId: orders.userId,
+      status: orders.status,
+      reason: orders.reason,
+      state: sagas.state,
+      awaiting: sql<string[] | null>`${sagas.snapshot}->'context'->'awaiting'`,
+      deadlineAt: sagas.deadlineAt,
+      ageS: sql<number>`extract(epoch from now() - ${changed})`.mapWith(Number),
+      createdAt: orders.createdAt,
+    })
+    .from(orders)
+    .leftJoin(sagas, eq(sagas.orderId, orders.id))
+    .where(
+      and(
+        q.status ? eq(orders.status, q.status) : undefined,
+        q.state ? eq(sagas.state, q.state) : undefined,
+        q.stuck === "true"
+          ? and(or(isNull(sagas.state), notInArray(sagas.state, [...RESTING_STATES])), lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`))
+          : undefined,
+        q.cursor ? lt(orders.id, q.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(orders.id))
+    .limit(q.limit + 1);
+  const items = rows.slice(0, q.limit).map((r) => ({
+    ...r,
+    awaiting: r.awaiting ?? [],
+    deadlineAt: r.deadlineAt?.toISOString() ?? null,
+    createdAt: r.createdAt.toISOString(),
+    ageS: Math.round(r.ageS * 10) / 10,
+  }));
+  return { items, nextCursor: rows.length > q.limit ? items.at(-1)!.id : null };
 }

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { products, sales, saleStock, stock, type Sale } from "../../db";
 import { ended, type SaleBoard } from "./board";
+import { saleStatus } from "./status";
 import { decidePurchase, refusePurchase } from "./decide";
 import { requestHash as hashOf } from "../../domain/idempotency";
 import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
@@ -38,8 +39,7 @@ export const purchase = z.object({
 });
 
 export function saleView(s: Sale, remaining: number, now = Date.now()) {
-  const status =
-    now < s.startsAt.getTime() ? "scheduled" : s.endsAt && now >= s.endsAt.getTime() ? "ended" : remaining <= 0 ? "sold_out" : "live";
+  const status = saleStatus({ startsAt: s.startsAt.getTime(), endsAt: s.endsAt?.getTime() }, remaining, now);
   return {
     id: s.id,
     productId: s.productId,
