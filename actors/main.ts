@@ -22,6 +22,7 @@ import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
+import { popularityHandler, startPopularitySweeper } from "./popularity/worker";
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -83,6 +84,13 @@ async function run(kind: ConsumerKind) {
       stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
+    },
+    popularity: () => {
+      const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
+      redis.on("error", (err) => log.warn("redis", { err: err.message }));
+      stops.push(startPopularitySweeper({ db, redis, log, everyMs: config.POPULARITY_SWEEP_MS }));
+      stops.push(async () => redis.disconnect());
+      return popularityHandler(redis);
     },
   };
   const stops: (() => Promise<void>)[] = [];

@@ -76,6 +76,9 @@ export const contracts = {
   "coupons.evt.redeemed": z.object({ orderId: uuid, userCouponId: uuid }),
   "coupons.evt.rejected": z.object({ orderId: uuid, reason: z.literal("COUPON_INVALID") }),
   "coupons.evt.restored": z.object({ orderId: uuid, couponId: uuid }),
+  // catalog: a shopper liked a product, or took the like back (each published once per change of state)
+  "catalog.evt.liked": z.object({ productId: uuid, userId: uuid }),
+  "catalog.evt.unliked": z.object({ productId: uuid, userId: uuid }),
 } as const;
 
 export type Subject = keyof typeof contracts;

@@ -18,6 +18,7 @@ export const streams = {
   INVENTORY: ["inventory.>"],
   PAYMENTS: ["payments.>"],
   COUPONS: ["coupons.>"],
+  CATALOG: ["catalog.>"],
   DLQ: ["dlq.>"],
 } as const;
 export type StreamName = keyof typeof streams;
@@ -43,6 +44,11 @@ export const consumers = {
   coupon: [{ stream: "COUPONS", durable: "coupon", filter: "coupons.cmd.>" }],
   // flash-sale units given back by the saga return to the Redis gate
   gate: [{ stream: "INVENTORY", durable: "gate", filter: "inventory.evt.released" }],
+  // the Redis popularity ranking, from likes and from orders confirmed (or cancelled after confirmation)
+  popularity: [
+    { stream: "CATALOG", durable: "popularity", filter: "catalog.evt.>" },
+    { stream: "ORDERS", durable: "popularity", filter: "orders.evt.>" },
+  ],
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
 

@@ -34,6 +34,7 @@ export async function seed(db: Db, admin: { email: string; password: string }): 
       { name: "Mechanical keyboard", price: 89_000, stock: 100 },
       { name: "Noise-cancelling headphones", price: 249_000, stock: 50 },
       { name: "USB-C charger 65W", price: 39_000, stock: 500 },
+      { name: "나이키운동화 에어 러닝화", price: 129_000, stock: 80 },
     ];
     for (const p of items) {
       const id = uuidv7();

@@ -21,7 +21,7 @@ export type StackOptions = {
   write?: (line: string, isErr: boolean) => void;
 };
 
-export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate"] as const;
+export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate", "popularity"] as const;
 
 /**
  * The actors yield the CPU to the edges (ACTOR_NICE, 10 by default): in a spike the answers come first, and the

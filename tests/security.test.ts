@@ -170,6 +170,12 @@ describe("every route against every role", () => {
   matrix["POST /v1/products"] = { req: () => ({ path: "/v1/products", body: { name: "p", price: 1, stock: 1 } }), expect: only(["seller", "admin"], 201) };
   matrix["PATCH /v1/products/:id"] = { req: () => ({ path: `/v1/products/${product}`, body: { name: "renamed" } }), expect: only(["seller", "admin"], 200) };
   matrix["DELETE /v1/products/:id"] = { req: async () => ({ path: `/v1/products/${await newProduct(seller)}` }), expect: only(["seller", "admin"], 204) };
+  matrix["GET /v1/products/popular"] = { req: () => ({ path: "/v1/products/popular" }), expect: all(200) };
+  matrix["PUT /v1/products/:id/like"] = { req: () => ({ path: `/v1/products/${product}/like` }), expect: only(["shopper"], 200) };
+  matrix["DELETE /v1/products/:id/like"] = { req: () => ({ path: `/v1/products/${product}/like` }), expect: only(["shopper"], 200) };
+  matrix["GET /v1/me/likes"] = { req: () => ({ path: "/v1/me/likes" }), expect: only(["shopper"], 200) };
+  matrix["GET /v1/sales"] = { req: () => ({ path: "/v1/sales" }), expect: all(200) };
+  matrix["GET /v1/coupons"] = { req: () => ({ path: "/v1/coupons" }), expect: all(200) };
   matrix["GET /v1/cart"] = { req: () => ({ path: "/v1/cart" }), expect: only(["shopper"], 200) };
   matrix["PUT /v1/cart/items/:productId"] = { req: () => ({ path: `/v1/cart/items/${otherProduct}`, body: { quantity: 1 } }), expect: only(["shopper"], 200) };
   matrix["DELETE /v1/cart/items/:productId"] = { req: () => ({ path: `/v1/cart/items/${otherProduct}` }), expect: only(["shopper"], 200) };

@@ -41,7 +41,7 @@ export const orderItems = ordering.table(
     price: integer("price").notNull(),
     status: itemStatus("status").notNull().default("ACTIVE"),
   },
-  (t) => [index("order_items_order_idx").on(t.orderId)],
+  (t) => [index("order_items_order_idx").on(t.orderId), index("order_items_product_idx").on(t.productId)],
 );
 
 export const orderHistory = ordering.table(
@@ -52,7 +52,8 @@ export const orderHistory = ordering.table(
     status: orderStatus("status").notNull(),
     at: createdAt(),
   },
-  (t) => [index("order_history_order_idx").on(t.orderId)],
+  // (status, at): the confirmations of the last days, which popularity counts
+  (t) => [index("order_history_order_idx").on(t.orderId), index("order_history_status_at_idx").on(t.status, t.at)],
 );
 
 /** The persisted xstate snapshot of each order's saga; the row lock serialises its events. */

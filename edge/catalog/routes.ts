@@ -1,5 +1,6 @@
 // Products: public reads with cursor pagination, served through the Redis read cache (cache.ts) with live
-// stock; the owning seller or an admin writes, and every write invalidates the cache before it answers.
+// stock and likes; searches and filtered lists (search.ts) straight from Postgres; the owning seller or an
+// admin writes, and every write invalidates the cache before it answers.
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { products, stock, type Db } from "../../db";
@@ -8,14 +9,17 @@ import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
-import { DEFAULT_PAGE, MAX_PAGE, page, pageQuery } from "../pagination";
+import { DEFAULT_PAGE, MAX_PAGE, page } from "../pagination";
 import { idParam } from "../validate";
 import { catalogCache } from "./cache";
+import { likeRoutes } from "./likes";
+import { popularRoutes } from "./popular";
+import { decodeCursor, isSearch, liveFields, search, searchQuery } from "./search";
 import * as s from "./schemas";
 
 export { createProduct, updateProduct } from "./schemas";
 
-/** What the cache may hold: everything but stock. */
+/** What the cache may hold: everything but stock and likes, which move without a catalog write. */
 const fields = {
   id: products.id,
   sellerId: products.sellerId,
@@ -26,10 +30,10 @@ const fields = {
   updatedAt: products.updatedAt,
 };
 
-/** A live product straight from Postgres, with its available stock (no cache: writes and checks use it). */
+/** A live product straight from Postgres, with its available stock and likes (no cache: writes and checks use it). */
 export function findProduct(db: Db, id: string) {
   return db
-    .select({ ...fields, stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number) })
+    .select(liveFields)
     .from(products)
     .leftJoin(stock, eq(stock.productId, products.id))
     .where(and(eq(products.id, id), isNull(products.deletedAt)))
@@ -37,22 +41,27 @@ export function findProduct(db: Db, id: string) {
 }
 
 /**
- * Available stock, read now, by product id. One prepared statement: on this read path drizzle's query
- * building cost more than Postgres's lookup.
+ * Available stock and likes, read now, by product id. One prepared statement: on this read path drizzle's
+ * query building cost more than Postgres's lookup.
  */
-function liveStock(db: Db) {
+export function liveCounts(db: Db) {
   const query = db
-    .select({ id: stock.productId, available: stock.available })
-    .from(stock)
-    .where(sql`${stock.productId} = any(${sql.placeholder("ids")}::uuid[])`)
-    .prepare("catalog_live_stock");
-  return async (ids: string[]) => new Map((ids.length ? await query.execute({ ids }) : []).map((r) => [r.id, r.available]));
+    .select({ id: products.id, stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number), likes: products.likes })
+    .from(products)
+    .leftJoin(stock, eq(stock.productId, products.id))
+    .where(sql`${products.id} = any(${sql.placeholder("ids")}::uuid[])`)
+    .prepare("catalog_live_counts");
+  return async (ids: string[]) => new Map((ids.length ? await query.execute({ ids }) : []).map((r) => [r.id, r]));
 }
 
 export function catalogRoutes(d: Deps) {
   const app = new Hono<Env>();
   const cache = catalogCache(d.redis, { ttlS: d.config.CATALOG_CACHE_TTL_S, log: d.log });
-  const stockOf = liveStock(d.db);
+  const countsOf = liveCounts(d.db);
+  const withCounts = async <T extends { id: string }>(items: T[]) => {
+    const live = await countsOf(items.map((i) => i.id));
+    return items.map((i) => ({ ...i, stock: live.get(i.id)?.stock ?? 0, likes: live.get(i.id)?.likes ?? 0 }));
+  };
   const newestFirst = (cursor: string | undefined, n: number) =>
     d.db
       .select(fields)
@@ -64,28 +73,39 @@ export function catalogRoutes(d: Deps) {
   app.get(
     "/v1/products",
     openapi({
-      summary: "Products, newest first",
-      description: "Cursor pagination: pass `nextCursor` as `cursor` for the next page (`limit` 1 to 100, default 20).",
+      summary: "Products: newest first, or searched, filtered and sorted",
+      description:
+        "Without parameters, the newest first. `q` finds whole words and parts of words (3+ characters) of name and description, in any language; every word must match; best match first unless `sort` says otherwise. Filters combine. Cursor pagination under every sort: pass `nextCursor` as `cursor` with the same query (`limit` 1 to 100, default 20); a page never repeats a product of an earlier one, also while products are added.",
+      query: searchQuery,
       responses: { 200: s.productPage },
       errors: ["VALIDATION_FAILED"],
     }),
     async (c) => {
-      const q = pageQuery(c);
+      const q = c.req.valid("query");
+      if (isSearch(q)) {
+        const found = await search(d.db, q);
+        if (!found) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this sort (pass nextCursor as it came, with the same sort)");
+        return c.json(found);
+      }
+      if (q.cursor !== undefined && !decodeCursor("new", q.cursor)) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
       // only the first page is cached, in two sizes (the default, and the largest), each cut to the limit
       // asked: a cursor is any id a client cares to send, and a cache keyed by it would grow as large as
       // clients make it; a later page is one range scan on the primary key
       const size = q.limit <= DEFAULT_PAGE ? DEFAULT_PAGE : MAX_PAGE;
       const rows = q.cursor ? await newestFirst(q.cursor, q.limit + 1) : await cache.read(`list:${size}`, () => newestFirst(undefined, size + 1));
       const { items, nextCursor } = page(rows!, q.limit);
-      const available = await stockOf(items.map((i) => i.id));
-      return c.json({ items: items.map((i) => ({ ...i, stock: available.get(i.id) ?? 0 })), nextCursor });
+      return c.json({ items: await withCounts(items), nextCursor });
     },
   );
 
-  app.get("/v1/products/:id", openapi({ summary: "One product, with its available stock", responses: { 200: s.product } }), async (c) => {
+  // before `/v1/products/:id`, which would take "popular" for an id
+  app.route("/", popularRoutes(d, withCounts));
+  app.route("/", likeRoutes(d));
+
+  app.get("/v1/products/:id", openapi({ summary: "One product, with its available stock and likes", responses: { 200: s.product } }), async (c) => {
     const id = idParam(c);
-    // the cached fields and the live stock at once: neither waits for the other
-    const [p, available] = await Promise.all([
+    // the cached fields and the live counts at once: neither waits for the other
+    const [p, live] = await Promise.all([
       cache.read(`product:${id}`, () =>
         d.db
           .select(fields)
@@ -93,10 +113,10 @@ export function catalogRoutes(d: Deps) {
           .where(and(eq(products.id, id), isNull(products.deletedAt)))
           .then((r) => r[0]),
       ),
-      stockOf([id]),
+      countsOf([id]),
     ]);
     if (!p) throw new AppError("NOT_FOUND", "no such product");
-    return c.json({ ...p, stock: available.get(id) ?? 0 });
+    return c.json({ ...p, stock: live.get(id)?.stock ?? 0, likes: live.get(id)?.likes ?? 0 });
   });
 
   app.post(

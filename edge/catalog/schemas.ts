@@ -20,8 +20,20 @@ export const product = z
     description: z.string().nullable(),
     price: z.number().int(),
     stock: z.number().int().describe("available units, read live"),
+    likes: z.number().int().describe("shoppers who like it, read live"),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: "Product" });
-export const productPage = z.object({ items: z.array(product), nextCursor: z.uuid().nullable() });
+export const productPage = z.object({
+  items: z.array(product),
+  nextCursor: z.string().nullable().describe("pass as `cursor` for the next page, with the same query and sort"),
+});
+export const likeState = z.object({ liked: z.boolean(), likes: z.number().int() });
+export const likedPage = z.object({
+  items: z.array(product.extend({ likedAt: z.iso.datetime() })),
+  nextCursor: z.uuid().nullable(),
+});
+export const popularPage = z.object({
+  items: z.array(product.extend({ score: z.number().int().describe(`likes and confirmed units sold in the last 7 days`) })),
+});

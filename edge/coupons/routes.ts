@@ -13,6 +13,7 @@ import { caller, requireRole } from "../middleware/auth";
 import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { idParam } from "../validate";
+import { couponListRoutes } from "./list";
 import * as s from "./schemas";
 
 export { createCoupon } from "./schemas";
@@ -35,6 +36,7 @@ export function couponRoutes(d: Deps) {
   const app = new Hono<Env>();
   const verified = verifiedEmailGate(d);
   const graceS = d.config.COUPON_KEY_GRACE_S;
+  app.route("/", couponListRoutes(d));
 
   app.post(
     "/v1/coupons",

@@ -19,6 +19,7 @@ import { caller, requireRole } from "../middleware/auth";
 import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
+import { saleListRoutes } from "./list";
 
 export const createSale = z
   .object({
@@ -72,6 +73,7 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
   const g = gate(d.redis);
   const findSale = board.find;
   let jsm: Promise<JetStreamManager> | undefined;
+  app.route("/", saleListRoutes(d));
 
   const rebuild = async (saleId: string) => {
     jsm ??= jetstreamManager(d.bus.nc);

@@ -1,5 +1,5 @@
 // A mixed read load at RATE iterations a second for DURATION seconds: the product list walked with its
-// cursor, product detail, sale detail and the cart, as signed-in shoppers. `k6 run scripts/k6/browse-mix.ts`
+// cursor, searches walked the same way, product detail, sale detail and the cart, as signed-in shoppers. `k6 run scripts/k6/browse-mix.ts`
 import { Counter } from "k6/metrics";
 import exec from "k6/execution";
 import type { Options } from "k6/options";

@@ -119,11 +119,11 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
 }
 
 /**
- * The order pipeline's messaging alone: for each order the seven acked publishes and seven deliveries a
+ * The order pipeline's messaging alone: for each order the seven acked publishes and eight deliveries a
  * confirmed order takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed is read by
- * notification: the cart follows in the order worker's transaction), moved through a scratch stream by one
- * process per actor kind the way the actors move them (durable pull consumers, batches, publish then ack), with
- * no database, HTTP or decisions in between.
+ * notification and popularity: the cart follows in the order worker's transaction), moved through a scratch
+ * stream by one process per actor kind the way the actors move them (durable pull consumers, batches, publish
+ * then ack), with no database, HTTP or decisions in between.
  * Returns orders per second from the first publish until the last delivery is acked, and the CPU per order
  * (ms) of the hop processes and of the NATS server (`natsPids`) over the same span.
  */
@@ -138,10 +138,10 @@ export async function messagingFloor(
   const stream = `FLOOR_${process.pid}`;
   await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
   // consumer (durable) -> the subject it reads
-  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed" };
+  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", popular: "confirmed" };
   for (const [durable, subject] of Object.entries(reads))
     await jsm.consumers.add(stream, { durable_name: durable, filter_subject: `${stream}.${subject}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 20_000 });
-  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify" };
+  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", popularity: "popular" };
   const procs = Object.values(kinds).map((hops) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
   );
@@ -163,7 +163,7 @@ export async function messagingFloor(
     const deadline = started + timeoutS * 1000;
     for (;;) {
       const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
-      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "notify")!.ack_floor.consumer_seq === orders)
+      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && ["notify", "popular"].every((n) => done.find((c) => c.name === n)!.ack_floor.consumer_seq === orders))
       {
         const perOrder = (seconds: number) => Math.round((seconds * 1e6) / orders) / 1000;
         return {

@@ -1,16 +1,22 @@
-// The mixed read load: the product list walked page by page with its cursor, product detail, sale detail
-// and the shopper's cart, each read as a signed-in shopper.
+// The mixed read load: the product list walked page by page with its cursor, searches (Korean and English,
+// under each sort, walked the same way), product detail, sale detail and the shopper's cart, each read as a
+// signed-in shopper.
 import type { Flow, Req, Res, Result } from "./flow.ts";
 import type { BrowseData } from "./setup.ts";
 
-export const BROWSE_KINDS = ["products_list", "product", "sale", "cart"] as const;
+export const BROWSE_KINDS = ["products_list", "search", "product", "sale", "cart"] as const;
 export type BrowseKind = (typeof BROWSE_KINDS)[number];
 const MIX: [BrowseKind, number][] = [
-  ["products_list", 0.4],
-  ["product", 0.3],
-  ["sale", 0.2],
+  ["products_list", 0.3],
+  ["search", 0.2],
+  ["product", 0.25],
+  ["sale", 0.15],
   ["cart", 0.1],
 ];
+/** What shoppers type: a Korean part of a compound, English words, two words at once. */
+export const SEARCHES = ["운동화", "keyboard", "tumbler", "나이키 운동화", "wireless key", "러닝화"];
+/** "" is the default order (best match first). */
+const SEARCH_SORTS = ["", "new", "price_asc", "price_desc", "popular"];
 const SALE_STATUSES = ["scheduled", "live", "sold_out", "ended"];
 
 /** Iteration n's kind of read, spread by a multiplicative hash so that neighbouring iterations differ. */
@@ -32,6 +38,20 @@ function pageOk(r: Res, size: number, cursor: string | null): boolean {
   return r.body.nextCursor === null || (r.body.nextCursor === last && items.length === size);
 }
 
+/** Every product of a search page holds every word of the query in its name or description. */
+function searchOk(r: Res, size: number, q: string, seen: Set<string>): boolean {
+  const items: unknown = r.body?.items;
+  if (!Array.isArray(items) || items.length > size) return false;
+  const words = q.toLowerCase().split(" ");
+  for (const it of items as { id: unknown; name: unknown; description: unknown; likes: unknown }[]) {
+    if (typeof it.id !== "string" || seen.has(it.id) || typeof it.likes !== "number") return false;
+    seen.add(it.id);
+    const text = `${it.name} ${it.description ?? ""}`.toLowerCase();
+    if (!words.every((w) => text.includes(w))) return false;
+  }
+  return r.body.nextCursor === null || typeof r.body.nextCursor === "string";
+}
+
 /** Iteration `n` as shopper n mod N. */
 export function* browse(d: BrowseData, n: number, kind: BrowseKind = browseKind(n)): Flow<Result<BrowseKind | "error">> {
   const s = d.shoppers[n % d.shoppers.length]!;
@@ -48,6 +68,18 @@ export function* browse(d: BrowseData, n: number, kind: BrowseKind = browseKind(
     for (let p = 0; p < d.pages; p++) {
       const r = (yield get(`/v1/products?limit=${d.pageSize}${cursor ? `&cursor=${cursor}` : ""}`)) as Res;
       saw(r, pageOk(r, d.pageSize, cursor));
+      cursor = typeof r.body?.nextCursor === "string" ? r.body.nextCursor : null;
+      if (!cursor) break;
+    }
+  } else if (kind === "search") {
+    const q = SEARCHES[n % SEARCHES.length]!;
+    const sort = SEARCH_SORTS[Math.floor(n / SEARCHES.length) % SEARCH_SORTS.length]!;
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    for (let p = 0; p < d.pages; p++) {
+      const query = `q=${encodeURIComponent(q)}${sort ? `&sort=${sort}` : ""}&limit=${d.pageSize}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const r = (yield get(`/v1/products?${query}`)) as Res;
+      saw(r, searchOk(r, d.pageSize, q, seen));
       cursor = typeof r.body?.nextCursor === "string" ? r.body.nextCursor : null;
       if (!cursor) break;
     }

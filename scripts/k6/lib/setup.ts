@@ -70,13 +70,16 @@ function* shoppers(c: Common, run: string): Flow<Shopper[]> {
   }));
 }
 
+/** Product names as shops write them, Korean compounds included, so searches find something. */
+const NAMES = ["나이키운동화", "wireless keyboard", "coffee tumbler", "러닝화 운동화", "keyboard cover", "보온 tumbler"];
+
 /** A new seller with `n` products (stock ten times the sale's quantity), and the admin's sale of the first. */
 function* catalog(c: Common, run: string, adminToken: string, n: number, perUserLimit = 1): Flow<{ productIds: string[]; saleId: string }> {
   const [seller] = yield* accounts(c, run, "seller", [address(1)]);
   const made = Array.from({ length: n }, (_, i): Req => ({
     method: "POST",
     path: "/v1/products",
-    body: { name: `k6 ${run} product ${i}`, price: 10_000 + i, stock: c.quantity * 10 },
+    body: { name: `k6 ${run} ${NAMES[i % NAMES.length]} ${i}`, price: 10_000 + i, stock: c.quantity * 10 },
     token: seller,
     from: address(1),
     name: "setup_product",
