@@ -12,7 +12,8 @@ import { inArray, sql } from "drizzle-orm";
 import { createDb, orders, payments, type Db } from "../db";
 import { natsServers } from "../nats";
 import { accounts } from "../scripts/lib/accounts";
-import { admin, root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { admin, root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { client, eventually } from "./client";
 
 const QUANTITY = 40;
@@ -35,7 +36,7 @@ let db: Db;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `cluster_${process.pid}`,
     logFile: join(root, ".data", `test-cluster-${process.pid}.log`),
     cluster: true,

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { inArray, isNull, sql } from "drizzle-orm";
 import { createDb, notifications, orderHistory, outbox, payments, refunds, reservations, type Db } from "../db";
 import { consumers } from "../nats";
-import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { client, eventually } from "./client";
 
 const chaosDir = mkdtempSync(join(tmpdir(), "flashsale-chaos-"));
@@ -22,7 +23,7 @@ let db: Db;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `crash_${process.pid}`,
     logFile: join(root, ".data", `test-crash-${process.pid}.log`),
     env: {

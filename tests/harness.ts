@@ -36,3 +36,12 @@ export async function stopStack() {
   current = undefined;
   await s?.stop();
 }
+
+/**
+ * A stack of one test file's own. The shared stack stops first (the next file that needs it starts it again), so
+ * one stack at a time holds Postgres connections: a default server's 100 do not fit two.
+ */
+export async function ownStack(o: Parameters<typeof startPrivateStack>[0]): Promise<PrivateStack> {
+  await stopStack();
+  return startPrivateStack(o);
+}

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { ensureMailDev, receivedMail, type MailDev } from "../scripts/lib/maildev";
-import { freePort, root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { freePort, root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { client, eventually } from "./client";
 
 const SIGNUPS = 8;
@@ -17,7 +18,7 @@ let mailDev: MailDev | undefined;
 const dir = mkdtempSync(join(tmpdir(), "flashsale-mail-outbox-"));
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `mail_outbox_${process.pid}`,
     logFile: join(root, ".data", `test-mail-outbox-${process.pid}.log`),
     // nothing listens here yet: the mail server is down

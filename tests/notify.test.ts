@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { inArray } from "drizzle-orm";
 import { createDb, notifications, type Db } from "../db";
-import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { client, eventually } from "./client";
 
 const REFUSALS = 2;
@@ -29,7 +30,7 @@ let api: ReturnType<typeof client>;
 let db: Db;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `notify_${process.pid}`,
     logFile: join(root, ".data", `test-notify-${process.pid}.log`),
     env: {

@@ -4,14 +4,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import postgres from "postgres";
 import { accounts, adminAccount } from "../scripts/lib/accounts";
-import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { client, eventually } from "./client";
 
 let s: PrivateStack;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `burst_${process.pid}`,
     logFile: join(root, ".data", `test-burst-${process.pid}.log`),
     // each test shopper sends its own address, trusted from loopback as behind a load balancer

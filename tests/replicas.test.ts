@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { inArray, sql } from "drizzle-orm";
 import { createDb, notifications, orderHistory, payments, refunds, reservations, type Db } from "../db";
 import { consumers } from "../nats";
-import { root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { root, type PrivateStack } from "../scripts/lib/private-stack";
+import { ownStack } from "./harness";
 import { accounts } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { duplicateEverything } from "./duplicator";
@@ -20,7 +21,7 @@ let nc: NatsConnection;
 let dup: Awaited<ReturnType<typeof duplicateEverything>>;
 
 beforeAll(async () => {
-  s = await startPrivateStack({
+  s = await ownStack({
     name: `replicas_${process.pid}`,
     logFile: join(root, ".data", `test-replicas-${process.pid}.log`),
     replicas: 2,

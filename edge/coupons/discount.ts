@@ -1,5 +1,5 @@
 // What a coupon takes off an order's amount: never more than the amount, never a fraction of a won.
-import { type Coupon } from "../../db";
+import type { Coupon } from "../../db";
 
 export type Discount = { type: Coupon["discountType"]; value: number };
 
