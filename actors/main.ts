@@ -22,7 +22,7 @@ import { gate } from "../domain/sale";
 import { startHoldSweeper } from "./gate/sweeper";
 import { startGateRepair } from "./gate/repair";
 import { gateHandler } from "./gate/worker";
-import { popularityHandler, startPopularitySweeper } from "./popularity/worker";
+import { popularityHandler, startPopularity } from "./popularity/worker";
 
 const kind = process.argv[2];
 if (kind === "gateway") {
@@ -88,9 +88,10 @@ async function run(kind: ConsumerKind) {
     popularity: () => {
       const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
-      stops.push(startPopularitySweeper({ db, redis, log, everyMs: config.POPULARITY_SWEEP_MS }));
+      const marks = new Set<string>();
+      stops.push(startPopularity({ db, redis, log, marks, flushMs: config.POPULARITY_FLUSH_MS, sweepMs: config.POPULARITY_SWEEP_MS }));
       stops.push(async () => redis.disconnect());
-      return popularityHandler(redis);
+      return popularityHandler(marks);
     },
   };
   const stops: (() => Promise<void>)[] = [];
