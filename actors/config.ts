@@ -18,6 +18,8 @@ const schema = z.object({
   HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
   /** The popularity ranking is rebuilt from Postgres this often, so likes and sales past the 7-day window leave it. */
   POPULARITY_SWEEP_MS: z.coerce.number().int().positive().default(60_000),
+  /** The products that events touched are recomputed together this often. */
+  POPULARITY_FLUSH_MS: z.coerce.number().int().positive().default(1_000),
   /** How often the gate actor checks each live sale's gate against Postgres (and repairs one a failover left behind). */
   GATE_CHECK_EVERY_MS: z.coerce.number().int().positive().default(2_000),
   BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(256),

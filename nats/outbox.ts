@@ -30,12 +30,33 @@ export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: 
 /** Publishes the rows, then marks them sent (in `db`, or in the transaction that holds them locked). */
 export async function publishRows(db: Db | Tx, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
   if (!rows.length) return;
-  await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope, r.headers.traceparent)));
-  await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(rows.map((r) => r.id))}::uuid[])`);
+  await publishOnly(js, rows);
+  await markSent(db, rows.map((r) => r.id));
 }
 
+/** Publishes the rows (acked by JetStream, Nats-Msg-Id = row id) without marking them. */
+export async function publishOnly(js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
+  await Promise.all(rows.map((r) => publishEnvelope(js, r.envelope, r.headers.traceparent)));
+}
+
+/**
+ * Marks published rows sent, so the relay leaves them alone. A mark that is lost or late costs only a second
+ * publish under the same message id, which JetStream (and every inbox) drops.
+ */
+export async function markSent(db: Db | Tx, ids: string[]): Promise<void> {
+  if (ids.length) await db.execute(sql`update ${outbox} set sent_at = now() where id = any(${sql.param(ids)}::uuid[])`);
+}
+
+/**
+ * How old an unsent row must be before a relay publishes it. Its own publisher marks it moments after its commit,
+ * but under load a batch's publishes and marks take seconds, and every process's relay reads the whole outbox:
+ * a short grace had the relays publish rows whose publishers were still at work (a second copy each, dropped by
+ * JetStream, paid for in CPU). A row whose publisher died waits this long.
+ */
+export const RELAY_GRACE_MS = 10_000;
+
 /** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */
-export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: 3000 }) {
+export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: RELAY_GRACE_MS }) {
   return repeat(
     opts.everyMs,
     () =>

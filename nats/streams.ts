@@ -40,11 +40,8 @@ export const consumers = {
   inventory: [{ stream: "INVENTORY", durable: "inventory", filter: "inventory.cmd.>" }],
   payment: [{ stream: "PAYMENTS", durable: "payment", filter: "payments.cmd.>" }],
   notification: [{ stream: "ORDERS", durable: "notification", filter: "orders.evt.>" }],
-  // claims, redemptions and restores; and carts, emptied of what a confirmed order took
-  coupon: [
-    { stream: "COUPONS", durable: "coupon", filter: "coupons.cmd.>" },
-    { stream: "ORDERS", durable: "cart", filter: "orders.evt.>" },
-  ],
+  // claims, redemptions and restores (carts follow their order in the order worker's transaction)
+  coupon: [{ stream: "COUPONS", durable: "coupon", filter: "coupons.cmd.>" }],
   // flash-sale units given back by the saga return to the Redis gate
   gate: [{ stream: "INVENTORY", durable: "gate", filter: "inventory.evt.released" }],
   // the Redis popularity ranking, from likes and from orders confirmed (or cancelled after confirmation)
@@ -54,6 +51,9 @@ export const consumers = {
   ],
 } as const satisfies Record<string, readonly ConsumerSpec[]>;
 export type ConsumerKind = keyof typeof consumers;
+
+/** Durable consumers no process reads any more: removed at start, so no message waits for them. */
+const retired = [{ stream: "ORDERS", durable: "cart" }] as const;
 
 /** Whether `lookup` finds it; only the library's not-found answer means no, any other failure is thrown. */
 async function exists(lookup: Promise<unknown>, notFound: number): Promise<boolean> {
@@ -83,6 +83,8 @@ export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: numbe
     if (await exists(jsm.streams.info(name), JetStreamApiCodes.StreamNotFound)) await jsm.streams.update(name, config);
     else await jsm.streams.add(config);
   }
+  for (const r of retired)
+    if (await exists(jsm.consumers.info(r.stream, r.durable), JetStreamApiCodes.ConsumerNotFound)) await jsm.consumers.delete(r.stream, r.durable);
   for (const specs of Object.values(consumers)) {
     for (const c of specs) {
       const config = {

@@ -23,6 +23,12 @@ export type StackOptions = {
 
 export const actorKinds = ["order", "inventory", "payment", "notification", "coupon", "gate", "popularity"] as const;
 
+/**
+ * The actors yield the CPU to the edges (ACTOR_NICE, 10 by default): in a spike the answers come first, and the
+ * saga, durable in JetStream, catches up as soon as the edges leave a core free.
+ */
+export const actorNice = (env: Record<string, string | undefined>) => Number(env.ACTOR_NICE ?? 10);
+
 export async function startStack(o: StackOptions) {
   const env = o.env;
   const DATABASE_URL = env.DATABASE_URL!;
@@ -46,9 +52,7 @@ export async function startStack(o: StackOptions) {
     { label: "gateway", cmd: [bun, "actors/main.ts", "gateway"] },
     ...edgeSpecs(env, o.metricsPorts),
   ];
-  // the actors yield the CPU to the edges (ACTOR_NICE, 10 by default): in a spike the answers come first, and the
-  // saga, durable in JetStream, catches up as soon as the edges leave a core free
-  const nice = Number(env.ACTOR_NICE ?? 10);
+  const nice = actorNice(env);
   for (const kind of actorKinds)
     for (let i = 1; i <= (o.replicas ?? 1); i++)
       specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind], nice });

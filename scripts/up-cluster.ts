@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { startClusters } from "./lib/cluster";
 import { edgeSpecs } from "./lib/edges";
+import { stopOnExit } from "./lib/supervise";
 import { demo } from "./seed";
 import { defaults } from "./setup";
 import { actorKinds, startStack } from "./stack";
@@ -58,19 +59,10 @@ try {
     shopper   ${demo.shopper.email} / ${demo.shopper.password}
   Ctrl-C stops everything.
 `);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log("stopping...");
+  stopOnExit(async () => {
     await stack.stop();
     await clusters.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && stop(), 1000).unref();
+  });
 } catch (err) {
   console.error(`could not start the stack: ${err instanceof Error ? err.message : err}`);
   await clusters.stop();

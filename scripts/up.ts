@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { demo } from "./seed";
 import { defaults } from "./setup";
 import { edgeSpecs } from "./lib/edges";
+import { stopOnExit } from "./lib/supervise";
 import { actorKinds, startStack } from "./stack";
 
 const root = join(import.meta.dir, "..");
@@ -37,19 +38,7 @@ try {
   passkeys    ${env.RP_ORIGIN}/passkeys  (log in, register a passkey, log in with it)
   Ctrl-C stops everything.
 `);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log("stopping...");
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
-  // started through a runner (npm run) that was killed: its children must not outlive it
-  const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && stop(), 1000).unref();
+  stopOnExit(() => stack.stop());
 } catch (err) {
   console.error(`could not start the stack: ${err instanceof Error ? err.message : err}`);
   process.exit(1);

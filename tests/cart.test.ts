@@ -137,7 +137,7 @@ describe("coupons on orders", () => {
     const o = await api.settled(me.token, r.body.orderId);
     expect(o).toMatchObject({ status: "CANCELLED", reason: "PAYMENT_DECLINED", discount: 1000, total: 5000 });
     expect(await couponStatus(me.token, couponId)).toBe("AVAILABLE"); // restored before the order was cancelled
-    await Bun.sleep(500); // the cart consumer has seen the cancellation by now
+    await Bun.sleep(500); // the cancellation is committed, and the cart with it, by now
     expect(await cartOf(me.token)).toEqual(before);
     expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(5);
     // and it can be used again

@@ -1,27 +1,19 @@
 // The coupon actor: records claims the edge granted, redeems a claim for an order with one conditional
-// update (only an AVAILABLE coupon of that user), and restores it when the order is given up. Its process
-// also empties carts of what confirmed orders took (cart.ts).
+// update (only an AVAILABLE coupon of that user), and restores it when the order is given up.
 import { and, eq, sql } from "drizzle-orm";
 import { userCoupons, type Tx } from "../../db";
 import type { Data, Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
-import { forgetCheckouts, takeOutOfCarts } from "./cart";
 
 export const couponHandler: BatchHandler = async (tx, batch) => {
   // claims first: a redemption later in the same batch may need the claim it uses
   await recordClaims(tx, batch.filter((b) => b.env.type === "coupons.cmd.claim").map((b) => b.env.data as Data<"coupons.cmd.claim">));
-  const confirmed: string[] = [];
-  const cancelled: string[] = [];
   const out: { msg: Outgoing; cause: Incoming }[] = [];
   for (const inc of batch) {
     const { env } = inc;
     if (env.type === "coupons.cmd.redeem") out.push({ msg: await redeem(tx, env.data as Data<"coupons.cmd.redeem">), cause: inc });
     if (env.type === "coupons.cmd.restore") out.push({ msg: await restore(tx, env.data as Data<"coupons.cmd.restore">), cause: inc });
-    if (env.type === "orders.evt.confirmed") confirmed.push((env.data as Data<"orders.evt.confirmed">).orderId);
-    if (env.type === "orders.evt.cancelled") cancelled.push((env.data as Data<"orders.evt.cancelled">).orderId);
   }
-  await takeOutOfCarts(tx, confirmed);
-  await forgetCheckouts(tx, cancelled);
   return out;
 };
 

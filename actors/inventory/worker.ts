@@ -57,27 +57,18 @@ async function lockRows(tx: Tx, reserves: Reserve[], releases: Release[]) {
  */
 async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   if (!reserves.length) return [];
-  const done = new Set(
-    (
-      await tx.execute<{ order_id: string }>(
-        sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`,
-      )
-    ).map((r) => r.order_id),
-  );
   const productIds = new Set(reserves.filter((r) => !r.saleId).flatMap((r) => r.items.map((i) => i.productId)));
   const saleIds = new Set(reserves.flatMap((r) => (r.saleId ? [r.saleId] : [])));
-  const left = new Map<string, number>();
-  const saleLeft = new Map<string, number>();
-  if (productIds.size)
-    for (const r of await tx.execute<{ id: string; available: number }>(
-      sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`,
-    ))
-      left.set(r.id, r.available);
-  if (saleIds.size)
-    for (const r of await tx.execute<{ id: string; available: number }>(
-      sql`select sale_id as id, available from ${saleStock} where sale_id = any(${list(sorted(saleIds))}::uuid[])`,
-    ))
-      saleLeft.set(r.id, r.available);
+  type Left = { id: string; available: number }[];
+  // the three reads need nothing from each other: sent together, answered in one round trip
+  const [seen, products, sales] = await Promise.all([
+    tx.execute<{ order_id: string }>(sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`),
+    productIds.size ? tx.execute<Left[number]>(sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`) : ([] as Left),
+    saleIds.size ? tx.execute<Left[number]>(sql`select sale_id as id, available from ${saleStock} where sale_id = any(${list(sorted(saleIds))}::uuid[])`) : ([] as Left),
+  ]);
+  const done = new Set(seen.map((r) => r.order_id));
+  const left = new Map(products.map((r) => [r.id, r.available]));
+  const saleLeft = new Map(sales.map((r) => [r.id, r.available]));
 
   const taken = new Map<string, number>();
   const saleTaken = new Map<string, number>();
@@ -105,21 +96,23 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
     return reserved;
   });
 
-  if (taken.size)
-    await tx.execute(sql`
-      update ${stock} s set available = s.available - v.q, updated_at = now()
-      from unnest(${list([...taken.keys()])}::uuid[], ${list([...taken.values()])}::int[]) as v(id, q) where s.product_id = v.id`);
-  if (saleTaken.size)
-    await tx.execute(sql`
-      update ${saleStock} s set available = s.available - v.q, updated_at = now()
-      from unnest(${list([...saleTaken.keys()])}::uuid[], ${list([...saleTaken.values()])}::int[]) as v(id, q) where s.sale_id = v.id`);
-  if (rows.length) {
-    const col = <T>(f: (r: (typeof rows)[number]) => T) => list(rows.map(f));
-    await tx.execute(sql`
-      insert into ${reservations} (order_id, item_id, product_id, sale_id, quantity)
-      select * from unnest(${col((r) => r.orderId)}::uuid[], ${col((r) => r.itemId)}::uuid[], ${col((r) => r.productId)}::uuid[],
-        ${col((r) => r.saleId)}::uuid[], ${col((r) => r.quantity)}::int[])`);
-  }
+  const col = <T>(f: (r: (typeof rows)[number]) => T) => list(rows.map(f));
+  // and the writes likewise
+  await Promise.all([
+    taken.size &&
+      tx.execute(sql`
+        update ${stock} s set available = s.available - v.q, updated_at = now()
+        from unnest(${list([...taken.keys()])}::uuid[], ${list([...taken.values()])}::int[]) as v(id, q) where s.product_id = v.id`),
+    saleTaken.size &&
+      tx.execute(sql`
+        update ${saleStock} s set available = s.available - v.q, updated_at = now()
+        from unnest(${list([...saleTaken.keys()])}::uuid[], ${list([...saleTaken.values()])}::int[]) as v(id, q) where s.sale_id = v.id`),
+    rows.length &&
+      tx.execute(sql`
+        insert into ${reservations} (order_id, item_id, product_id, sale_id, quantity)
+        select * from unnest(${col((r) => r.orderId)}::uuid[], ${col((r) => r.itemId)}::uuid[], ${col((r) => r.productId)}::uuid[],
+          ${col((r) => r.saleId)}::uuid[], ${col((r) => r.quantity)}::int[])`),
+  ]);
   return decided;
 }
 

@@ -72,3 +72,28 @@ test("a message delivered twice is handled once; poison is isolated and dead-let
   expect(info.num_ack_pending).toBe(0);
   expect(info.num_pending).toBe(0);
 });
+
+test("published outbox rows are marked sent, by a later batch's transaction or alone, well within the relay's grace", async () => {
+  const handle = async (_tx: unknown, batch: Incoming[]) =>
+    batch.map((b) => ({ msg: { type: "inventory.evt.released" as const, data: { orderId: b.env.orderId!, itemIds: [] } }, cause: b }));
+  const unsent = async (ids: string[]) => {
+    const rows = await db.select({ sentAt: outbox.sentAt }).from(outbox).where(inArray(sql`${outbox.envelope}->'data'->>'orderId'`, ids));
+    return rows.length === ids.length ? rows.filter((r) => !r.sentAt).length : -1;
+  };
+  const stop = await startWorker({ db, js, spec, handle, log });
+  try {
+    const first = reserve();
+    await publishEnvelope(js, first);
+    const end = Date.now() + 10_000;
+    while ((await unsent([first.orderId!])) < 0 && Date.now() < end) await Bun.sleep(5);
+    // the next batch's transaction marks the first one's row; with nothing after it, its own are marked alone
+    const more = [reserve(), reserve()];
+    for (const env of more) await publishEnvelope(js, env);
+    const all = [first, ...more].map((m) => m.orderId!);
+    const until = Date.now() + 2_000;
+    while ((await unsent(all)) !== 0 && Date.now() < until) await Bun.sleep(10);
+    expect(await unsent(all)).toBe(0);
+  } finally {
+    await stop();
+  }
+});

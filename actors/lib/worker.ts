@@ -16,9 +16,9 @@ import {
   type Envelope,
   type Logger,
 } from "../../nats";
-import { publishRows, writeOutbox, type Outgoing } from "../../nats";
+import { markSent, publishOnly, writeOutbox, type OutboxRow, type Outgoing } from "../../nats";
 
-export type Incoming = { env: Envelope; traceparent?: string };
+export type Incoming = { env: Envelope; readonly traceparent?: string };
 /**
  * Handles the fresh (never seen) messages of a batch inside its transaction; returns what to publish.
  * `afterCommit` takes work that must see the committed state (broadcasts); it never runs for a rollback.
@@ -42,6 +42,8 @@ export type WorkerOptions = {
   onCommitted?: () => void;
 };
 
+/** Published rows wait this long for a batch to mark them sent in its transaction before they are marked alone. */
+export const MARK_SENT_AFTER_MS = 200;
 /**
  * A pull expires this soon (JetStream's heartbeats come every half of it): a pull lost with the server that held
  * it (a cluster node's loss, a consumer's leader moving) is noticed after two missed heartbeats and sent again,
@@ -55,15 +57,15 @@ export function backoffMs(deliveries: number, baseMs = 500): number {
 }
 
 export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>> {
-  const consumer = await o.js.consumers.get(o.spec.stream, o.spec.durable);
-  const log = o.log.child({ consumer: o.spec.durable, stream: o.spec.stream });
+  const durable = o.spec.durable;
+  const log = o.log.child({ consumer: durable, stream: o.spec.stream });
   const batchSize = o.batchSize ?? 256;
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
   let stopping = false;
   const finishing = new Set<Promise<void>>();
 
-  const messages = await consumer.consume({
+  const messages = await (await o.js.consumers.get(o.spec.stream, durable)).consume({
     max_messages: batchSize * 2,
     expires: PULL_EXPIRES_MS,
     callback: (m) => {
@@ -72,6 +74,22 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     },
   });
 
+  // outbox rows published and not yet marked sent: the next batch marks them in its own transaction (a commit
+  // fewer per batch), or a timer does when no batch comes within MARK_SENT_AFTER_MS
+  let published: string[] = [];
+  let marker: Timer | undefined;
+  const takePublished = () => {
+    const ids = published;
+    published = [];
+    clearTimeout(marker);
+    marker = undefined;
+    return ids;
+  };
+  const markAlone = async () => {
+    const ids = takePublished();
+    await markSent(o.db, ids).catch((err) => log.warn("outbox rows left to the relay", { rows: ids.length, err }));
+  };
+
   /**
    * Commits the batch, then publishes its outbox and acks it. The returned promise settles at the commit:
    * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS
@@ -79,16 +97,30 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
    */
   async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
-    const rows = await o.db.transaction(async (tx) => {
-      const fresh = await claimInbox(tx, o.spec.durable, batch.map((p) => p.inc));
-      if (!fresh.length) return [];
-      const out = await o.handle(tx, fresh, (fn) => after.push(fn));
-      return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
-    });
+    const marks = takePublished();
+    let rows: OutboxRow[];
+    try {
+      rows = await o.db.transaction(async (tx) => {
+        const [, fresh] = await Promise.all([markSent(tx, marks), claimInbox(tx, durable, batch.map((p) => p.inc))]);
+        if (!fresh.length) return [];
+        const out = await o.handle(tx, fresh, (fn) => after.push(fn));
+        return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
+      });
+    } catch (err) {
+      published.push(...marks);
+      throw err;
+    }
     o.onCommitted?.();
     for (const fn of after) fn();
-    const done = publishRows(o.db, o.js, rows)
-      .catch((err) => log.warn("outbox publish left to the relay", { rows: rows.length, err }))
+    const sent = rows;
+    const done = publishOnly(o.js, sent)
+      .then(
+        () => {
+          published.push(...sent.map((r) => r.id));
+          if (published.length) marker ??= setTimeout(() => void markAlone(), MARK_SENT_AFTER_MS);
+        },
+        (err) => log.warn("outbox publish left to the relay", { rows: sent.length, err }),
+      )
       .then(() => {
         for (const p of batch) p.m.ack();
       });
@@ -104,7 +136,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
       const deliveries = m.info.deliveryCount;
       if (err instanceof BadMessage || deliveries >= MAX_DELIVER) {
         try {
-          await deadLetter(o.js, o.spec.durable, m, err);
+          await deadLetter(o.js, durable, m, err);
         } catch (dlqErr) {
           // never drop a message: if the DLQ cannot take it, it stays in its stream for a later try
           m.nak(backoffMs(deliveries, o.backoffBaseMs));
@@ -149,7 +181,7 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
 
   async function processBad(m: JsMsg, err: BadMessage) {
     try {
-      await deadLetter(o.js, o.spec.durable, m, err);
+      await deadLetter(o.js, durable, m, err);
       m.term();
       log.error("dead-lettered", { subject: m.subject, deliveries: m.info.deliveryCount, err });
     } catch (dlqErr) {
@@ -164,15 +196,24 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     wake?.();
     await loop;
     await Promise.all(finishing);
+    await markAlone();
   };
 }
 
 type Parsed = { m: JsMsg; inc: Incoming };
 
-/** The message as the handler sees it, parsed and validated once; a BadMessage when it breaks its contract. */
+/**
+ * The message as the handler sees it, parsed and validated once; a BadMessage when it breaks its contract.
+ * Its headers are decoded only when something reads its traceparent (a message that causes another).
+ */
 function parse(m: JsMsg): Incoming | BadMessage {
   try {
-    return { env: parseEnvelope(m.subject, m.json()), traceparent: m.headers?.get("traceparent") || undefined };
+    return {
+      env: parseEnvelope(m.subject, m.json()),
+      get traceparent() {
+        return m.headers?.get("traceparent") || undefined;
+      },
+    };
   } catch (err) {
     return err instanceof BadMessage ? err : new BadMessage(String(err instanceof Error ? err.message : err));
   }

@@ -9,6 +9,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
+import { forgetCheckouts, takeOutOfCarts } from "./cart";
 import { decidePlacements, placementOf, saleHoldings, type Placement, type Refusal } from "./sale-backing";
 
 type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
@@ -24,14 +25,21 @@ export type OrderHandlerOptions = {
 
 export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
   return async (tx, batch, afterCommit) => {
-    const loaded = await lockSagas(tx, batch);
-    const abandoned = await lockSalePlacements(tx, batch);
+    // statements of one transaction run in the order they are sent: those that need no answer from the one
+    // before go out together (one round trip, not one each)
+    const [loaded, abandoned] = await Promise.all([lockSagas(tx, batch), lockSalePlacements(tx, batch)]);
     const refused = await checkSalePlacements(tx, batch, loaded, abandoned);
     if (refused.size) opts.log.warn("flash-sale placements refused by postgres: the gate admitted them past what the sale holds", { refused: Object.fromEntries(refused) });
     const { out, history, placed } = applyBatch(batch, loaded, abandoned, refused, opts);
+    // new orders' rows and PENDING history first: a placement refused at once has its CANCELLED row after them
     await insertPlacedOrders(tx, placed);
-    await writeSagas(tx, loaded, placed);
-    await insertHistory(tx, history);
+    await Promise.all([
+      writeSagas(tx, loaded, placed),
+      insertHistory(tx, history),
+      // the shopper's cart follows the order in the same transaction: no delivery of the order's event for it
+      takeOutOfCarts(tx, history.filter((h) => h.status === "CONFIRMED").map((h) => h.orderId)),
+      forgetCheckouts(tx, history.filter((h) => h.status === "CANCELLED").map((h) => h.orderId)),
+    ]);
     if (history.length && opts.onStatus) afterCommit(() => opts.onStatus!(history));
     return out;
   };

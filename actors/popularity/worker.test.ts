@@ -1,5 +1,6 @@
-// The popularity handler on real Postgres and Redis: scores are set from Postgres, never added, so a batch
-// handled twice (a redelivery) writes the same figures; old likes and orders cancelled after confirmation do
+// The popularity handler and its flush on real Postgres and Redis: a batch marks the products it touches and a
+// flush sets their scores from Postgres, never added, so a batch handled twice (a redelivery) writes the same
+// figures; a failed flush keeps its marks; old likes and orders cancelled after confirmation do
 // not count; a score that falls to 0 leaves the set; a rebuild agrees with what the events wrote.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
@@ -9,7 +10,7 @@ import { POPULAR_KEY, rebuildPopularity, scoresFromPostgres } from "../../domain
 import { envelope, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
-import { popularityHandler } from "./worker";
+import { flushPopularity, popularityHandler } from "./worker";
 
 let db: Db;
 let redis: Redis;
@@ -60,9 +61,14 @@ describe("popularity handler", () => {
       { env: envelope("orders.evt.confirmed", { orderId: confirmed, userId: uuidv7(), total: 2000 }) },
       { env: envelope("orders.evt.cancelled", { orderId: cancelled, userId: uuidv7(), reason: "CANCELLED_BY_USER" }) },
     ];
-    const handle = popularityHandler(redis);
+    const marks = new Set<string>();
+    const handle = popularityHandler(marks);
     for (let i = 0; i < 2; i++) {
       expect(await db.transaction((tx) => handle(tx, batch, () => {}))).toEqual([]);
+      expect([...marks].sort()).toEqual([a, b].sort());
+      if (i === 0) expect([await score(a), await score(b)]).toEqual([null, null]); // marked, not yet flushed
+      await flushPopularity(db, redis, marks);
+      expect(marks.size).toBe(0);
       expect([await score(a), await score(b)]).toEqual([4, 1]);
     }
     expect(await scoresFromPostgres(db, [a, b])).toEqual([
@@ -75,15 +81,31 @@ describe("popularity handler", () => {
     const [a, b] = [await product(), await product()];
     await like(a);
     await order(b, 3, "CONFIRMED");
-    const handle = popularityHandler(redis);
+    const marks = new Set<string>();
+    const handle = popularityHandler(marks);
     const touched = (id: string): Incoming => ({ env: envelope("catalog.evt.liked", { productId: id, userId: uuidv7() }) });
     await db.transaction((tx) => handle(tx, [touched(a), touched(b)], () => {}));
+    await flushPopularity(db, redis, marks);
     expect([await score(a), await score(b)]).toEqual([1, 3]);
     await db.delete(likes).where(eq(likes.productId, a));
     await db.transaction((tx) => handle(tx, [{ env: envelope("catalog.evt.unliked", { productId: a, userId: uuidv7() }) }], () => {}));
+    await flushPopularity(db, redis, marks);
     expect(await score(a)).toBeNull();
     await redis.zadd(POPULAR_KEY, 99, b); // a stale figure: the rebuild sets it from Postgres again
     expect(await rebuildPopularity(db, redis)).toBe(true);
     expect([await score(a), await score(b)]).toEqual([null, 3]);
+  });
+
+  test("a flush Redis refuses keeps its marks for the next one", async () => {
+    const a = await product();
+    await like(a);
+    const marks = new Set([a]);
+    const down = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    down.on("error", () => {});
+    await expect(flushPopularity(db, down, marks)).rejects.toThrow();
+    down.disconnect();
+    expect([...marks]).toEqual([a]);
+    await flushPopularity(db, redis, marks);
+    expect(await score(a)).toBe(1);
   });
 });

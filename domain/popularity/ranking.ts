@@ -26,18 +26,17 @@ type Score = { productId: string; score: number };
 export async function scoresFromPostgres(db: Db | Tx, productIds?: string[]): Promise<Score[]> {
   const only = (col: string) => (productIds ? sql`and ${sql.raw(col)} = any(${sql.param(productIds)}::uuid[])` : sql``);
   const rows = await db.execute<{ product_id: string; score: number }>(sql`
-    with confirmed as (
-      select distinct order_id from ordering.order_history
-      where status = 'CONFIRMED' and created_at > now() - make_interval(days => ${WINDOW_DAYS})
-    ), counted as (
+    with counted as (
       select l.product_id, count(*)::int as n from catalog.likes l
       where l.created_at > now() - make_interval(days => ${WINDOW_DAYS}) ${only("l.product_id")}
       group by l.product_id
       union all
-      select i.product_id, sum(i.quantity)::int from confirmed c
-      join ordering.orders o on o.id = c.order_id and o.status in ('CONFIRMED', 'SHIPPED', 'DELIVERED')
-      join ordering.order_items i on i.order_id = o.id and i.status = 'ACTIVE'
-      where true ${only("i.product_id")}
+      select i.product_id, sum(i.quantity)::int from ordering.order_items i
+      join ordering.orders o on o.id = i.order_id and o.status in ('CONFIRMED', 'SHIPPED', 'DELIVERED')
+      where i.status = 'ACTIVE' ${only("i.product_id")} and exists (
+        select from ordering.order_history h
+        where h.order_id = i.order_id and h.status = 'CONFIRMED'
+          and h.created_at > now() - make_interval(days => ${WINDOW_DAYS}))
       group by i.product_id
     )
     select c.product_id, sum(c.n)::int as score from counted c

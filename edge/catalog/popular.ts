@@ -9,12 +9,11 @@ import type { Deps, Env } from "../deps";
 import { openapi } from "../openapi";
 import { DEFAULT_PAGE, MAX_PAGE } from "../pagination";
 import * as s from "./schemas";
+import { productFields } from "./search";
 
 const popularQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE) });
 /** Ranked products deleted since their last score are skipped: read a few more than asked. */
 const SPARE = 10;
-
-type Plain = { id: string; sellerId: string; name: string; description: string | null; price: number; createdAt: Date; updatedAt: Date };
 
 export function popularRoutes(d: Deps, withCounts: <T extends { id: string }>(items: T[]) => Promise<(T & { stock: number; likes: number })[]>) {
   const app = new Hono<Env>();
@@ -33,16 +32,8 @@ export function popularRoutes(d: Deps, withCounts: <T extends { id: string }>(it
         return topFromPostgres(d.db, limit + SPARE);
       });
       if (!ranked.length) return c.json({ items: [] });
-      const rows: Plain[] = await d.db
-        .select({
-          id: products.id,
-          sellerId: products.sellerId,
-          name: products.name,
-          description: products.description,
-          price: products.price,
-          createdAt: products.createdAt,
-          updatedAt: products.updatedAt,
-        })
+      const rows = await d.db
+        .select(productFields)
         .from(products)
         .where(and(inArray(products.id, ranked.map((r) => r.productId)), isNull(products.deletedAt)));
       const byId = new Map(rows.map((r) => [r.id, r]));

@@ -14,21 +14,11 @@ import { idParam } from "../validate";
 import { catalogCache } from "./cache";
 import { likeRoutes } from "./likes";
 import { popularRoutes } from "./popular";
-import { decodeCursor, isSearch, liveFields, search, searchQuery } from "./search";
+import { decodeCursor, isSearch, liveFields, productFields, search, searchQuery } from "./search";
 import * as s from "./schemas";
 
 export { createProduct, updateProduct } from "./schemas";
 
-/** What the cache may hold: everything but stock and likes, which move without a catalog write. */
-const fields = {
-  id: products.id,
-  sellerId: products.sellerId,
-  name: products.name,
-  description: products.description,
-  price: products.price,
-  createdAt: products.createdAt,
-  updatedAt: products.updatedAt,
-};
 
 /** A live product straight from Postgres, with its available stock and likes (no cache: writes and checks use it). */
 export function findProduct(db: Db, id: string) {
@@ -64,7 +54,7 @@ export function catalogRoutes(d: Deps) {
   };
   const newestFirst = (cursor: string | undefined, n: number) =>
     d.db
-      .select(fields)
+      .select(productFields)
       .from(products)
       .where(and(isNull(products.deletedAt), cursor ? lt(products.id, cursor) : undefined))
       .orderBy(desc(products.id))
@@ -108,7 +98,7 @@ export function catalogRoutes(d: Deps) {
     const [p, live] = await Promise.all([
       cache.read(`product:${id}`, () =>
         d.db
-          .select(fields)
+          .select(productFields)
           .from(products)
           .where(and(eq(products.id, id), isNull(products.deletedAt)))
           .then((r) => r[0]),

@@ -104,8 +104,8 @@ export function decodeCursor(sort: Sort, raw: string): Cursor | undefined {
 }
 const encodeCursor = (sort: Sort, row: { id: string; key: number }) => (sort === "new" ? row.id : `${row.key}.${row.id}`);
 
-/** The fields a product view carries, read now (stock and likes included). */
-export const liveFields = {
+/** A product's own fields: what the catalog cache may hold (stock and likes move without a catalog write). */
+export const productFields = {
   id: products.id,
   sellerId: products.sellerId,
   name: products.name,
@@ -113,10 +113,10 @@ export const liveFields = {
   price: products.price,
   createdAt: products.createdAt,
   updatedAt: products.updatedAt,
-  stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number),
-  likes: products.likes,
 };
-const { stock: _stock, ...ownFields } = liveFields;
+const ownFields = { ...productFields, likes: products.likes };
+/** The fields a product view carries, read now (stock and likes included). */
+export const liveFields = { ...ownFields, stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number) };
 
 /**
  * The search as one query (EXPLAIN it with `.toSQL()`); `cursor` already decoded for `sort`. Stock is not

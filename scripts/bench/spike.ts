@@ -9,6 +9,7 @@ import { admin, root, startPrivateStack } from "../lib/private-stack";
 import { accounts } from "../lib/accounts";
 import { page, type Series } from "./lib/html";
 import { cpuStat, processCpu, stealSince } from "./lib/cpu";
+import { placedToConfirmed } from "./lib/latency";
 import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
 import { stageCpu } from "./lib/stages";
 import { quantile, scrape, type Scrape } from "./lib/metrics";
@@ -132,6 +133,8 @@ try {
   await sampler;
   log(`settled ${((settledAt - t0) / 1000).toFixed(2)} s after the first request; confirmed ${audit.confirmed}`);
 
+  const confirmedLatency = await placedToConfirmed(s.env.NATS_URL!, s.env.DATABASE_URL!, sale.id);
+  log(`202 to CONFIRMED: p50 ${confirmedLatency.p50ms.toFixed(0)} ms, p99 ${confirmedLatency.p99ms.toFixed(0)} ms (${confirmedLatency.orders} orders)`);
   const bareAfter = await bareBun({ ...driver, ...sameRequests, processes, seconds: n("limit-seconds") });
   const stages = await stageCpu(s.env);
   const lua = await gateLua(s.env.REDIS_URL!, n("limit-seconds"));
@@ -169,6 +172,8 @@ try {
     latencyByStatus: byOutcome,
     answersInFirstSeconds: firstSeconds,
     winners202: { p50ms: byOutcome["202"]?.p50ms ?? null, p99ms: byOutcome["202"]?.p99ms ?? null },
+    /** From each winner's 202 (its orders.cmd.place publish, acked before the answer) to its CONFIRMED history row. */
+    accepted202ToConfirmed: confirmedLatency,
     unseenTokenShare,
     fromMemoryShare,
     edgeCpuUsPerRequest: (edgeCpuSeconds * 1e6) / Math.max(1, spike.requests),
@@ -231,6 +236,7 @@ Client side (wrk, all answers): p50 ${f(spike.p50 / 1000, 2)} ms, p95 ${f(spike.
 ## The sale
 
 - sold out ${result.timeToSellOutSeconds === null ? "never" : `${f(result.timeToSellOutSeconds, 3)} s`} after the first request; every accepted order settled ${f(result.timeToSettleSeconds, 2)} s after it
+- 202 to CONFIRMED, per confirmed order (the \`orders.cmd.place\` publish acked before the 202, to the order's CONFIRMED history row): p50 ${f(confirmedLatency.p50ms)} ms, p99 ${f(confirmedLatency.p99ms)} ms, max ${f(confirmedLatency.maxMs)} ms (${confirmedLatency.orders} orders)
 - confirmed ${audit.confirmed} of ${audit.quantity}, remaining ${audit.remaining}, orders ${audit.orders} (cancelled units ${audit.cancelled}), most units per shopper ${audit.perUserMax}
 - oversell **${result.oversell}**, undersell **${result.undersell}** (units back in the gate before the last request was answered and still unsold); ${result.unsoldAfterDemandEnded} units came back (declined payments) only after the last request
 

@@ -76,3 +76,22 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
     },
   };
 }
+
+/**
+ * Runs `stop` once, then exits, on Ctrl-C, SIGTERM, or when the runner that started this process (npm run) is
+ * gone: a foreground stack's children must not outlive it.
+ */
+export function stopOnExit(stop: () => Promise<void>) {
+  let stopping = false;
+  const once = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("stopping...");
+    await stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", once);
+  process.on("SIGTERM", once);
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && once(), 1000).unref();
+}

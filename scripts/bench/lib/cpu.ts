@@ -1,5 +1,5 @@
 // CPU readings from /proc for the benches: the CPU the hypervisor took away (steal), and what processes used.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** The machine's CPU time so far, all of it and the steal, from /proc/stat. */
 export function cpuStat() {
@@ -24,3 +24,19 @@ export function processCpu(pid: number | string): { name: string; seconds: numbe
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), seconds: (Number(f[11]) + Number(f[12])) / 100 };
 }
+
+/** The processes whose command line matches `pattern` (a private server found by its port). */
+export function pidsByCommand(pattern: RegExp): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (pattern.test(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " "))) out.push(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used so far by these processes together (the ones gone count nothing). */
+export const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + (processCpu(p)?.seconds ?? 0), 0);

@@ -2,12 +2,14 @@
 // a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, naive
 // one-message saga transactions (inbox + snapshot + outbox) on Postgres, and the order pipeline's messaging alone.
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { setPriority } from "node:os";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { gate } from "../../../domain/sale";
 import { jetstreamOf, publishEnvelope, uuidv7 } from "../../../nats";
+import { cpuOf } from "./cpu";
 import { wrk, type WrkResult } from "./wrk";
 
 function freePort(): number {
@@ -119,26 +121,37 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
 /**
  * The order pipeline's messaging alone: for each order the seven acked publishes and eight deliveries a
  * confirmed order takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed is read by
- * notification and cart), moved through a scratch stream by one process per actor kind the way the actors move
- * them (durable pull consumers, batches, publish then ack), with no database, HTTP or decisions in between.
- * Returns orders per second from the first publish until the last delivery is acked.
+ * notification and popularity: the cart follows in the order worker's transaction), moved through a scratch
+ * stream by one process per actor kind the way the actors move them (durable pull consumers, batches, publish
+ * then ack), with no database, HTTP or decisions in between.
+ * Returns orders per second from the first publish until the last delivery is acked, and the CPU per order
+ * (ms) of the hop processes and of the NATS server (`natsPids`) over the same span.
  */
-export async function messagingFloor(natsUrl: string, orders: number, timeoutS = 120): Promise<number> {
+export async function messagingFloor(
+  natsUrl: string,
+  orders: number,
+  o: { nice?: number; natsPids?: number[]; timeoutS?: number } = {},
+): Promise<{ ordersPerS: number; cpuMsPerOrder: { hops: number; nats: number } }> {
+  const timeoutS = o.timeoutS ?? 120;
   const nc = await connect({ servers: natsUrl });
   const jsm = await jetstreamManager(nc);
   const stream = `FLOOR_${process.pid}`;
   await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
   // consumer (durable) -> the subject it reads
-  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", cart: "confirmed" };
+  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", popular: "confirmed" };
   for (const [durable, subject] of Object.entries(reads))
     await jsm.consumers.add(stream, { durable_name: durable, filter_subject: `${stream}.${subject}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 20_000 });
-  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", coupon: "cart" };
+  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", popularity: "popular" };
   const procs = Object.values(kinds).map((hops) =>
     Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
   );
+  // at the actors' priority, as the actors they stand in for (a machine shared with others gives both the same share)
+  for (const p of procs) setPriority(p.pid, o.nice ?? 0);
   const js = jetstreamOf(nc);
   try {
     await Bun.sleep(1000); // the hop processes subscribe
+    const hopPids = procs.map((p) => p.pid);
+    const cpu0 = { hops: cpuOf(hopPids), nats: cpuOf(o.natsPids ?? []) };
     const started = performance.now();
     let next = 0;
     const place = (id: string) => ({ id: `place:${id}`, type: `${stream}.place`, occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } }) as never;
@@ -150,8 +163,14 @@ export async function messagingFloor(natsUrl: string, orders: number, timeoutS =
     const deadline = started + timeoutS * 1000;
     for (;;) {
       const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
-      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && done.find((c) => c.name === "cart")!.ack_floor.consumer_seq === orders)
-        return orders / ((performance.now() - started) / 1000);
+      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && ["notify", "popular"].every((n) => done.find((c) => c.name === n)!.ack_floor.consumer_seq === orders))
+      {
+        const perOrder = (seconds: number) => Math.round((seconds * 1e6) / orders) / 1000;
+        return {
+          ordersPerS: orders / ((performance.now() - started) / 1000),
+          cpuMsPerOrder: { hops: perOrder(cpuOf(hopPids) - cpu0.hops), nats: perOrder(cpuOf(o.natsPids ?? []) - cpu0.nats) },
+        };
+      }
       if (performance.now() > deadline) throw new Error(`messaging floor: not done within ${timeoutS} s`);
       await Bun.sleep(50);
     }

@@ -1,5 +1,6 @@
 // Carts lose what an order took only once that order is confirmed: a declined or cancelled order leaves
-// the cart as it was. The lines come from the checkout row the edge wrote with the order.
+// the cart as it was. The lines come from the checkout row the edge wrote with the order. The saga's
+// worker does this in the transaction that records the status change, so it happens once with it.
 import { inArray, sql } from "drizzle-orm";
 import { cartCheckouts, cartItems, type Tx } from "../../db";
 
@@ -9,7 +10,7 @@ export async function takeOutOfCarts(tx: Tx, orderIds: string[]) {
   // one statement: the delete and the update see the same snapshot and touch disjoint rows
   await tx.execute(sql`
     with done as (
-      delete from ${cartCheckouts} where order_id in ${orderIds} returning user_id, lines
+      delete from ${cartCheckouts} where order_id = any(${sql.param(orderIds)}::uuid[]) returning user_id, lines
     ), taken as (
       select d.user_id, (l->>'productId')::uuid as product_id, sum((l->>'quantity')::int) as q
       from done d, jsonb_array_elements(d.lines) l group by 1, 2
