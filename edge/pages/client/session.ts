@@ -52,10 +52,12 @@ export function session() {
   }
 
   function refresh(): Promise<void> {
+    // checked before the shared promise exists: a rejection settled at once would otherwise stay cached in it
+    if (!tokens) return Promise.reject(new ApiError(401, "UNAUTHENTICATED", "not signed in"));
+    const refreshToken = tokens.refresh;
     refreshing ??= (async () => {
       try {
-        if (!tokens) throw new ApiError(401, "UNAUTHENTICATED", "not signed in");
-        keep(await send("POST", "/v1/auth/refresh", { body: { refreshToken: tokens.refresh } }));
+        keep(await send("POST", "/v1/auth/refresh", { body: { refreshToken } }));
       } catch (err) {
         // refused (expired, reused, revoked): signed out; a network failure leaves the pair for the next try
         if (!(err instanceof ApiError) || err.status !== 0) signedOut();
