@@ -1,8 +1,8 @@
 // Configuration of every actor process kind, parsed once at start; fails fast with a readable message.
 import { z } from "zod";
 import { defaults } from "../domain/config";
-import { LOG_LEVELS } from "../nats";
 import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
+import { LOG_LEVELS } from "../nats";
 
 const schema = z.object({
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),

@@ -1,27 +1,36 @@
 // Starts one actor process kind: `bun actors/main.ts <kind>` (see `consumers` in nats/streams.ts, or `gateway`).
 // Run more copies of a kind to scale it out: they share its durable consumers.
 import { existsSync, writeFileSync } from "node:fs";
+import { jetstreamManager } from "@nats-io/jetstream";
+import nodemailer from "nodemailer";
 import { createDb } from "../db";
 import { defaults } from "../domain/config";
-import { connectBus, consumers, logger, orderStatusSubject, startOpsTick, type ConsumerKind, type Logger, type OrderStatusChanged } from "../nats";
-import { loadConfig, warnings, type ActorConfig } from "./config";
-import { startRelay } from "../nats";
-import { startDeadLetterMover, startWorker, type BatchHandler } from "./lib/worker";
-import { notificationHandler } from "./notification/worker";
-import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
-import nodemailer from "nodemailer";
-import { inventoryHandler } from "./inventory/worker";
-import { orderHandler, startDeadlineSweeper } from "./order/worker";
-import { breaker, gatewayClient, type Breaker } from "../domain/payment";
-import { paymentHandler } from "./payment/worker";
+import { type Breaker, breaker, gatewayClient } from "../domain/payment";
+import { createRedis } from "../domain/redis";
+import { gate } from "../domain/sale";
+import {
+  type ConsumerKind,
+  connectBus,
+  consumers,
+  type Logger,
+  logger,
+  type OrderStatusChanged,
+  orderStatusSubject,
+  startOpsTick,
+  startRelay,
+} from "../nats";
+import { type ActorConfig, loadConfig, warnings } from "./config";
 import { startClaimReconciler } from "./coupon/reconciler";
 import { couponHandler } from "./coupon/worker";
-import { createRedis } from "../domain/redis";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { gate } from "../domain/sale";
-import { startHoldSweeper } from "./gate/sweeper";
 import { startGateRepair } from "./gate/repair";
+import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
+import { inventoryHandler } from "./inventory/worker";
+import { type BatchHandler, startDeadLetterMover, startWorker } from "./lib/worker";
+import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
+import { notificationHandler } from "./notification/worker";
+import { orderHandler, startDeadlineSweeper } from "./order/worker";
+import { paymentHandler } from "./payment/worker";
 import { popularityHandler, startPopularity } from "./popularity/worker";
 
 const kind = process.argv[2];
@@ -54,7 +63,8 @@ async function run(kind: ConsumerKind) {
         autoDeliverAfterMs: config.AUTO_DELIVER_AFTER_MS,
         log,
         onStatus: (changes) => {
-          for (const c of changes) bus.nc.publish(orderStatusSubject(c.orderId), JSON.stringify(c satisfies OrderStatusChanged));
+          for (const c of changes)
+            bus.nc.publish(orderStatusSubject(c.orderId), JSON.stringify(c satisfies OrderStatusChanged));
         },
       }),
     inventory: () => inventoryHandler,
@@ -80,7 +90,9 @@ async function run(kind: ConsumerKind) {
       const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const g = gate(redis);
-      stops.push(startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }));
+      stops.push(
+        startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }),
+      );
       stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());
       return gateHandler(g, bus.nc);
@@ -89,7 +101,16 @@ async function run(kind: ConsumerKind) {
       const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES });
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const marks = new Set<string>();
-      stops.push(startPopularity({ db, redis, log, marks, flushMs: config.POPULARITY_FLUSH_MS, sweepMs: config.POPULARITY_SWEEP_MS }));
+      stops.push(
+        startPopularity({
+          db,
+          redis,
+          log,
+          marks,
+          flushMs: config.POPULARITY_FLUSH_MS,
+          sweepMs: config.POPULARITY_SWEEP_MS,
+        }),
+      );
       stops.push(async () => redis.disconnect());
       return popularityHandler(marks);
     },
@@ -106,19 +127,45 @@ async function run(kind: ConsumerKind) {
   stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));
   if (kind === "notification") {
-    const timeouts = { connectionTimeout: SMTP_TIMEOUT_MS, greetingTimeout: SMTP_TIMEOUT_MS, socketTimeout: SMTP_TIMEOUT_MS };
-    const transport = nodemailer.createTransport({ url: config.MAIL_URL, pool: true, maxConnections: SEND_CONCURRENCY, ...timeouts } as never);
+    const timeouts = {
+      connectionTimeout: SMTP_TIMEOUT_MS,
+      greetingTimeout: SMTP_TIMEOUT_MS,
+      socketTimeout: SMTP_TIMEOUT_MS,
+    };
+    const transport = nodemailer.createTransport({
+      url: config.MAIL_URL,
+      pool: true,
+      maxConnections: SEND_CONCURRENCY,
+      ...timeouts,
+    } as never);
     const mailLog = log.child({ part: "mailer" });
-    const stopMailer = startMailer({ db, transport, from: config.MAIL_FROM, log: mailLog, pollMs: config.MAIL_POLL_MS, backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS } });
+    const stopMailer = startMailer({
+      db,
+      transport,
+      from: config.MAIL_FROM,
+      log: mailLog,
+      pollMs: config.MAIL_POLL_MS,
+      backoff: { baseMs: config.MAIL_BACKOFF_MS, maxMs: config.MAIL_BACKOFF_MAX_MS },
+    });
     stops.push(async () => {
       await stopMailer();
       transport.close();
     });
   }
   if (kind === "coupon")
-    stops.push(startClaimReconciler({ db, redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, js: bus.js, log, afterMs: config.CLAIM_REPUBLISH_AFTER_MS }));
+    stops.push(
+      startClaimReconciler({
+        db,
+        redis: { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES },
+        js: bus.js,
+        log,
+        afterMs: config.CLAIM_REPUBLISH_AFTER_MS,
+      }),
+    );
   if (breakers.length) {
-    const stopTick = startOpsTick(bus.nc, kind, () => ({ breakers: breakers.map((b) => ({ name: b.name, state: b.state() })) }));
+    const stopTick = startOpsTick(bus.nc, kind, () => ({
+      breakers: breakers.map((b) => ({ name: b.name, state: b.state() })),
+    }));
     stops.push(async () => stopTick());
   }
   log.info("actor started", { consumers: consumers[kind].map((c) => `${c.stream}/${c.durable}`) });

@@ -1,3 +1,3 @@
-export * from "./schema";
 export { createDb, type Db, type Tx } from "./client";
 export { runMigrations } from "./migrate";
+export * from "./schema";

@@ -30,13 +30,15 @@ describe("admission for expensive work", () => {
     const t = performance.now();
     const answers = await Promise.all(
       Array.from({ length: 40 }, () =>
-        line.run(() => {
-          started++;
-          return Bun.sleep(60);
-        }).then(
-          () => performance.now() - t,
-          (e: AppError) => e,
-        ),
+        line
+          .run(() => {
+            started++;
+            return Bun.sleep(60);
+          })
+          .then(
+            () => performance.now() - t,
+            (e: AppError) => e,
+          ),
       ),
     );
     const finished = answers.filter((a): a is number => typeof a === "number");

@@ -23,7 +23,9 @@ export function admission(o: { concurrency: number; maxWaitMs: number; name: str
 
   function busy() {
     const drainS = Math.max(1, Math.ceil(((line.length / o.concurrency + 1) * avgMs) / 1000));
-    return new AppError("BUSY", `too many ${o.name} requests at once; retry in ${drainS} s`, undefined, { "Retry-After": String(drainS) });
+    return new AppError("BUSY", `too many ${o.name} requests at once; retry in ${drainS} s`, undefined, {
+      "Retry-After": String(drainS),
+    });
   }
 
   async function run<T>(job: () => Promise<T>, budgetMs = o.maxWaitMs): Promise<T> {

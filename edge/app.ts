@@ -1,6 +1,7 @@
 // The edge application: one front layer, one router per domain, one error handler.
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { saleKeys } from "../domain/sale";
 import { authRoutes } from "./auth/routes";
 import { cartRoutes } from "./cart";
 import { catalogRoutes } from "./catalog/routes";
@@ -8,29 +9,30 @@ import { couponRoutes } from "./coupons";
 import type { Deps, Env } from "./deps";
 import { AppError, problem, renderError } from "./errors";
 import { front } from "./middleware/front";
-import { operationOf, openapiRoutes } from "./openapi";
-import { healthRoutes } from "./ops/health";
-import { orderRoutes } from "./orders/routes";
-import { orderEventRoutes } from "./orders/events";
-import { fulfilmentRoutes } from "./orders/fulfilment";
+import { openapiRoutes, operationOf } from "./openapi";
 import { dlqRoutes } from "./ops/dlq";
+import { healthRoutes } from "./ops/health";
 import { opsOrderRoutes } from "./ops/orders";
 import { opsStreamRoutes } from "./ops/stream";
+import { orderEventRoutes } from "./orders/events";
+import { fulfilmentRoutes } from "./orders/fulfilment";
+import { orderRoutes } from "./orders/routes";
 import { pageRoutes } from "./pages/routes";
-import { saleEventRoutes } from "./sales/events";
-import { sellerRoutes } from "./seller/routes";
-import { auditRoutes } from "./sales/audit";
-import { saleKeys } from "../domain/sale";
-import { saleBoard } from "./sales/board";
-import { purchaseShortcut, salesRoutes } from "./sales/routes";
 import { webhookRoutes } from "./payments/webhook";
 import { limiter } from "./rate-limit";
+import { auditRoutes } from "./sales/audit";
+import { saleBoard } from "./sales/board";
+import { saleEventRoutes } from "./sales/events";
+import { purchaseShortcut, salesRoutes } from "./sales/routes";
+import { sellerRoutes } from "./seller/routes";
 
 const MAX_BODY = 1024 * 1024;
 
 export function createApp(d: Deps) {
   const app = new Hono<Env>();
-  const origins = d.config.CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean);
+  const origins = d.config.CORS_ORIGINS.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const perUser = limiter(d.redis, {
     name: "api",
     capacity: d.config.RATE_LIMIT_CAPACITY,
@@ -64,7 +66,12 @@ export function createApp(d: Deps) {
     checks: { capacity: d.config.RATE_LIMIT_CAPACITY, refillPerS: d.config.RATE_LIMIT_REFILL_PER_S },
     shortcut: purchaseShortcut(board),
     open,
-    cors: origins.length ? cors({ origin: origins, exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"] }) : undefined,
+    cors: origins.length
+      ? cors({
+          origin: origins,
+          exposeHeaders: ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"],
+        })
+      : undefined,
   });
   app.use(layer);
   // answers known in advance (a sold-out sale's purchases) go out before Hono builds a context for them
@@ -72,7 +79,10 @@ export function createApp(d: Deps) {
   app.fetch = (req, env, ctx) => layer.early(req) ?? route(req, env, ctx);
   app.route("/", healthRoutes(d));
   app.route("/", webhookRoutes(d));
-  app.route("/", openapiRoutes(() => app.routes));
+  app.route(
+    "/",
+    openapiRoutes(() => app.routes),
+  );
   app.route("/", authRoutes(d));
   app.route("/", catalogRoutes(d));
   app.route("/", orderRoutes(d));
@@ -93,7 +103,8 @@ export function createApp(d: Deps) {
   app.onError(renderError);
   for (const r of app.routes) {
     if (operationOf(r.handler)?.rateLimited !== false) continue;
-    if (r.path.includes(":") || r.path.includes("*")) throw new Error(`an unlimited route must have a fixed path: ${r.path}`);
+    if (r.path.includes(":") || r.path.includes("*"))
+      throw new Error(`an unlimited route must have a fixed path: ${r.path}`);
     open.add(r.path);
   }
   return app;

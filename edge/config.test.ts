@@ -4,8 +4,12 @@ import { loadConfig, warnings } from "./config";
 describe("edge configuration", () => {
   test("the public development WEBHOOK_SECRET is refused in production", () => {
     expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/WEBHOOK_SECRET/);
-    expect(() => loadConfig({ NODE_ENV: "production", WEBHOOK_SECRET: "dev-webhook-secret-change-me" })).toThrow(/WEBHOOK_SECRET/);
-    expect(loadConfig({ NODE_ENV: "production", WEBHOOK_SECRET: "a-real-secret-from-the-vault" }).WEBHOOK_SECRET).toBe("a-real-secret-from-the-vault");
+    expect(() => loadConfig({ NODE_ENV: "production", WEBHOOK_SECRET: "dev-webhook-secret-change-me" })).toThrow(
+      /WEBHOOK_SECRET/,
+    );
+    expect(loadConfig({ NODE_ENV: "production", WEBHOOK_SECRET: "a-real-secret-from-the-vault" }).WEBHOOK_SECRET).toBe(
+      "a-real-secret-from-the-vault",
+    );
   });
 
   test("outside production it starts, with a warning", () => {

@@ -2,14 +2,17 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { defaults } from "../domain/config";
-import { LOG_LEVELS } from "../nats";
 import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
+import { LOG_LEVELS } from "../nats";
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("127.0.0.1"),
   /** Share PORT with other edge processes (SO_REUSEPORT): set by `bun run edge`/`up` when they start several. */
-  REUSE_PORT: z.enum(["0", "1"]).default("0").transform((v) => v === "1"),
+  REUSE_PORT: z
+    .enum(["0", "1"])
+    .default("0")
+    .transform((v) => v === "1"),
   DATABASE_URL: z.string().url().default(defaults.DATABASE_URL),
   REDIS_URL: z.string().default(defaults.REDIS_URL),
   /** Seeds of a Redis Cluster, "host:port,host:port": when set, every Redis use goes through the cluster (REDIS_URL unused). */
@@ -21,8 +24,16 @@ const schema = z.object({
   JWT_PRIVATE_JWK: z.string().optional(),
   JWT_EXTRA_PUBLIC_JWKS: z.string().optional(),
   JWT_ISSUER: z.string().default("flashsale"),
-  ACCESS_TOKEN_TTL_S: z.coerce.number().int().positive().default(15 * 60),
-  REFRESH_TOKEN_TTL_S: z.coerce.number().int().positive().default(7 * 24 * 3600),
+  ACCESS_TOKEN_TTL_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60),
+  REFRESH_TOKEN_TTL_S: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(7 * 24 * 3600),
   RATE_LIMIT_CAPACITY: z.coerce.number().int().positive().default(100),
   RATE_LIMIT_REFILL_PER_S: z.coerce.number().int().positive().default(10),
   LOGIN_LIMIT_PER_MIN: z.coerce.number().int().positive().default(10),
@@ -51,7 +62,10 @@ const schema = z.object({
   /** Where people open the links of mails (verification, password reset): the edge serves those pages itself. */
   PUBLIC_URL: z.string().url().default("http://localhost:3000"),
   /** Orders, purchases and coupon claims answer 403 EMAIL_NOT_VERIFIED for an account whose email is not verified. */
-  REQUIRE_VERIFIED_EMAIL: z.enum(["true", "false", "1", "0"]).default("false").transform((v) => v === "true" || v === "1"),
+  REQUIRE_VERIFIED_EMAIL: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   /** Passkeys: the relying party's id (a domain) and the origin its pages are served from. */
   RP_ID: z.string().default("localhost"),
   RP_ORIGIN: z.string().url().default("http://localhost:3000"),

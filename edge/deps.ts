@@ -1,8 +1,9 @@
 // What every route module receives: passed as arguments, no container.
-import type { RedisClient } from "../domain/redis";
+
 import type { Db } from "../db";
-import type { Bus, Logger } from "../nats";
 import type { GatewayClient } from "../domain/payment";
+import type { RedisClient } from "../domain/redis";
+import type { Bus, Logger } from "../nats";
 import type { Claims, TokenService } from "./auth/tokens";
 import type { EdgeConfig } from "./config";
 import type { Metrics } from "./metrics";

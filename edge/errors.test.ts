@@ -12,13 +12,18 @@ import { front } from "./middleware/front";
 describe("renderError", () => {
   test("a failed query's parameters reach neither the answer nor the log", async () => {
     const app = new Hono<Env>();
-    app.use(front({ log: logger({ test: "errors" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
+    app.use(
+      front({ log: logger({ test: "errors" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }),
+    );
     app.post("/boom", () => {
       throw failedInsert();
     });
     app.onError(renderError);
     let res!: Response;
-    const out = await captured(async () => (res = await app.request("/boom", { method: "POST", headers: { authorization: "Bearer abc.def.ghi" } })));
+    const out = await captured(
+      async () =>
+        (res = await app.request("/boom", { method: "POST", headers: { authorization: "Bearer abc.def.ghi" } })),
+    );
     const body = (await res.json()) as { code: string; detail: string };
     expect(body.code).toBe("INTERNAL");
     expect(JSON.stringify(body)).not.toContain("argon2id");
@@ -28,8 +33,14 @@ describe("renderError", () => {
 
   test("Redis out of reach (a node lost, a failover): 503 with Retry-After, never a 500", async () => {
     const app = new Hono<Env>();
-    app.use(front({ log: logger({ test: "errors" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }));
-    const thrown = [new Error("Connection is closed."), new Error("CLUSTERDOWN The cluster is down"), new Error("Too many Cluster redirections. Last error: Error: Connection is closed.")];
+    app.use(
+      front({ log: logger({ test: "errors" }), metrics: createMetrics(), trustedProxies: "", onError: renderError }),
+    );
+    const thrown = [
+      new Error("Connection is closed."),
+      new Error("CLUSTERDOWN The cluster is down"),
+      new Error("Too many Cluster redirections. Last error: Error: Connection is closed."),
+    ];
     let i = 0;
     app.get("/redis", () => {
       throw thrown[i++];

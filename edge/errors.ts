@@ -92,7 +92,13 @@ export function renderError(err: unknown, c: Context): Response {
   // a Redis node lost, a primary failing over: nothing was decided, the same request may be sent again
   if (redisUnavailable(err)) {
     (c.get("log") as Logger | undefined)?.warn("redis unavailable", { err: (err as Error).message, path: c.req.path });
-    return problem(c, new AppError("UPSTREAM_UNAVAILABLE", "a data store is unavailable for a moment; retry after the time in Retry-After"));
+    return problem(
+      c,
+      new AppError(
+        "UPSTREAM_UNAVAILABLE",
+        "a data store is unavailable for a moment; retry after the time in Retry-After",
+      ),
+    );
   }
   // the path, never the query string or headers; the logger strips the error's query parameters, hashes
   // and tokens (nats/log.ts), so a failed insert does not copy a password hash or an email into the log

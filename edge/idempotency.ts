@@ -1,8 +1,8 @@
 // Idempotency-Key: the same key with the same body returns the first answer; with another body, 422.
 // The key row is written in the same transaction as what the request creates, and lives 24 hours.
 import { and, eq, lt, sql } from "drizzle-orm";
-import { idempotencyKeys, type Db, type Tx } from "../db";
-import { IDEMPOTENCY_KEY_RULE, requestHash as hashOf, validIdempotencyKey } from "../domain/idempotency";
+import { type Db, idempotencyKeys, type Tx } from "../db";
+import { requestHash as hashOf, IDEMPOTENCY_KEY_RULE, validIdempotencyKey } from "../domain/idempotency";
 import { AppError } from "./errors";
 
 const TTL_MS = 24 * 3600 * 1000;
@@ -28,7 +28,13 @@ export async function idempotent<T>(
   return db.transaction(async (tx) => {
     await tx
       .delete(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.userId, req.userId), eq(idempotencyKeys.key, key), lt(idempotencyKeys.createdAt, new Date(Date.now() - TTL_MS))));
+      .where(
+        and(
+          eq(idempotencyKeys.userId, req.userId),
+          eq(idempotencyKeys.key, key),
+          lt(idempotencyKeys.createdAt, new Date(Date.now() - TTL_MS)),
+        ),
+      );
     // a concurrent request with the same key waits here until the first one commits
     const [claimed] = await tx
       .insert(idempotencyKeys)
@@ -36,7 +42,10 @@ export async function idempotent<T>(
       .onConflictDoNothing()
       .returning();
     if (!claimed) {
-      const [first] = await tx.select().from(idempotencyKeys).where(and(eq(idempotencyKeys.userId, req.userId), eq(idempotencyKeys.key, key)));
+      const [first] = await tx
+        .select()
+        .from(idempotencyKeys)
+        .where(and(eq(idempotencyKeys.userId, req.userId), eq(idempotencyKeys.key, key)));
       if (!first || first.requestHash !== requestHash)
         throw new AppError("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used with a different request");
       return { status: first.status as Answer<T>["status"], body: first.body as T, replayed: true };

@@ -68,7 +68,11 @@ export function createMetrics() {
             cumulative += h.buckets[i]!;
             out.push(`${name}_bucket{${k}${sep}le="${BUCKETS[i]}"} ${cumulative}`);
           }
-          out.push(`${name}_bucket{${k}${sep}le="+Inf"} ${h.count}`, `${name}_sum{${k}} ${h.sum}`, `${name}_count{${k}} ${h.count}`);
+          out.push(
+            `${name}_bucket{${k}${sep}le="+Inf"} ${h.count}`,
+            `${name}_sum{${k}} ${h.sum}`,
+            `${name}_count{${k}} ${h.count}`,
+          );
         }
       }
       for (const [name, read] of gauges) {

@@ -38,7 +38,10 @@ export function statusList<const S extends string>(all: readonly S[], fallback: 
     .max(200)
     .optional()
     .transform((v) => (v ? v.split(",").map((x) => x.trim()) : [...fallback]))
-    .refine((v) => v.length > 0 && v.every((x) => (all as readonly string[]).includes(x)), `status: comma-separated, each one of ${all.join(", ")}`)
+    .refine(
+      (v) => v.length > 0 && v.every((x) => (all as readonly string[]).includes(x)),
+      `status: comma-separated, each one of ${all.join(", ")}`,
+    )
     .transform((v) => new Set(v as S[]))
     .describe(`comma-separated: ${all.join(", ")} (default ${fallback.join(",")})`);
 }

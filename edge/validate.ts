@@ -9,7 +9,8 @@ const JSON_TYPE = /^application\/([\w.!#$&^-]+\+)?json\s*(;|$)/i;
 
 /** 415 unless the request says its body is JSON. */
 export function requireJson(c: Context): void {
-  if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
+  if (!JSON_TYPE.test(c.req.header("content-type") ?? ""))
+    throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send application/json");
 }
 
 export async function body<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
@@ -27,7 +28,11 @@ export function parse<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> 
   const r = schema.safeParse(raw);
   if (!r.success) {
     const errors = r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-    throw new AppError("VALIDATION_FAILED", errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "), { errors });
+    throw new AppError(
+      "VALIDATION_FAILED",
+      errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; "),
+      { errors },
+    );
   }
   return r.data;
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { startPrivateNats, type PrivateNats } from "../scripts/lib/private-stack";
+import { type PrivateNats, startPrivateNats } from "../scripts/lib/private-stack";
 import { envelope, jetstreamOf, publishEnvelope, uuidv7 } from ".";
 
 let nats: PrivateNats | undefined;
@@ -35,17 +35,23 @@ test("a subject no stream takes is refused, not left waiting", async () => {
 test("a publish the stream refuses is refused with its reason", async () => {
   const jsm = await jetstreamManager(nats!.nc);
   await jsm.streams.add({ name: "TINY", subjects: ["tiny.>"], max_msgs: 1, discard: DiscardPolicy.New });
-  await publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.one" } as never);
-  await expect(publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.two" } as never)).rejects.toThrow(
-    "JetStream refused the publish",
-  );
+  await publishEnvelope(nats!.js, {
+    ...envelope("orders.cmd.timeout", { orderId: uuidv7() }),
+    type: "tiny.one",
+  } as never);
+  await expect(
+    publishEnvelope(nats!.js, { ...envelope("orders.cmd.timeout", { orderId: uuidv7() }), type: "tiny.two" } as never),
+  ).rejects.toThrow("JetStream refused the publish");
 });
 
 test("a closed connection refuses at once, and so does a publish that was waiting", async () => {
   const nc = await connect({ servers: nats!.url });
   const js = jetstreamOf(nc);
   await publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() }));
-  const waiting = publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() })).then(() => "acked", (e: Error) => e.message);
+  const waiting = publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() })).then(
+    () => "acked",
+    (e: Error) => e.message,
+  );
   await nc.close();
   expect(await waiting).toBeOneOf(["acked", "the NATS connection closed"]);
   const started = performance.now();

@@ -1,15 +1,23 @@
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamOptions } from "@nats-io/jetstream";
+import { type JetStreamClient, type JetStreamOptions, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { contracts, type Data, type Subject } from "./contracts";
-import { envelope, toHeaders, type Envelope } from "./envelope";
+import { type Envelope, envelope, toHeaders } from "./envelope";
 import { ensureStreams } from "./streams";
 
 export type Bus = { nc: NatsConnection; js: JetStreamClient };
 
 /** NATS_URL: one server or several of a cluster, comma-separated; the client moves to another when one is lost. */
-export const natsServers = (url: string) => url.split(",").map((s) => s.trim()).filter(Boolean);
+export const natsServers = (url: string) =>
+  url
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
-export async function connectBus(url: string, name: string, opts: { ensure?: boolean; replicas?: number } = {}): Promise<Bus> {
+export async function connectBus(
+  url: string,
+  name: string,
+  opts: { ensure?: boolean; replicas?: number } = {},
+): Promise<Bus> {
   const nc = await connect({ servers: natsServers(url), name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   if (opts.ensure) await ensureStreams(await jetstreamManager(nc), { replicas: opts.replicas });
   return { nc, js: jetstreamOf(nc, { timeout: JS_API_TIMEOUT_MS }) };
@@ -39,7 +47,8 @@ export async function publishEnvelope(js: JetStreamClient, env: Envelope, tracep
       return await publisherOf(js)(env.type, data, headers);
     } catch (err) {
       const pause = Math.min(PUBLISH_RETRY_PAUSE_MS * attempt, 1_000);
-      if (!(err instanceof Unanswered) || Date.now() - started + pause + PUBLISH_TIMEOUT_MS > PUBLISH_BUDGET_MS) throw err;
+      if (!(err instanceof Unanswered) || Date.now() - started + pause + PUBLISH_TIMEOUT_MS > PUBLISH_BUDGET_MS)
+        throw err;
       await Bun.sleep(pause);
     }
   }
@@ -101,11 +110,17 @@ function acked(nc: NatsConnection): Publisher {
       try {
         // on one server nothing takes the subject; in a cluster its stream may be electing a leader for now
         if (m.headers?.code === 503)
-          return w.reject(nc.info?.cluster ? new Unanswered("no stream takes this subject (for now?)") : new Error("no stream takes this subject"));
+          return w.reject(
+            nc.info?.cluster
+              ? new Unanswered("no stream takes this subject (for now?)")
+              : new Error("no stream takes this subject"),
+          );
         const ack = m.json<{ stream?: string; error?: { err_code?: number; description?: string } }>();
         // a clustered stream without a quorum for now answers "temporarily unavailable": as good as no answer
-        if (ack.error?.err_code === JS_CLUSTER_NOT_AVAILABLE) w.reject(new Unanswered(`JetStream unavailable: ${ack.error.description}`));
-        else if (ack.error || !ack.stream) w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
+        if (ack.error?.err_code === JS_CLUSTER_NOT_AVAILABLE)
+          w.reject(new Unanswered(`JetStream unavailable: ${ack.error.description}`));
+        else if (ack.error || !ack.stream)
+          w.reject(new Error(`JetStream refused the publish: ${ack.error?.description ?? "no ack"}`));
         else w.resolve();
       } catch (e) {
         w.reject(new Error(`unreadable JetStream ack: ${String(e)}`)); // never thrown into the connection's reader

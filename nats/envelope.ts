@@ -1,6 +1,6 @@
 // The envelope every message travels in, and its NATS headers (Nats-Msg-Id = envelope id, W3C traceparent).
-import { headers as natsHeaders, type MsgHdrs } from "@nats-io/transport-node";
-import { contracts, isSubject, type Data, type Subject } from "./contracts";
+import { type MsgHdrs, headers as natsHeaders } from "@nats-io/transport-node";
+import { contracts, type Data, isSubject, type Subject } from "./contracts";
 import { newTraceparent } from "./log";
 import { uuidv7 } from "./uuid";
 

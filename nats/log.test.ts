@@ -25,7 +25,8 @@ describe("log redaction", () => {
         note: `a hash ${HASH} in free text`,
       }),
     );
-    for (const secret of ["Passw0rd!", HASH, "rt-123456", "eyJhbGciOi", "sid=1", "s3cret", "argon2"]) expect(line).not.toContain(secret);
+    for (const secret of ["Passw0rd!", HASH, "rt-123456", "eyJhbGciOi", "sid=1", "s3cret", "argon2"])
+      expect(line).not.toContain(secret);
     expect(JSON.parse(line)).toMatchObject({ password: "[redacted]", user: { email: "x@y.z" }, params: "[redacted]" });
   });
 });

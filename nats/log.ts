@@ -10,7 +10,8 @@ export type Fields = Record<string, unknown>;
 // and kept longer. Fields named like a secret lose their value at any depth; query parameters (a failed
 // query's `params`, postgres.js's `parameters`) go too, since they hold whatever the query wrote (password
 // hashes, emails, tokens); and hashes or tokens that reach free text are cut out of it.
-const SECRET_FIELD = /passw(or)?d|passphrase|hash|secret|token|authorization|cookie|signature|^(params|parameters|args)$/i;
+const SECRET_FIELD =
+  /passw(or)?d|passphrase|hash|secret|token|authorization|cookie|signature|^(params|parameters|args)$/i;
 const SECRET_TEXT = [
   /\$argon2(id|i|d)\$[^\s"',]*/g, // a password hash
   /\beyJ[\w-]*\.[\w-]+\.[\w-]*/g, // a JWT
@@ -55,7 +56,8 @@ export function logger(base: Fields = {}, minLevel: Level = "info"): Logger {
   const l = {} as Logger;
   const min = level[minLevel];
   // a level below the minimum costs one comparison, not the fields' copy
-  for (const lvl of Object.keys(level) as Level[]) l[lvl] = level[lvl] < min ? () => {} : (msg, f = {}) => write(lvl, msg, { ...base, ...f });
+  for (const lvl of Object.keys(level) as Level[])
+    l[lvl] = level[lvl] < min ? () => {} : (msg, f = {}) => write(lvl, msg, { ...base, ...f });
   l.child = (f) => logger({ ...base, ...f }, minLevel);
   return l;
 }

@@ -21,17 +21,24 @@ export const opsTick = z.object({
 export type OpsTick = z.infer<typeof opsTick>;
 
 /** Publishes `read()`'s tick at the end of every wall-clock second until stopped. */
-export function startOpsTick(nc: NatsConnection, proc: string, read: () => Omit<OpsTick, "proc" | "id" | "second">): () => void {
+export function startOpsTick(
+  nc: NatsConnection,
+  proc: string,
+  read: () => Omit<OpsTick, "proc" | "id" | "second">,
+): () => void {
   const id = `${hostname()}:${process.pid}`;
   let timer: ReturnType<typeof setTimeout>;
   const next = () => {
-    timer = setTimeout(() => {
-      const second = Math.floor(Date.now() / 1000) - 1;
-      try {
-        nc.publish(OPS_TICK, JSON.stringify({ proc, id, second, ...read() } satisfies OpsTick));
-      } catch {} // the connection is closing: the tick is only a chart's point
-      next();
-    }, 1000 - (Date.now() % 1000) + 5);
+    timer = setTimeout(
+      () => {
+        const second = Math.floor(Date.now() / 1000) - 1;
+        try {
+          nc.publish(OPS_TICK, JSON.stringify({ proc, id, second, ...read() } satisfies OpsTick));
+        } catch {} // the connection is closing: the tick is only a chart's point
+        next();
+      },
+      1000 - (Date.now() % 1000) + 5,
+    );
     timer.unref?.();
   };
   next();

@@ -2,11 +2,11 @@
 // with Nats-Msg-Id = row id, then marked sent. A background relay publishes whatever a crash left behind.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { and, isNull, lt, sql } from "drizzle-orm";
-import { outbox, type Db, type Tx } from "../db";
+import { type Db, outbox, type Tx } from "../db";
 import { publishEnvelope } from "./connect";
 import { contracts, type Subject } from "./contracts";
-import { envelope, type Envelope } from "./envelope";
-import { newTraceparent, traceIdOf, type Logger } from "./log";
+import { type Envelope, envelope } from "./envelope";
+import { type Logger, newTraceparent, traceIdOf } from "./log";
 import { repeat } from "./repeat";
 
 export type Outgoing = { type: Subject; data: unknown };
@@ -31,7 +31,10 @@ export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: 
 export async function publishRows(db: Db | Tx, js: JetStreamClient, rows: OutboxRow[]): Promise<void> {
   if (!rows.length) return;
   await publishOnly(js, rows);
-  await markSent(db, rows.map((r) => r.id));
+  await markSent(
+    db,
+    rows.map((r) => r.id),
+  );
 }
 
 /** Publishes the rows (acked by JetStream, Nats-Msg-Id = row id) without marking them. */
@@ -56,7 +59,12 @@ export async function markSent(db: Db | Tx, ids: string[]): Promise<void> {
 export const RELAY_GRACE_MS = 10_000;
 
 /** Publishes rows left unsent for longer than `graceMs` (their publisher died or failed after commit). */
-export function startRelay(db: Db, js: JetStreamClient, log: Logger, opts = { everyMs: 1000, graceMs: RELAY_GRACE_MS }) {
+export function startRelay(
+  db: Db,
+  js: JetStreamClient,
+  log: Logger,
+  opts = { everyMs: 1000, graceMs: RELAY_GRACE_MS },
+) {
   return repeat(
     opts.everyMs,
     () =>

@@ -24,7 +24,11 @@ test("repeat: passes on, a failed pass logged and the loop going on; stop waits 
 });
 
 test("repeat: a long pause is cut short by stop", async () => {
-  const stop = repeat(60_000, async () => {}, () => {});
+  const stop = repeat(
+    60_000,
+    async () => {},
+    () => {},
+  );
   await Bun.sleep(5);
   const before = Date.now();
   await stop();

@@ -4,7 +4,11 @@
  * Runs `pass` now and then `everyMs` after each pass ends; a failed pass goes to `failed` and the loop goes on.
  * The returned stop ends the pause at once and resolves when the pass under way has finished.
  */
-export function repeat(everyMs: number, pass: () => Promise<unknown>, failed: (err: unknown) => void): () => Promise<void> {
+export function repeat(
+  everyMs: number,
+  pass: () => Promise<unknown>,
+  failed: (err: unknown) => void,
+): () => Promise<void> {
   let stopped = false;
   let wake = () => {};
   const loop = (async () => {

@@ -1,8 +1,8 @@
 // ensureStreams on a private NATS server: creates what is missing, updates what is there, and fails on a
 // failure that is not the library's not-found answer instead of trying to create over it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
-import { startPrivateNats, type PrivateNats } from "../scripts/lib/private-stack";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { type PrivateNats, startPrivateNats } from "../scripts/lib/private-stack";
 import { consumers, ensureStreams, streams } from "./streams";
 
 let nats: PrivateNats | undefined;
@@ -20,7 +20,9 @@ test("a stream and a consumer deleted are made again; the rest are updated in pl
   const before = (await jsm.streams.info("ORDERS")).created;
   await ensureStreams(jsm);
   expect((await jsm.streams.names().next()).sort()).toEqual(Object.keys(streams).sort());
-  expect((await jsm.consumers.info("ORDERS", consumers.order[0].durable)).config.filter_subject).toBe(consumers.order[0].filter);
+  expect((await jsm.consumers.info("ORDERS", consumers.order[0].durable)).config.filter_subject).toBe(
+    consumers.order[0].filter,
+  );
   expect((await jsm.streams.info("COUPONS")).config.subjects).toEqual([...streams.COUPONS]);
   expect((await jsm.streams.info("ORDERS")).created).toEqual(before);
 });

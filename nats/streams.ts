@@ -5,9 +5,9 @@ import {
   DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamManager,
   RetentionPolicy,
   StorageType,
-  type JetStreamManager,
 } from "@nats-io/jetstream";
 
 const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
@@ -84,7 +84,8 @@ export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: numbe
     else await jsm.streams.add(config);
   }
   for (const r of retired)
-    if (await exists(jsm.consumers.info(r.stream, r.durable), JetStreamApiCodes.ConsumerNotFound)) await jsm.consumers.delete(r.stream, r.durable);
+    if (await exists(jsm.consumers.info(r.stream, r.durable), JetStreamApiCodes.ConsumerNotFound))
+      await jsm.consumers.delete(r.stream, r.durable);
   for (const specs of Object.values(consumers)) {
     for (const c of specs) {
       const config = {
@@ -96,7 +97,8 @@ export async function ensureStreams(jsm: JetStreamManager, o: { replicas?: numbe
         max_deliver: MAX_DELIVER,
         max_ack_pending: 20_000,
       };
-      if (await exists(jsm.consumers.info(c.stream, c.durable), JetStreamApiCodes.ConsumerNotFound)) await jsm.consumers.update(c.stream, c.durable, config);
+      if (await exists(jsm.consumers.info(c.stream, c.durable), JetStreamApiCodes.ConsumerNotFound))
+        await jsm.consumers.update(c.stream, c.durable, config);
       else await jsm.consumers.add(c.stream, config);
     }
   }

@@ -1,6 +1,6 @@
 // Demo data: the admin (created or updated at every start), a demo seller and shopper, a few products.
 import { desc, eq, sql } from "drizzle-orm";
-import { products, sales, saleStock, stock, users, type Db } from "../db";
+import { type Db, products, saleStock, sales, stock, users } from "../db";
 import { hashPassword } from "../edge/auth/passwords";
 import { uuidv7 } from "../nats";
 
@@ -9,7 +9,11 @@ export const demo = {
   shopper: { email: "shopper@example.com", password: "Shopper1!pass", name: "Demo Shopper", role: "shopper" as const },
 };
 
-async function upsertUser(db: Db, u: { email: string; password: string; name: string; role: "shopper" | "seller" | "admin" }, overwrite: boolean) {
+async function upsertUser(
+  db: Db,
+  u: { email: string; password: string; name: string; role: "shopper" | "seller" | "admin" },
+  overwrite: boolean,
+) {
   const passwordHash = await hashPassword(u.password);
   const [row] = await db
     .insert(users)
@@ -17,7 +21,9 @@ async function upsertUser(db: Db, u: { email: string; password: string; name: st
     .values({ id: uuidv7(), email: u.email, name: u.name, role: u.role, passwordHash, emailVerifiedAt: new Date() })
     .onConflictDoUpdate({
       target: users.email,
-      set: overwrite ? { passwordHash, role: u.role, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` } : { emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` },
+      set: overwrite
+        ? { passwordHash, role: u.role, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` }
+        : { emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())` },
     })
     .returning();
   return row!;
@@ -59,7 +65,9 @@ async function demoSale(db: Db, sellerId: string): Promise<string> {
   const productId = uuidv7();
   const saleId = uuidv7();
   await db.transaction(async (tx) => {
-    await tx.insert(products).values({ id: productId, sellerId, name: "Limited sneakers (flash sale)", price: 199_000 });
+    await tx
+      .insert(products)
+      .values({ id: productId, sellerId, name: "Limited sneakers (flash sale)", price: 199_000 });
     await tx.insert(stock).values({ productId, available: 200 });
     await tx.insert(sales).values({
       id: saleId,

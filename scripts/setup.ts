@@ -9,7 +9,12 @@ import { ensureDatabase } from "./lib/services";
 import { seed } from "./seed";
 
 /** STREAM_REPLICAS: copies of each JetStream stream (3 on a NATS cluster; 1, the default, on one server). */
-export type SetupEnv = { DATABASE_URL: string; NATS_URL: string; STREAM_REPLICAS?: string; admin: { email: string; password: string } };
+export type SetupEnv = {
+  DATABASE_URL: string;
+  NATS_URL: string;
+  STREAM_REPLICAS?: string;
+  admin: { email: string; password: string };
+};
 
 export async function setup(e: SetupEnv) {
   await ensureDatabase(e.DATABASE_URL);
@@ -40,6 +45,11 @@ export const defaults = {
 
 if (import.meta.main) {
   const env: Record<string, string | undefined> & typeof defaults = { ...defaults, ...process.env };
-  await setup({ DATABASE_URL: env.DATABASE_URL, NATS_URL: env.NATS_URL, STREAM_REPLICAS: env.STREAM_REPLICAS, admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } });
+  await setup({
+    DATABASE_URL: env.DATABASE_URL,
+    NATS_URL: env.NATS_URL,
+    STREAM_REPLICAS: env.STREAM_REPLICAS,
+    admin: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD },
+  });
   console.log("setup done: migrations, streams, demo data");
 }

@@ -1,10 +1,11 @@
 // The whole local stack as one call: services, migrations, streams, demo data, then the edge, every
 // actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
-import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
-import { ensureMailDev } from "./lib/maildev";
-import { setup } from "./setup";
+
 import { edgeSpecs } from "./lib/edges";
-import { supervise, type ProcSpec } from "./lib/supervise";
+import { ensureMailDev } from "./lib/maildev";
+import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
+import { type ProcSpec, supervise } from "./lib/supervise";
+import { setup } from "./setup";
 
 export type StackOptions = {
   root: string;
@@ -35,17 +36,27 @@ export async function startStack(o: StackOptions) {
   const started: Started[] = [];
   await ensurePostgres(DATABASE_URL);
   if (!o.servicesUp)
-    for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)]) if (s) started.push(s);
+    for (const s of [await ensureRedis(env.REDIS_URL!, o.dataDir), await ensureNats(env.NATS_URL!, o.dataDir)])
+      if (s) started.push(s);
   // no mail server of its own: MailDev keeps the stack's mail, readable in a browser and through its REST API
   let mailWebUrl: string | undefined;
   if (!env.MAIL_URL) {
-    const m = await ensureMailDev({ root: o.root, dataDir: o.dataDir, ...(o.mailDev ?? { smtpPort: 1025, webPort: 1080 }) });
+    const m = await ensureMailDev({
+      root: o.root,
+      dataDir: o.dataDir,
+      ...(o.mailDev ?? { smtpPort: 1025, webPort: 1080 }),
+    });
     if (m.started) started.push(m.started);
     env.MAIL_URL = m.smtpUrl;
     mailWebUrl = m.webUrl;
   }
 
-  const seeded = await setup({ DATABASE_URL, NATS_URL: env.NATS_URL!, STREAM_REPLICAS: env.STREAM_REPLICAS, admin: o.admin });
+  const seeded = await setup({
+    DATABASE_URL,
+    NATS_URL: env.NATS_URL!,
+    STREAM_REPLICAS: env.STREAM_REPLICAS,
+    admin: o.admin,
+  });
 
   const bun = process.execPath;
   const specs: ProcSpec[] = [
@@ -55,13 +66,20 @@ export async function startStack(o: StackOptions) {
   const nice = actorNice(env);
   for (const kind of actorKinds)
     for (let i = 1; i <= (o.replicas ?? 1); i++)
-      specs.push({ label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind, cmd: [bun, "actors/main.ts", kind], nice });
+      specs.push({
+        label: o.replicas && o.replicas > 1 ? `${kind}-${i}` : kind,
+        cmd: [bun, "actors/main.ts", kind],
+        nice,
+      });
   const sup = supervise(specs, { cwd: o.root, env, write: o.write });
 
   const edgeUrl = `http://127.0.0.1:${env.PORT}`;
   const until = Date.now() + 30_000;
   for (;;) {
-    const ok = await fetch(`${edgeUrl}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${edgeUrl}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > until) {
       await sup.stop();

@@ -28,7 +28,12 @@ env.GATEWAY_WEBHOOK_URL ??= `http://127.0.0.1:${env.PORT}/v1/payments/webhook`;
 const admin = { email: env.ADMIN_EMAIL!, password: env.ADMIN_PASSWORD! };
 
 console.log("starting the NATS and Redis clusters...");
-const clusters = await startClusters({ dataDir, natsPorts: NATS_PORTS, routePorts: ROUTE_PORTS, redisPorts: REDIS_PORTS }).catch((err) => {
+const clusters = await startClusters({
+  dataDir,
+  natsPorts: NATS_PORTS,
+  routePorts: ROUTE_PORTS,
+  redisPorts: REDIS_PORTS,
+}).catch((err) => {
   console.error(`could not start the clusters: ${err instanceof Error ? err.message : err}`);
   process.exit(1);
 });
@@ -42,7 +47,9 @@ try {
       .filter(([label]) => label.startsWith(prefix))
       .map(([label, p]) => `${label} ${p.pid}`)
       .join(", ");
-  const roles = await Promise.all(REDIS_PORTS.map(async (p) => `${p} ${(await clusters.redis.cli(p, "role")).split("\n")[0]}`));
+  const roles = await Promise.all(
+    REDIS_PORTS.map(async (p) => `${p} ${(await clusters.redis.cli(p, "role")).split("\n")[0]}`),
+  );
   console.log(`
   flashsale is up on clusters (this host)
     edge      ${stack.edgeUrl}   ${edges.length} processes on one port: ${pids("edge")}

@@ -1,9 +1,9 @@
 // `bun run up`: the whole local stack in the foreground. Ctrl-C (or SIGTERM) stops it cleanly.
 import { join } from "node:path";
-import { demo } from "./seed";
-import { defaults } from "./setup";
 import { edgeSpecs } from "./lib/edges";
 import { stopOnExit } from "./lib/supervise";
+import { demo } from "./seed";
+import { defaults } from "./setup";
 import { actorKinds, startStack } from "./stack";
 
 const root = join(import.meta.dir, "..");

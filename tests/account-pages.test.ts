@@ -7,7 +7,7 @@ import postgres from "postgres";
 import type { Browser, Page } from "puppeteer-core";
 import { PASSKEY_CHALLENGE_TTL_S } from "../edge/auth/passkeys";
 import { receivedMail } from "../scripts/lib/maildev";
-import { addVirtualAuthenticator, launchBrowser, waitForText, type BrowserGlobals } from "./browser";
+import { addVirtualAuthenticator, type BrowserGlobals, launchBrowser, waitForText } from "./browser";
 import { client, eventually, type Json } from "./client";
 import { stack } from "./harness";
 
@@ -45,7 +45,9 @@ async function assertion(email?: string): Promise<Json> {
   const options = (await api.call("POST", "/v1/auth/passkeys/login/options", { body: email ? { email } : {} })).body;
   return page.evaluate(async (o) => {
     const g = globalThis as unknown as BrowserGlobals;
-    return (await g.navigator.credentials.get({ publicKey: g.PublicKeyCredential.parseRequestOptionsFromJSON(o) })).toJSON();
+    return (
+      await g.navigator.credentials.get({ publicKey: g.PublicKeyCredential.parseRequestOptionsFromJSON(o) })
+    ).toJSON();
   }, options);
 }
 
@@ -93,14 +95,20 @@ describe("passkeys", () => {
 
   test("a forged assertion is 401: a bad signature, another account's email, an email with no account, an unknown credential", async () => {
     const a = await assertion();
-    const forged = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: { ...a, response: { ...a.response, signature: flipLastByte(a.response.signature) } } } });
+    const forged = await api.call("POST", "/v1/auth/passkeys/login", {
+      body: { response: { ...a, response: { ...a.response, signature: flipLastByte(a.response.signature) } } },
+    });
     expect([forged.status, forged.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
 
     const other = await api.user();
-    const wrongUser = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion(other.email) } });
+    const wrongUser = await api.call("POST", "/v1/auth/passkeys/login", {
+      body: { response: await assertion(other.email) },
+    });
     expect([wrongUser.status, wrongUser.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
 
-    const noAccount = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion(`nobody-${crypto.randomUUID()}@pages.test`) } });
+    const noAccount = await api.call("POST", "/v1/auth/passkeys/login", {
+      body: { response: await assertion(`nobody-${crypto.randomUUID()}@pages.test`) },
+    });
     expect([noAccount.status, noAccount.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
 
     const b = await assertion();
@@ -124,7 +132,15 @@ describe("passkeys", () => {
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(PASSKEY_CHALLENGE_TTL_S);
     // a login answer is no registration
-    const r = await api.call("POST", "/v1/auth/passkeys/register", { token: user.token, body: { response: { ...(await assertion()), response: { clientDataJSON: (await assertion()).response.clientDataJSON, attestationObject: "AA" } } } });
+    const r = await api.call("POST", "/v1/auth/passkeys/register", {
+      token: user.token,
+      body: {
+        response: {
+          ...(await assertion()),
+          response: { clientDataJSON: (await assertion()).response.clientDataJSON, attestationObject: "AA" },
+        },
+      },
+    });
     expect([r.status, r.body.code]).toEqual([400, "PASSKEY_INVALID"]);
     expect((await api.call("POST", "/v1/auth/passkeys/register/options")).status).toBe(401);
   });
@@ -142,10 +158,16 @@ describe("passkeys", () => {
 
 /** The link in the text part of the latest mail to `address` with this subject. */
 async function mailedLink(address: string, subject: string): Promise<string> {
-  return eventually(async () => {
-    const mail = (await receivedMail(mailWebUrl)).filter((m) => m.subject === subject && m.to.some((t) => t.address === address)).at(-1);
-    return mail?.text.split("\n").find((l) => l.startsWith("http"));
-  }, 15_000, `a "${subject}" mail to ${address}`);
+  return eventually(
+    async () => {
+      const mail = (await receivedMail(mailWebUrl))
+        .filter((m) => m.subject === subject && m.to.some((t) => t.address === address))
+        .at(-1);
+      return mail?.text.split("\n").find((l) => l.startsWith("http"));
+    },
+    15_000,
+    `a "${subject}" mail to ${address}`,
+  );
 }
 
 describe("the mailed links' pages", () => {
@@ -177,6 +199,8 @@ describe("the mailed links' pages", () => {
     await waitForText(tab, status, "Password changed");
     await tab.close();
     expect((await api.call("GET", "/v1/me", { token: u.token })).status).toBe(401);
-    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: "Br0wser-chosen!" } })).status).toBe(200);
+    expect(
+      (await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: "Br0wser-chosen!" } })).status,
+    ).toBe(200);
   });
 });

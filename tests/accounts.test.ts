@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { receivedMail, type ReceivedMail } from "../scripts/lib/maildev";
+import { type ReceivedMail, receivedMail } from "../scripts/lib/maildev";
 import { freePort, type PrivateStack } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
 import { admin, root, stack } from "./harness";
@@ -29,14 +29,28 @@ beforeAll(async () => {
   const log = join(root, ".data", `test-accounts-edge-${process.pid}.log`);
   proc = Bun.spawn([process.execPath, "edge/main.ts"], {
     cwd: root,
-    env: { ...s.env, PORT: new URL(url).port, REQUIRE_VERIFIED_EMAIL: "true", RESET_LIMIT_PER_HOUR: String(RESET_LIMIT), TRUSTED_PROXIES: "127.0.0.1/32" },
+    env: {
+      ...s.env,
+      PORT: new URL(url).port,
+      REQUIRE_VERIFIED_EMAIL: "true",
+      RESET_LIMIT_PER_HOUR: String(RESET_LIMIT),
+      TRUSTED_PROXIES: "127.0.0.1/32",
+    },
     stdout: "ignore",
     stderr: "pipe",
   });
   void (async () => {
     for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) appendFileSync(log, chunk);
   })();
-  await eventually(() => fetch(`${url}/readyz`).then((r) => (r.ok ? true : undefined), () => undefined), 30_000, "the second edge");
+  await eventually(
+    () =>
+      fetch(`${url}/readyz`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    30_000,
+    "the second edge",
+  );
   api = client(url);
   sql = postgres(s.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   adminToken = await api.login(admin.email, admin.password);
@@ -69,7 +83,10 @@ function linkToken(mail: ReceivedMail, path: "/verify-email" | "/reset-password"
 }
 
 async function signup(address = email("user"), password = "Passw0rd!") {
-  const r = await api.call("POST", "/v1/auth/signup", { body: { email: address, password, name: "Test <User>" }, headers: { "x-forwarded-for": newIp() } });
+  const r = await api.call("POST", "/v1/auth/signup", {
+    body: { email: address, password, name: "Test <User>" },
+    headers: { "x-forwarded-for": newIp() },
+  });
   expect(r.status).toBe(201);
   return { id: r.body.id as string, email: address, password, view: r.body };
 }
@@ -119,11 +136,20 @@ describe("email verification", () => {
     await sql`update identity.users set role = 'seller' where id = ${seller.id}`;
     const sellerToken = await api.login(seller.email, seller.password);
     const product = await api.product(sellerToken, 1000, 10);
-    const sale = await api.call("POST", "/v1/sales", { token: sellerToken, body: { productId: product.id, price: 500, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString() } });
+    const sale = await api.call("POST", "/v1/sales", {
+      token: sellerToken,
+      body: { productId: product.id, price: 500, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString() },
+    });
     expect(sale.status).toBe(201);
     const coupon = await api.call("POST", "/v1/coupons", {
       token: adminToken,
-      body: { name: "c", discount: { type: "amount", value: 100 }, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString() },
+      body: {
+        name: "c",
+        discount: { type: "amount", value: 100 },
+        quantity: 5,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3600_000).toISOString(),
+      },
     });
     expect(coupon.status).toBe(201);
 
@@ -145,7 +171,8 @@ describe("email verification", () => {
   });
 
   test("the demo accounts are seeded verified", async () => {
-    const rows = await sql`select email from identity.users where email_verified_at is null and email in ('admin@example.com', 'seller@example.com', 'shopper@example.com')`;
+    const rows =
+      await sql`select email from identity.users where email_verified_at is null and email in ('admin@example.com', 'seller@example.com', 'shopper@example.com')`;
     expect(rows.map((r) => r.email)).toEqual([]);
   });
 });
@@ -156,9 +183,15 @@ describe("forgotten password", () => {
     const unknown = email("nobody");
     const times: Record<"known" | "unknown", number[]> = { known: [], unknown: [] };
     for (let i = 0; i < RESET_LIMIT; i++)
-      for (const [who, address] of [["known", u.email], ["unknown", unknown]] as const) {
+      for (const [who, address] of [
+        ["known", u.email],
+        ["unknown", unknown],
+      ] as const) {
         const t = performance.now();
-        const r = await api.call("POST", "/v1/auth/password/forgot", { body: { email: address }, headers: { "x-forwarded-for": newIp() } });
+        const r = await api.call("POST", "/v1/auth/password/forgot", {
+          body: { email: address },
+          headers: { "x-forwarded-for": newIp() },
+        });
         times[who].push(performance.now() - t);
         expect(r.status).toBe(202);
       }
@@ -181,14 +214,26 @@ describe("forgotten password", () => {
       const r = await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } });
       sessions.push(r.body as { accessToken: string; refreshToken: string });
     }
-    for (const old of sessions) for (const edge of [api, client(s.edgeUrl)]) expect((await edge.call("GET", "/v1/me", { token: old.accessToken })).status).toBe(200);
-    for (let i = 0; i < 2; i++) expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: u.email }, headers: { "x-forwarded-for": ip } })).status).toBe(202);
+    for (const old of sessions)
+      for (const edge of [api, client(s.edgeUrl)])
+        expect((await edge.call("GET", "/v1/me", { token: old.accessToken })).status).toBe(200);
+    for (let i = 0; i < 2; i++)
+      expect(
+        (
+          await api.call("POST", "/v1/auth/password/forgot", {
+            body: { email: u.email },
+            headers: { "x-forwarded-for": ip },
+          })
+        ).status,
+      ).toBe(202);
     const mails = (await mailTo(u.email, 3)).filter((m) => m.subject === "Reset your password");
     const [first, second] = mails.map((m) => linkToken(m, "/reset-password"));
 
     const weak = await api.call("POST", "/v1/auth/password/reset", { body: { token: first, password: "short" } });
     expect([weak.status, weak.body.code]).toEqual([400, "VALIDATION_FAILED"]);
-    const done = await api.call("POST", "/v1/auth/password/reset", { body: { token: first, password: "N3w-passw0rd!" } });
+    const done = await api.call("POST", "/v1/auth/password/reset", {
+      body: { token: first, password: "N3w-passw0rd!" },
+    });
     expect(done.status).toBe(204);
 
     // the sessions worked on both edges before; after the reset, on neither
@@ -197,16 +242,22 @@ describe("forgotten password", () => {
         const me = await edge.call("GET", "/v1/me", { token: old.accessToken });
         expect([me.status, me.body.code]).toEqual([401, "UNAUTHENTICATED"]);
       }
-      expect((await api.call("POST", "/v1/auth/refresh", { body: { refreshToken: old.refreshToken } })).status).toBe(401);
+      expect((await api.call("POST", "/v1/auth/refresh", { body: { refreshToken: old.refreshToken } })).status).toBe(
+        401,
+      );
     }
-    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(401);
+    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(
+      401,
+    );
     const fresh = await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: "N3w-passw0rd!" } });
     expect(fresh.status).toBe(200);
     // opening the mailed link proved the address
     expect((await api.call("GET", "/v1/me", { token: fresh.body.accessToken })).body.emailVerified).toBe(true);
 
     for (const used of [first, second]) {
-      const again = await api.call("POST", "/v1/auth/password/reset", { body: { token: used, password: "An0ther-passw0rd!" } });
+      const again = await api.call("POST", "/v1/auth/password/reset", {
+        body: { token: used, password: "An0ther-passw0rd!" },
+      });
       expect([again.status, again.body.code]).toEqual([400, "TOKEN_INVALID"]);
     }
     expect((await api.call("GET", "/v1/me", { token: fresh.body.accessToken })).status).toBe(200);
@@ -214,25 +265,56 @@ describe("forgotten password", () => {
 
   test("an expired reset link is 400 TOKEN_INVALID and changes nothing", async () => {
     const u = await signup();
-    expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: u.email }, headers: { "x-forwarded-for": newIp() } })).status).toBe(202);
+    expect(
+      (
+        await api.call("POST", "/v1/auth/password/forgot", {
+          body: { email: u.email },
+          headers: { "x-forwarded-for": newIp() },
+        })
+      ).status,
+    ).toBe(202);
     const mail = (await mailTo(u.email, 2)).find((m) => m.subject === "Reset your password")!;
     const token = linkToken(mail, "/reset-password");
     await sql`update identity.email_tokens set expires_at = now() - interval '1 second' where user_id = ${u.id} and purpose = 'reset_password'`;
     const r = await api.call("POST", "/v1/auth/password/reset", { body: { token, password: "N3w-passw0rd!" } });
     expect([r.status, r.body.code]).toEqual([400, "TOKEN_INVALID"]);
-    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(200);
+    expect((await api.call("POST", "/v1/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(
+      200,
+    );
   });
 
   test("brakes: per email from any address, and per address whatever the email", async () => {
     const address = email("braked");
-    for (let i = 0; i < RESET_LIMIT; i++) expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: address }, headers: { "x-forwarded-for": newIp() } })).status).toBe(202);
-    const perEmail = await api.call("POST", "/v1/auth/password/forgot", { body: { email: address }, headers: { "x-forwarded-for": newIp() } });
+    for (let i = 0; i < RESET_LIMIT; i++)
+      expect(
+        (
+          await api.call("POST", "/v1/auth/password/forgot", {
+            body: { email: address },
+            headers: { "x-forwarded-for": newIp() },
+          })
+        ).status,
+      ).toBe(202);
+    const perEmail = await api.call("POST", "/v1/auth/password/forgot", {
+      body: { email: address },
+      headers: { "x-forwarded-for": newIp() },
+    });
     expect([perEmail.status, perEmail.body.code]).toEqual([429, "RATE_LIMITED"]);
     expect(Number(perEmail.headers.get("retry-after"))).toBeGreaterThan(0);
 
     const ip = newIp();
-    for (let i = 0; i < RESET_LIMIT; i++) expect((await api.call("POST", "/v1/auth/password/forgot", { body: { email: email("any") }, headers: { "x-forwarded-for": ip } })).status).toBe(202);
-    const perIp = await api.call("POST", "/v1/auth/password/forgot", { body: { email: email("any") }, headers: { "x-forwarded-for": ip } });
+    for (let i = 0; i < RESET_LIMIT; i++)
+      expect(
+        (
+          await api.call("POST", "/v1/auth/password/forgot", {
+            body: { email: email("any") },
+            headers: { "x-forwarded-for": ip },
+          })
+        ).status,
+      ).toBe(202);
+    const perIp = await api.call("POST", "/v1/auth/password/forgot", {
+      body: { email: email("any") },
+      headers: { "x-forwarded-for": ip },
+    });
     expect([perIp.status, perIp.body.code]).toEqual([429, "RATE_LIMITED"]);
   });
 });
@@ -248,15 +330,21 @@ describe("admin user search", () => {
     expect(page1.status).toBe(200);
     expect(page1.body.items.map((u: { id: string }) => u.id)).toEqual([made[0]!.id, made[1]!.id]);
     expect(page1.body.items[0]).toMatchObject({ email: made[0]!.email, role: "shopper", emailVerified: false });
-    const page2 = await api.call("GET", `/v1/admin/users?email=${prefix}&limit=2&cursor=${page1.body.nextCursor}`, { token: adminToken });
+    const page2 = await api.call("GET", `/v1/admin/users?email=${prefix}&limit=2&cursor=${page1.body.nextCursor}`, {
+      token: adminToken,
+    });
     expect(page2.body.items.map((u: { id: string }) => u.id)).toEqual([made[2]!.id]);
     expect(page2.body.nextCursor).toBeNull();
 
     const sellers = await api.call("GET", `/v1/admin/users?email=${prefix}&role=seller`, { token: adminToken });
     expect(sellers.body.items.map((u: { id: string }) => u.id)).toEqual([made[1]!.id]);
     // LIKE's wildcards are taken literally: "_" matches only "_"
-    expect((await api.call("GET", `/v1/admin/users?email=${prefix.replace("_", "x")}`, { token: adminToken })).body.items).toEqual([]);
-    expect((await api.call("GET", `/v1/admin/users?email=%25${prefix.slice(1)}`, { token: adminToken })).body.items).toEqual([]);
+    expect(
+      (await api.call("GET", `/v1/admin/users?email=${prefix.replace("_", "x")}`, { token: adminToken })).body.items,
+    ).toEqual([]);
+    expect(
+      (await api.call("GET", `/v1/admin/users?email=%25${prefix.slice(1)}`, { token: adminToken })).body.items,
+    ).toEqual([]);
     const badRole = await api.call("GET", "/v1/admin/users?role=owner", { token: adminToken });
     expect([badRole.status, badRole.body.code]).toEqual([400, "VALIDATION_FAILED"]);
 

@@ -7,8 +7,16 @@ const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/
 /** What tests use of the page's globals, for functions that run in the page. */
 export type BrowserGlobals = {
   document: { querySelector(s: string): { textContent: string | null } | null };
-  navigator: { credentials: { get(o: unknown): Promise<{ toJSON(): unknown }>; create(o: unknown): Promise<{ toJSON(): unknown }> } };
-  PublicKeyCredential: { parseRequestOptionsFromJSON(o: unknown): unknown; parseCreationOptionsFromJSON(o: unknown): unknown };
+  navigator: {
+    credentials: {
+      get(o: unknown): Promise<{ toJSON(): unknown }>;
+      create(o: unknown): Promise<{ toJSON(): unknown }>;
+    };
+  };
+  PublicKeyCredential: {
+    parseRequestOptionsFromJSON(o: unknown): unknown;
+    parseCreationOptionsFromJSON(o: unknown): unknown;
+  };
 };
 
 export function chromiumPath(): string {
@@ -49,7 +57,8 @@ export async function addVirtualAuthenticator(page: Page): Promise<string> {
 export async function waitForText(page: Page, selector: string, text: string, timeoutMs = 10_000): Promise<void> {
   try {
     // runs in the page (this project type-checks without the DOM library)
-    const inPage = (s: string, t: string) => (globalThis as unknown as BrowserGlobals).document.querySelector(s)?.textContent?.includes(t);
+    const inPage = (s: string, t: string) =>
+      (globalThis as unknown as BrowserGlobals).document.querySelector(s)?.textContent?.includes(t);
     await page.waitForFunction(inPage, { timeout: timeoutMs }, selector, text);
   } catch {
     const shown = await page.$eval(selector, (e) => e.textContent).catch(() => "(no such element)");

@@ -1,7 +1,7 @@
 // The cart over HTTP: quantities checked against the product, totals computed by the edge, an order
 // placed from the cart, the cart emptied only once that order is confirmed, and coupons on such orders.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
+import { type Account, accounts, adminAccount } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";
 
@@ -18,16 +18,28 @@ beforeAll(async () => {
 });
 
 const shopper = async () => ((await accounts(env, "shopper", 1)) as [Account])[0];
-const put = (token: string, productId: string, quantity: unknown) => api.call("PUT", `/v1/cart/items/${productId}`, { token, body: { quantity } });
-const cartOf = async (token: string) => (await api.call("GET", "/v1/cart", { token })).body as { items: { productId: string; quantity: number }[]; total: number };
-const lines = (cart: { items: { productId: string; quantity: number }[] }) => cart.items.map((i) => [i.productId, i.quantity]);
+const put = (token: string, productId: string, quantity: unknown) =>
+  api.call("PUT", `/v1/cart/items/${productId}`, { token, body: { quantity } });
+const cartOf = async (token: string) =>
+  (await api.call("GET", "/v1/cart", { token })).body as {
+    items: { productId: string; quantity: number }[];
+    total: number;
+  };
+const lines = (cart: { items: { productId: string; quantity: number }[] }) =>
+  cart.items.map((i) => [i.productId, i.quantity]);
 const order = (token: string, body: unknown) => api.call("POST", "/v1/orders", { token, body });
 
 /** A coupon the shopper holds, recorded (visible in /v1/me/coupons). */
 async function heldCoupon(token: string, discount: { type: "amount" | "percent"; value: number }) {
   const c = await api.call("POST", "/v1/coupons", {
     token: admin.token,
-    body: { name: "Cart coupon", discount, quantity: 10, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+    body: {
+      name: "Cart coupon",
+      discount,
+      quantity: 10,
+      startsAt: new Date(Date.now() - 1000).toISOString(),
+      endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    },
   });
   expect((await api.call("POST", `/v1/coupons/${c.body.id}/claim`, { token })).status).toBe(201);
   await eventually(async () => {
@@ -37,7 +49,9 @@ async function heldCoupon(token: string, discount: { type: "amount" | "percent";
   return c.body.id as string;
 }
 const couponStatus = async (token: string, couponId: string) =>
-  ((await api.call("GET", "/v1/me/coupons", { token })).body.items as { couponId: string; status: string }[]).find((m) => m.couponId === couponId)?.status;
+  ((await api.call("GET", "/v1/me/coupons", { token })).body.items as { couponId: string; status: string }[]).find(
+    (m) => m.couponId === couponId,
+  )?.status;
 
 describe("cart", () => {
   test("set, change and remove quantities; the total is computed by the edge", async () => {
@@ -90,11 +104,18 @@ describe("cart", () => {
     await put(me.token, (await api.product(seller.token, 100, 5)).id, 1).then((x) => expect(x.status).toBe(200)); // added after ordering
     const o = await api.settled(me.token, r.body.orderId);
     expect(o).toMatchObject({ status: "CONFIRMED", total: 5500, discount: 0 });
-    expect(o.items.map((i: { productId: string; quantity: number }) => [i.productId, i.quantity])).toEqual([[a.id, 2], [b.id, 3]]);
-    const after = await eventually(async () => {
-      const c = await cartOf(me.token);
-      return c.items.length === 1 ? c : undefined;
-    }, 5000, "the cart emptied of the ordered lines");
+    expect(o.items.map((i: { productId: string; quantity: number }) => [i.productId, i.quantity])).toEqual([
+      [a.id, 2],
+      [b.id, 3],
+    ]);
+    const after = await eventually(
+      async () => {
+        const c = await cartOf(me.token);
+        return c.items.length === 1 ? c : undefined;
+      },
+      5000,
+      "the cart emptied of the ordered lines",
+    );
     expect(after.total).toBe(100); // only the line added after ordering is left
     expect((await order(me.token, { fromCart: true, paymentMethod: "card_ok" })).status).toBe(202);
   });
@@ -124,7 +145,11 @@ describe("coupons on orders", () => {
     const again = await order(me.token, { items: [{ productId: p.id, quantity: 1 }], couponId });
     expect(again.status).toBe(400);
     expect(again.body.code).toBe("VALIDATION_FAILED");
-    await eventually(async () => ((await cartOf(me.token)).items.length === 0 ? true : undefined), 5000, "cart emptied");
+    await eventually(
+      async () => ((await cartOf(me.token)).items.length === 0 ? true : undefined),
+      5000,
+      "cart emptied",
+    );
   });
 
   test("a declined payment: the cart is kept and the coupon comes back", async () => {
@@ -149,7 +174,9 @@ describe("coupons on orders", () => {
     const me = await shopper();
     const p = await api.product(seller.token, 1000, 10);
     const couponId = await heldCoupon(me.token, { type: "amount", value: 100 });
-    const [x, y] = await Promise.all([0, 1].map(() => order(me.token, { items: [{ productId: p.id, quantity: 1 }], couponId })));
+    const [x, y] = await Promise.all(
+      [0, 1].map(() => order(me.token, { items: [{ productId: p.id, quantity: 1 }], couponId })),
+    );
     const settled = await Promise.all([x!, y!].map((r) => api.settled(me.token, r.body.orderId)));
     expect(settled.map((o) => o.status).sort()).toEqual(["CANCELLED", "CONFIRMED"]);
     expect(settled.find((o) => o.status === "CANCELLED")).toMatchObject({ reason: "COUPON_INVALID" });

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { and, desc, isNull } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { createDb, products, type Db } from "../db";
-import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
+import { createDb, type Db, products } from "../db";
+import { type Account, accounts, adminAccount } from "../scripts/lib/accounts";
 import { client, eventually, type Res } from "./client";
 import { stack } from "./harness";
 
@@ -32,12 +32,16 @@ const get = (id: string) => api.call("GET", `/v1/products/${id}`);
 const patch = (token: string, id: string, body: unknown) => api.call("PATCH", `/v1/products/${id}`, { token, body });
 /** The cache entry of a product stored under the current generation, once the edge has stored it (it does not wait). */
 async function cached(id: string) {
-  return eventually(async () => {
-    const gen = (await redis.get("{catalog}:gen")) ?? "0";
-    const key = `{catalog}:product:${id}`;
-    const stored = await redis.get(key);
-    return stored?.startsWith(`${gen}:`) ? { key, gen, value: stored.slice(gen.length + 1) } : undefined;
-  }, 2000, "the cache entry");
+  return eventually(
+    async () => {
+      const gen = (await redis.get("{catalog}:gen")) ?? "0";
+      const key = `{catalog}:product:${id}`;
+      const stored = await redis.get(key);
+      return stored?.startsWith(`${gen}:`) ? { key, gen, value: stored.slice(gen.length + 1) } : undefined;
+    },
+    2000,
+    "the cache entry",
+  );
 }
 
 describe("catalog read cache", () => {
@@ -48,7 +52,12 @@ describe("catalog read cache", () => {
     expect(JSON.parse(entry.value)).toMatchObject({ id: p.id, price: 1000 });
     expect(JSON.parse(entry.value).stock).toBeUndefined(); // stock is never cached
     // proof that reads come from the cache: a planted entry is what the edge answers
-    await redis.set(entry.key, `${entry.gen}:${JSON.stringify({ ...JSON.parse(entry.value), name: "planted" })}`, "EX", 60);
+    await redis.set(
+      entry.key,
+      `${entry.gen}:${JSON.stringify({ ...JSON.parse(entry.value), name: "planted" })}`,
+      "EX",
+      60,
+    );
     expect((await get(p.id)).body.name).toBe("planted");
 
     const changed = await patch(seller.token, p.id, { price: 2500, name: "Renamed" });
@@ -94,7 +103,10 @@ describe("catalog read cache", () => {
     const p = await api.product(seller.token, 1000, 10);
     expect((await get(p.id)).body.stock).toBe(10);
     const before = await cached(p.id);
-    const o = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 3 }] } });
+    const o = await api.call("POST", "/v1/orders", {
+      token: shopper.token,
+      body: { items: [{ productId: p.id, quantity: 3 }] },
+    });
     expect((await api.settled(shopper.token, o.body.orderId)).status).toBe("CONFIRMED");
     expect((await get(p.id)).body.stock).toBe(7);
     expect((await cached(p.id)).value).toBe(before.value); // no write happened: the entry is still the one served
@@ -108,7 +120,14 @@ describe("what the cache may hold", () => {
   test("pages after cursors the server never issued are not cached: anonymous reads cannot grow Redis", async () => {
     const long = "x".repeat(5000);
     for (let i = 0; i < 5; i++)
-      expect((await api.call("POST", "/v1/products", { token: seller.token, body: { name: "Long", description: long, price: 1, stock: 1 } })).status).toBe(201);
+      expect(
+        (
+          await api.call("POST", "/v1/products", {
+            token: seller.token,
+            body: { name: "Long", description: long, price: 1, stock: 1 },
+          })
+        ).status,
+      ).toBe(201);
     await api.call("GET", "/v1/products?limit=100");
     await Bun.sleep(100); // the edge stores what it read without waiting
     const [keys, memory] = [await catalogKeys(), await usedMemory()];
@@ -165,7 +184,10 @@ describe("who may change a product", () => {
       const d = await del(token);
       expect([who, d.status, d.body.code]).toEqual([who, status, code]);
     }
-    expect((await api.call("POST", "/v1/products", { token: shopper.token, body: { name: "x", price: 1, stock: 1 } })).status).toBe(403);
+    expect(
+      (await api.call("POST", "/v1/products", { token: shopper.token, body: { name: "x", price: 1, stock: 1 } }))
+        .status,
+    ).toBe(403);
     expect((await get(p.id)).body).toMatchObject({ price: 1000, name: "Test product" });
 
     expect((await patch(seller.token, p.id, { price: 1100 })).body.price).toBe(1100);
@@ -196,7 +218,10 @@ describe("pagination", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: Res<{ items: { id: string }[]; nextCursor: string | null }> = await api.call("GET", `/v1/products?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`);
+      const r: Res<{ items: { id: string }[]; nextCursor: string | null }> = await api.call(
+        "GET",
+        `/v1/products?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       expect(r.status).toBe(200);
       expect(r.body.items.length).toBeLessThanOrEqual(limit);
       ids.push(...r.body.items.map((i) => i.id));
@@ -206,7 +231,13 @@ describe("pagination", () => {
     return { ids, pages };
   }
   const live = async () =>
-    (await db.select({ id: products.id }).from(products).where(and(isNull(products.deletedAt))).orderBy(desc(products.id))).map((r) => r.id);
+    (
+      await db
+        .select({ id: products.id })
+        .from(products)
+        .where(and(isNull(products.deletedAt)))
+        .orderBy(desc(products.id))
+    ).map((r) => r.id);
 
   test("a cursor walk over many pages has no duplicate and no gap, also after a delete", async () => {
     const mine = [];

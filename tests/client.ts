@@ -7,7 +7,11 @@ export type Json = any;
 export type Res<T = Json> = { status: number; body: T; headers: Headers };
 
 export function client(base: string) {
-  async function call<T = Json>(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res<T>> {
+  async function call<T = Json>(
+    method: string,
+    path: string,
+    o: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Res<T>> {
     const res = await fetch(base + path, {
       method,
       headers: {
@@ -33,7 +37,13 @@ export function client(base: string) {
     expect(signup.status).toBe(201);
     const login = await call("POST", "/v1/auth/login", { body: { email, password } });
     expect(login.status).toBe(200);
-    return { id: signup.body.id as string, email, password, token: login.body.accessToken as string, refreshToken: login.body.refreshToken as string };
+    return {
+      id: signup.body.id as string,
+      email,
+      password,
+      token: login.body.accessToken as string,
+      refreshToken: login.body.refreshToken as string,
+    };
   }
 
   async function login(email: string, password: string) {

@@ -5,16 +5,16 @@
 // SIGKILLed. Then every accepted purchase settles, nothing is oversold, nobody is past the limit, nothing is
 // charged twice, the sale's audit passes, and each accepted purchase sent again is answered with its order.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { join } from "node:path";
 import { inArray, sql } from "drizzle-orm";
-import { createDb, orders, payments, type Db } from "../db";
+import { createDb, type Db, orders, payments } from "../db";
 import { natsServers } from "../nats";
 import { accounts } from "../scripts/lib/accounts";
-import { admin, root, type PrivateStack } from "../scripts/lib/private-stack";
-import { ownStack } from "./harness";
+import { admin, type PrivateStack, root } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
+import { ownStack } from "./harness";
 
 const QUANTITY = 40;
 const LIMIT = 2;
@@ -68,7 +68,11 @@ async function purchase(saleId: string, shopper: { id: string; token: string }, 
   while (o.attempts < ATTEMPTS) {
     o.attempts++;
     const r = await api
-      .call("POST", `/v1/sales/${saleId}/purchase`, { token: shopper.token, body: { quantity: 1 }, headers: { "idempotency-key": key } })
+      .call("POST", `/v1/sales/${saleId}/purchase`, {
+        token: shopper.token,
+        body: { quantity: 1 },
+        headers: { "idempotency-key": key },
+      })
       .catch(() => undefined); // the answer was lost: the same key asks again
     if (r && r.status !== 503 && r.status !== 504) {
       Object.assign(o, { status: r.status, orderId: r.body?.orderId, code: r.body?.code });
@@ -91,7 +95,13 @@ describe("a sale on the clusters, nodes killed mid-sale", () => {
     const product = await api.product(seller.token, 1000, QUANTITY);
     const created = await api.call("POST", "/v1/sales", {
       token: seller.token,
-      body: { productId: product.id, price: 1000, quantity: QUANTITY, perUserLimit: LIMIT, startsAt: new Date(Date.now() - 1000).toISOString() },
+      body: {
+        productId: product.id,
+        price: 1000,
+        quantity: QUANTITY,
+        perUserLimit: LIMIT,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+      },
     });
     expect(created.status).toBe(201);
     const saleId = created.body.id as string;
@@ -145,8 +155,13 @@ describe("a sale on the clusters, nodes killed mid-sale", () => {
     // every accepted purchase settles (an order a failed-over gate admitted past what the sale holds is cancelled)
     const rows = await eventually(
       async () => {
-        const r = await db.select({ id: orders.id, userId: orders.userId, status: orders.status, reason: orders.reason }).from(orders).where(inArray(orders.id, accepted));
-        return r.length === accepted.length && r.every((o) => o.status === "CONFIRMED" || o.status === "CANCELLED") ? r : undefined;
+        const r = await db
+          .select({ id: orders.id, userId: orders.userId, status: orders.status, reason: orders.reason })
+          .from(orders)
+          .where(inArray(orders.id, accepted));
+        return r.length === accepted.length && r.every((o) => o.status === "CONFIRMED" || o.status === "CANCELLED")
+          ? r
+          : undefined;
       },
       90_000,
       "every accepted purchase settled",
@@ -182,7 +197,11 @@ describe("a sale on the clusters, nodes killed mid-sale", () => {
     // failover had forgotten the key: the repaired gate has it back from Postgres
     const tokenOf = new Map(shoppers.map((sh) => [sh.id, sh.token]));
     for (const o of outcomes.filter((x) => x.status === 202)) {
-      const again = await api.call("POST", `/v1/sales/${saleId}/purchase`, { token: tokenOf.get(o.userId)!, body: { quantity: 1 }, headers: { "idempotency-key": o.key } });
+      const again = await api.call("POST", `/v1/sales/${saleId}/purchase`, {
+        token: tokenOf.get(o.userId)!,
+        body: { quantity: 1 },
+        headers: { "idempotency-key": o.key },
+      });
       expect(again.status).toBe(202);
       expect(again.body.orderId).toBe(o.orderId);
       expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -194,7 +213,14 @@ describe("a sale on the clusters, nodes killed mid-sale", () => {
         retried: outcomes.filter((o) => o.attempts > 1).length,
         confirmed: confirmed.length,
         cancelled: rows.length - confirmed.length,
-        cancelReasons: Object.fromEntries(Object.entries(Object.groupBy(rows.filter((r) => r.reason), (r) => r.reason!)).map(([k, v]) => [k, v!.length])),
+        cancelReasons: Object.fromEntries(
+          Object.entries(
+            Object.groupBy(
+              rows.filter((r) => r.reason),
+              (r) => r.reason!,
+            ),
+          ).map(([k, v]) => [k, v!.length]),
+        ),
       }),
     );
   }, 240_000);

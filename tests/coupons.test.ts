@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
+import { createDb, type Db, userCoupons } from "../db";
 import { claimCoupon, couponKeys } from "../domain/coupon";
-import { createDb, userCoupons, type Db } from "../db";
 import { uuidv7 } from "../nats";
-import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
+import { type Account, accounts, adminAccount } from "../scripts/lib/accounts";
 import { client, eventually } from "./client";
 import { stack } from "./harness";
 
@@ -31,10 +31,23 @@ afterAll(async () => {
 });
 
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
-async function newCoupon(o: { quantity?: number; startsIn?: number; endsIn?: number; discount?: { type: "amount" | "percent"; value: number } } = {}) {
+async function newCoupon(
+  o: {
+    quantity?: number;
+    startsIn?: number;
+    endsIn?: number;
+    discount?: { type: "amount" | "percent"; value: number };
+  } = {},
+) {
   const r = await api.call("POST", "/v1/coupons", {
     token: admin.token,
-    body: { name: "Test coupon", discount: o.discount ?? { type: "amount", value: 1000 }, quantity: o.quantity ?? 10, startsAt: iso(o.startsIn ?? -1000), endsAt: iso(o.endsIn ?? 3_600_000) },
+    body: {
+      name: "Test coupon",
+      discount: o.discount ?? { type: "amount", value: 1000 },
+      quantity: o.quantity ?? 10,
+      startsAt: iso(o.startsIn ?? -1000),
+      endsAt: iso(o.endsIn ?? 3_600_000),
+    },
   });
   expect(r.status).toBe(201);
   return r.body as { id: string; quantity: number; endsAt: string };
@@ -47,8 +60,19 @@ describe("creating coupons", () => {
   test("an admin creates one; a shopper may not; bad input is refused", async () => {
     const [shopper] = (await accounts(s.env, "shopper", 1)) as [Account];
     const c = await newCoupon({ quantity: 5, discount: { type: "percent", value: 15 } });
-    expect(c).toMatchObject({ id: expect.any(String), name: "Test coupon", discount: { type: "percent", value: 15 }, quantity: 5 });
-    const body = { name: "x", discount: { type: "amount", value: 1 }, quantity: 1, startsAt: iso(0), endsAt: iso(60_000) };
+    expect(c).toMatchObject({
+      id: expect.any(String),
+      name: "Test coupon",
+      discount: { type: "percent", value: 15 },
+      quantity: 5,
+    });
+    const body = {
+      name: "x",
+      discount: { type: "amount", value: 1 },
+      quantity: 1,
+      startsAt: iso(0),
+      endsAt: iso(60_000),
+    };
     expect((await api.call("POST", "/v1/coupons", { token: shopper.token, body })).status).toBe(403);
     for (const bad of [
       { ...body, discount: { type: "percent", value: 150 } },
@@ -79,7 +103,14 @@ describe("claiming", () => {
     });
     expect(Date.now() - wonAt).toBeLessThan(1000);
     expect(mine).toEqual([
-      { userCouponId: won.body.userCouponId, couponId: coupon.id, name: "Test coupon", discount: { type: "amount", value: 1000 }, status: "AVAILABLE", claimedAt: expect.any(String) },
+      {
+        userCouponId: won.body.userCouponId,
+        couponId: coupon.id,
+        name: "Test coupon",
+        discount: { type: "amount", value: 1000 },
+        status: "AVAILABLE",
+        claimedAt: expect.any(String),
+      },
     ]);
 
     const again = await claim(a.token, coupon.id);
@@ -123,7 +154,10 @@ describe("claiming", () => {
     await eventually(async () => ((await persisted(coupon.id)).length ? true : undefined));
     const k = couponKeys(coupon.id);
     await redis.del(k.meta, k.claims, k.unpublished);
-    expect((await claim(a.token, coupon.id)).body).toMatchObject({ code: "ALREADY_CLAIMED", userCouponId: won.body.userCouponId });
+    expect((await claim(a.token, coupon.id)).body).toMatchObject({
+      code: "ALREADY_CLAIMED",
+      userCouponId: won.body.userCouponId,
+    });
     expect((await claim(b.token, coupon.id)).body.code).toBe("SOLD_OUT");
   });
 
@@ -149,13 +183,21 @@ describe("an edge that dies between the Redis decision and the publish", () => {
     expect(r.outcome).toBe("OK");
     const userCouponId = r.outcome === "OK" ? r.claim.userCouponId : "";
     expect(await redis.zscore(couponKeys(coupon.id).unpublished, a.id)).not.toBeNull();
-    const rows = await eventually(async () => {
-      const rows = await persisted(coupon.id);
-      return rows.length ? rows : undefined;
-    }, 10_000, "the reconciler");
+    const rows = await eventually(
+      async () => {
+        const rows = await persisted(coupon.id);
+        return rows.length ? rows : undefined;
+      },
+      10_000,
+      "the reconciler",
+    );
     expect(rows.map((x) => [x.id, x.userId])).toEqual([[userCouponId, a.id]]);
     expect((await api.call("GET", "/v1/me/coupons", { token: a.token })).body.items[0].userCouponId).toBe(userCouponId);
-    await eventually(async () => ((await redis.zscore(couponKeys(coupon.id).unpublished, a.id)) === null ? true : undefined), 5000, "unpublished cleared");
+    await eventually(
+      async () => ((await redis.zscore(couponKeys(coupon.id).unpublished, a.id)) === null ? true : undefined),
+      5000,
+      "unpublished cleared",
+    );
   });
 });
 
@@ -173,7 +215,12 @@ describe("the rush: 2,000 claims from 1,000 shoppers for 100 coupons", () => {
         [0, 1].map(async () => {
           const r = await claim(sh.token, couponId);
           if (r.status === 201 && ++wins === 30) during?.();
-          return { userId: sh.id, status: r.status, code: r.body?.code as string | undefined, userCouponId: r.body?.userCouponId as string | undefined };
+          return {
+            userId: sh.id,
+            status: r.status,
+            code: r.body?.code as string | undefined,
+            userCouponId: r.body?.userCouponId as string | undefined,
+          };
         }),
       ),
     );
@@ -187,15 +234,20 @@ describe("the rush: 2,000 claims from 1,000 shoppers for 100 coupons", () => {
   }
 
   async function allPersisted(couponId: string, winners: { userId: string; userCouponId?: string }[], ms: number) {
-    const rows = await eventually(async () => {
-      const rows = await persisted(couponId);
-      return rows.length >= 100 ? rows : undefined;
-    }, ms, "100 claims recorded");
+    const rows = await eventually(
+      async () => {
+        const rows = await persisted(couponId);
+        return rows.length >= 100 ? rows : undefined;
+      },
+      ms,
+      "100 claims recorded",
+    );
     await Bun.sleep(300); // nothing more arrives
     const again = await persisted(couponId);
     expect(again).toHaveLength(100);
     expect(new Set(again.map((r) => r.userId)).size).toBe(100);
-    const byId = (xs: { id?: string; userCouponId?: string; userId: string }[]) => xs.map((x) => `${x.id ?? x.userCouponId}:${x.userId}`).sort();
+    const byId = (xs: { id?: string; userCouponId?: string; userId: string }[]) =>
+      xs.map((x) => `${x.id ?? x.userCouponId}:${x.userId}`).sort();
     expect(byId(again)).toEqual(byId(winners));
     return rows;
   }
@@ -214,7 +266,11 @@ describe("the rush: 2,000 claims from 1,000 shoppers for 100 coupons", () => {
     const victim = s.supervisor.running.get("coupon")!;
     const winners = await rush(coupon.id, () => victim.kill("SIGKILL"));
     expect(victim.killed || victim.exitCode !== null || victim.signalCode !== null).toBe(true);
-    await eventually(async () => (s.supervisor.running.get("coupon") !== victim ? true : undefined), 10_000, "the restart");
+    await eventually(
+      async () => (s.supervisor.running.get("coupon") !== victim ? true : undefined),
+      10_000,
+      "the restart",
+    );
     // messages the dead process had taken come back after the consumer's ack wait
     await allPersisted(coupon.id, winners, 45_000);
   }, 70_000);
@@ -236,22 +292,45 @@ describe("the rush: 2,000 claims from 1,000 shoppers for 100 coupons", () => {
       }
     })();
     const answered = await Promise.all(
-      shoppers.map((sh) => claim(sh.token, coupon.id).then((r) => r.status, () => 0)), // 0: the connection died with the edge
+      shoppers.map((sh) =>
+        claim(sh.token, coupon.id).then(
+          (r) => r.status,
+          () => 0,
+        ),
+      ), // 0: the connection died with the edge
     );
     rushing = false;
     await watcher;
     expect(unpublishedAtDeath).toBeGreaterThan(0);
     expect(answered.filter((x) => x === 0).length).toBeGreaterThan(0);
-    await eventually(async () => (await fetch(`${s.edgeUrl}/healthz`).then((r) => r.ok, () => false)) || undefined, 15_000, "the edge back");
+    await eventually(
+      async () =>
+        (await fetch(`${s.edgeUrl}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )) || undefined,
+      15_000,
+      "the edge back",
+    );
     const granted = await redis.hgetall(k.claims);
-    const expected = Object.entries(granted).map(([userId, v]) => `${v.split("|")[0]}:${userId}`).sort();
+    const expected = Object.entries(granted)
+      .map(([userId, v]) => `${v.split("|")[0]}:${userId}`)
+      .sort();
     expect(expected.length).toBeGreaterThan(0);
-    const rows = await eventually(async () => {
-      const rows = await persisted(coupon.id);
-      return rows.length >= expected.length ? rows : undefined;
-    }, 15_000, "every granted claim recorded");
+    const rows = await eventually(
+      async () => {
+        const rows = await persisted(coupon.id);
+        return rows.length >= expected.length ? rows : undefined;
+      },
+      15_000,
+      "every granted claim recorded",
+    );
     expect(rows.map((r) => `${r.id}:${r.userId}`).sort()).toEqual(expected);
     // the reconciler takes a claim out of the set once JetStream has it, which can be after it is recorded
-    await eventually(async () => ((await redis.zcard(k.unpublished)) === 0 ? true : undefined), 5000, "nothing left unpublished");
+    await eventually(
+      async () => ((await redis.zcard(k.unpublished)) === 0 ? true : undefined),
+      5000,
+      "nothing left unpublished",
+    );
   }, 40_000);
 });

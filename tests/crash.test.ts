@@ -3,17 +3,17 @@
 // (CHAOS_CRASH_AFTER_COMMIT). The relay publishes what the dead process committed, JetStream redelivers
 // what it never acked, the inbox drops it: every order finishes, and nothing happens twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { inArray, isNull, sql } from "drizzle-orm";
-import { createDb, notifications, orderHistory, outbox, payments, refunds, reservations, type Db } from "../db";
+import { createDb, type Db, notifications, orderHistory, outbox, payments, refunds, reservations } from "../db";
 import { consumers } from "../nats";
-import { root, type PrivateStack } from "../scripts/lib/private-stack";
-import { ownStack } from "./harness";
+import { type PrivateStack, root } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
+import { ownStack } from "./harness";
 
 const chaosDir = mkdtempSync(join(tmpdir(), "flashsale-chaos-"));
 const crashing = ["order", "inventory", "payment"] as const;
@@ -52,10 +52,22 @@ describe("SIGKILL between commit and ack", () => {
     const seller = await api.user("seller");
     const shopper = await api.user("shopper");
     const p = await api.product(seller.token, 1000, 100);
-    const methods = ["card_ok", "card_ok", "card_declined", "card_ok", "card_ok", "card_declined", "card_ok", "card_ok"];
+    const methods = [
+      "card_ok",
+      "card_ok",
+      "card_declined",
+      "card_ok",
+      "card_ok",
+      "card_declined",
+      "card_ok",
+      "card_ok",
+    ];
     const ids = await Promise.all(
       methods.map(async (paymentMethod, i) => {
-        const r = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 1 + (i % 3) }], paymentMethod } });
+        const r = await api.call("POST", "/v1/orders", {
+          token: shopper.token,
+          body: { items: [{ productId: p.id, quantity: 1 + (i % 3) }], paymentMethod },
+        });
         expect(r.status).toBe(202);
         return r.body.orderId as string;
       }),
@@ -68,13 +80,23 @@ describe("SIGKILL between commit and ack", () => {
     for (const kind of crashing) {
       expect(existsSync(join(chaosDir, `crashed-${kind}`))).toBe(true);
       const killed = readFileSync(join(chaosDir, `crashed-${kind}`), "utf8");
-      await eventually(async () => (String(s.supervisor.running.get(kind)?.pid) !== killed ? true : undefined), 10_000, `${kind} restarted`);
+      await eventually(
+        async () => (String(s.supervisor.running.get(kind)?.pid) !== killed ? true : undefined),
+        10_000,
+        `${kind} restarted`,
+      );
     }
     for (const [i, o] of settled.entries()) expect(o.status).toBe(methods[i] === "card_ok" ? "CONFIRMED" : "CANCELLED");
     const confirmed = ids.filter((_, i) => methods[i] === "card_ok");
     const toCancel = confirmed[0]!;
     expect((await api.call("POST", `/v1/orders/${toCancel}/cancel`, { token: shopper.token })).status).toBe(202);
-    await eventually(async () => ((await api.call("GET", `/v1/orders/${toCancel}`, { token: shopper.token })).body.status === "CANCELLED" ? true : undefined), 30_000);
+    await eventually(
+      async () =>
+        (await api.call("GET", `/v1/orders/${toCancel}`, { token: shopper.token })).body.status === "CANCELLED"
+          ? true
+          : undefined,
+      30_000,
+    );
 
     // what the dead processes never acked comes back after the ack wait (30 s) and is dropped by the inbox
     const jsm = await jetstreamManager(nc);
@@ -97,15 +119,29 @@ describe("SIGKILL between commit and ack", () => {
     expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(100 - sold);
     const pays = await db.select().from(payments).where(inArray(payments.orderId, ids));
     expect(pays).toHaveLength(ids.length);
-    expect(pays.filter((x) => x.status === "APPROVED").map((x) => x.orderId).sort()).toEqual([...confirmed].sort());
+    expect(
+      pays
+        .filter((x) => x.status === "APPROVED")
+        .map((x) => x.orderId)
+        .sort(),
+    ).toEqual([...confirmed].sort());
     expect(pays.find((x) => x.orderId === toCancel)!.refunded).toBe(pays.find((x) => x.orderId === toCancel)!.amount);
     expect(pays.filter((x) => x.orderId !== toCancel).every((x) => x.refunded === 0)).toBe(true);
     expect(await db.select().from(refunds).where(inArray(refunds.orderId, ids))).toHaveLength(1);
     const res = await db.select().from(reservations).where(inArray(reservations.orderId, ids));
     expect(res).toHaveLength(ids.length); // one item each, reserved once (declined ones released)
-    const history = await db.select({ orderId: orderHistory.orderId, status: orderHistory.status }).from(orderHistory).where(inArray(orderHistory.orderId, ids)).orderBy(orderHistory.seq);
+    const history = await db
+      .select({ orderId: orderHistory.orderId, status: orderHistory.status })
+      .from(orderHistory)
+      .where(inArray(orderHistory.orderId, ids))
+      .orderBy(orderHistory.seq);
     for (const [i, id] of ids.entries()) {
-      const expected = id === toCancel ? ["PENDING", "CONFIRMED", "CANCELLED"] : methods[i] === "card_ok" ? ["PENDING", "CONFIRMED"] : ["PENDING", "CANCELLED"];
+      const expected =
+        id === toCancel
+          ? ["PENDING", "CONFIRMED", "CANCELLED"]
+          : methods[i] === "card_ok"
+            ? ["PENDING", "CONFIRMED"]
+            : ["PENDING", "CANCELLED"];
       expect(history.filter((h) => h.orderId === id).map((h) => h.status as string)).toEqual(expected);
     }
     const notes = await db.select().from(notifications).where(inArray(notifications.orderId, ids));

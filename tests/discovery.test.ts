@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import { couponKeys } from "../domain/coupon";
-import { saleKeys } from "../domain/sale";
 import { POPULAR_BUILT_KEY, POPULAR_KEY } from "../domain/popularity";
-import { accounts, adminAccount, type Account } from "../scripts/lib/accounts";
+import { saleKeys } from "../domain/sale";
+import { type Account, accounts, adminAccount } from "../scripts/lib/accounts";
 import { client, eventually, type Json, type Res } from "./client";
 import { stack } from "./harness";
 
@@ -27,7 +27,10 @@ afterAll(() => redis?.disconnect());
 
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 const product = async (name: string, o: { price?: number; stock?: number; description?: string } = {}) => {
-  const r = await api.call("POST", "/v1/products", { token: seller.token, body: { name, price: o.price ?? 1000, stock: o.stock ?? 10, description: o.description } });
+  const r = await api.call("POST", "/v1/products", {
+    token: seller.token,
+    body: { name, price: o.price ?? 1000, stock: o.stock ?? 10, description: o.description },
+  });
   expect(r.status).toBe(201);
   return r.body as { id: string; likes: number };
 };
@@ -42,7 +45,11 @@ async function walk(path: string, limit: number, token?: string) {
   let cursor: string | null = null;
   for (let pages = 0; pages < 200; pages++) {
     const sep = path.includes("?") ? "&" : "?";
-    const r: Res<{ items: Json[]; nextCursor: string | null }> = await api.call("GET", `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { token });
+    const r: Res<{ items: Json[]; nextCursor: string | null }> = await api.call(
+      "GET",
+      `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      { token },
+    );
     expect(r.status).toBe(200);
     items.push(...r.body.items);
     cursor = r.body.nextCursor;
@@ -57,7 +64,13 @@ describe("GET /v1/sales", () => {
     const sale = async (startsIn: number, quantity: number, endsIn?: number) => {
       const r = await api.call("POST", "/v1/sales", {
         token: seller.token,
-        body: { productId: p.id, price: 500, quantity, startsAt: iso(startsIn), ...(endsIn ? { endsAt: iso(endsIn) } : {}) },
+        body: {
+          productId: p.id,
+          price: 500,
+          quantity,
+          startsAt: iso(startsIn),
+          ...(endsIn ? { endsAt: iso(endsIn) } : {}),
+        },
       });
       expect(r.status).toBe(201);
       return r.body.id as string;
@@ -75,11 +88,29 @@ describe("GET /v1/sales", () => {
 
     const byDefault = await listed("");
     expect(byDefault.map((s) => s.id)).toEqual([live, soon, later]); // soonest first
-    expect(byDefault[0]).toMatchObject({ productId: p.id, productName: "Sale list product", price: 500, quantity: 3, remaining: 3, perUserLimit: 1, status: "live" });
+    expect(byDefault[0]).toMatchObject({
+      productId: p.id,
+      productName: "Sale list product",
+      price: 500,
+      quantity: 3,
+      remaining: 3,
+      perUserLimit: 1,
+      status: "live",
+    });
     expect(byDefault[1]).toMatchObject({ status: "scheduled", remaining: 5 });
-    expect((await listed("?status=sold_out")).map((s) => [s.id, s.remaining, s.status])).toEqual([[soldOut, 0, "sold_out"]]);
-    expect((await listed("?status=ended")).map((s) => [s.id, s.status, typeof s.endsAt])).toEqual([[ended, "ended", "string"]]);
-    expect((await listed("?status=live,sold_out,ended,scheduled")).map((s) => s.id)).toEqual([ended, soldOut, live, soon, later]);
+    expect((await listed("?status=sold_out")).map((s) => [s.id, s.remaining, s.status])).toEqual([
+      [soldOut, 0, "sold_out"],
+    ]);
+    expect((await listed("?status=ended")).map((s) => [s.id, s.status, typeof s.endsAt])).toEqual([
+      [ended, "ended", "string"],
+    ]);
+    expect((await listed("?status=live,sold_out,ended,scheduled")).map((s) => s.id)).toEqual([
+      ended,
+      soldOut,
+      live,
+      soon,
+      later,
+    ]);
 
     // Redis lost the gates: what remains comes from Postgres (the order holds its unit), and the list rebuilds nothing
     await redis.del(...saleKeys(soldOut), ...saleKeys(live));
@@ -103,7 +134,13 @@ describe("GET /v1/coupons", () => {
     const make = async (startsIn: number, endsIn: number, quantity: number) => {
       const r = await api.call("POST", "/v1/coupons", {
         token: admin.token,
-        body: { name: `List coupon ${startsIn}`, discount: { type: "amount", value: 500 }, quantity, startsAt: iso(startsIn), endsAt: iso(endsIn) },
+        body: {
+          name: `List coupon ${startsIn}`,
+          discount: { type: "amount", value: 500 },
+          quantity,
+          startsAt: iso(startsIn),
+          endsAt: iso(endsIn),
+        },
       });
       expect(r.status).toBe(201);
       return r.body.id as string;
@@ -125,7 +162,9 @@ describe("GET /v1/coupons", () => {
     expect((await listed("?status=upcoming")).map((c) => c.id)).toEqual([upcoming]);
 
     // once the claim is recorded, Redis may lose the coupon: the count comes from Postgres
-    await eventually(async () => ((await api.call("GET", "/v1/me/coupons", { token: shoppers[1]!.token })).body.items.length ? true : undefined));
+    await eventually(async () =>
+      (await api.call("GET", "/v1/me/coupons", { token: shoppers[1]!.token })).body.items.length ? true : undefined,
+    );
     await redis.del(...Object.values(couponKeys(active)));
     expect((await listed("?status=active")).map((c) => c.remaining)).toEqual([2]);
     expect400(await api.call("GET", "/v1/coupons?status=ended"), "each one of active, upcoming");
@@ -138,7 +177,8 @@ describe("search through the edge", () => {
     const a = await product(`나이키운동화 ${tag}`, { price: 5000, stock: 0 });
     const b = await product(`${tag} 운동화 끈`, { price: 1000 });
     const c = await product(`Running ${tag}`, { price: 3000, description: "가벼운 러닝화" });
-    const ids = async (query: string) => (await api.call("GET", `/v1/products?${query}`)).body.items.map((i: { id: string }) => i.id);
+    const ids = async (query: string) =>
+      (await api.call("GET", `/v1/products?${query}`)).body.items.map((i: { id: string }) => i.id);
     expect(await ids(`q=${encodeURIComponent(`${tag} 운동화`)}`)).toEqual([b.id, a.id]);
     expect(await ids(`q=${encodeURIComponent(`${tag} 러닝화`)}`)).toEqual([c.id]);
     expect(await ids(`q=${tag.slice(0, 3)}${tag.slice(3)}&sort=price_asc`)).toEqual([b.id, c.id, a.id]);
@@ -152,7 +192,10 @@ describe("search through the edge", () => {
   });
 
   test("an unknown sort, a negative or inverted price range, a 1,000-character query: 400 with a clear detail", async () => {
-    expect400(await api.call("GET", "/v1/products?sort=cheapest"), "sort must be one of new, price_asc, price_desc, popular");
+    expect400(
+      await api.call("GET", "/v1/products?sort=cheapest"),
+      "sort must be one of new, price_asc, price_desc, popular",
+    );
     expect400(await api.call("GET", "/v1/products?minPrice=-5"), "minPrice must be 0 or more");
     expect400(await api.call("GET", "/v1/products?minPrice=9000&maxPrice=10"), "minPrice must not be above maxPrice");
     expect400(await api.call("GET", `/v1/products?q=${"가".repeat(1000)}`), "q: at most 200 characters");
@@ -164,16 +207,21 @@ describe("search through the edge", () => {
 describe("likes", () => {
   test("liking twice counts once, unliking twice too; every view shows the count live, cached or not", async () => {
     const p = await product(`Likeable ${Date.now()}`);
-    const like = (who: Account, method: "PUT" | "DELETE") => api.call(method, `/v1/products/${p.id}/like`, { token: who.token });
+    const like = (who: Account, method: "PUT" | "DELETE") =>
+      api.call(method, `/v1/products/${p.id}/like`, { token: who.token });
     const view = async () => (await api.call("GET", `/v1/products/${p.id}`)).body.likes;
     expect(await view()).toBe(0); // now cached (the fields; likes are read live)
     expect((await like(shoppers[0]!, "PUT")).body).toEqual({ liked: true, likes: 1 });
     expect((await like(shoppers[0]!, "PUT")).body).toEqual({ liked: true, likes: 1 });
     expect(await view()).toBe(1);
     expect((await like(shoppers[1]!, "PUT")).body).toEqual({ liked: true, likes: 2 });
-    const listed = (await api.call("GET", "/v1/products?limit=100")).body.items.find((i: { id: string }) => i.id === p.id);
+    const listed = (await api.call("GET", "/v1/products?limit=100")).body.items.find(
+      (i: { id: string }) => i.id === p.id,
+    );
     expect(listed.likes).toBe(2);
-    const searched = (await api.call("GET", `/v1/products?q=${"Likeable"}&limit=100`)).body.items.find((i: { id: string }) => i.id === p.id);
+    const searched = (await api.call("GET", `/v1/products?q=${"Likeable"}&limit=100`)).body.items.find(
+      (i: { id: string }) => i.id === p.id,
+    );
     expect(searched.likes).toBe(2);
     expect((await like(shoppers[0]!, "DELETE")).body).toEqual({ liked: false, likes: 1 });
     expect((await like(shoppers[0]!, "DELETE")).body).toEqual({ liked: false, likes: 1 });
@@ -187,7 +235,8 @@ describe("likes", () => {
   test("GET /v1/me/likes: newest like first, page by page; only shoppers like; unknown products are 404", async () => {
     const me = shoppers[3]!;
     const made = [await product("Liked one"), await product("Liked two"), await product("Liked three")];
-    for (const p of made) expect((await api.call("PUT", `/v1/products/${p.id}/like`, { token: me.token })).status).toBe(200);
+    for (const p of made)
+      expect((await api.call("PUT", `/v1/products/${p.id}/like`, { token: me.token })).status).toBe(200);
     const liked = await walk("/v1/me/likes", 2, me.token);
     expect(liked.map((i) => i.id)).toEqual(made.map((p) => p.id).reverse());
     expect(liked[0]).toMatchObject({ name: "Liked three", likes: 1, likedAt: expect.any(String), stock: 10 });
@@ -202,12 +251,22 @@ describe("likes", () => {
 
 describe("GET /v1/products/popular", () => {
   test("ranked by likes and confirmed units of the last 7 days, kept by the actor, rebuilt when Redis lost it", async () => {
-    const [top, second, third] = [await product("Popular A", { stock: 50 }), await product("Popular B"), await product("Popular C")];
+    const [top, second, third] = [
+      await product("Popular A", { stock: 50 }),
+      await product("Popular B"),
+      await product("Popular C"),
+    ];
     const buyer = shoppers[0]!;
     // A: 1 like + 3 units confirmed = 4; B: 3 likes; C: 1 like, then taken back = 0
-    const order = await api.call("POST", "/v1/orders", { token: buyer.token, body: { items: [{ productId: top.id, quantity: 3 }] } });
+    const order = await api.call("POST", "/v1/orders", {
+      token: buyer.token,
+      body: { items: [{ productId: top.id, quantity: 3 }] },
+    });
     expect((await api.settled(buyer.token, order.body.orderId)).status).toBe("CONFIRMED");
-    const declined = await api.call("POST", "/v1/orders", { token: buyer.token, body: { items: [{ productId: third.id, quantity: 5 }], paymentMethod: "card_declined" } });
+    const declined = await api.call("POST", "/v1/orders", {
+      token: buyer.token,
+      body: { items: [{ productId: third.id, quantity: 5 }], paymentMethod: "card_declined" },
+    });
     expect((await api.settled(buyer.token, declined.body.orderId)).status).toBe("CANCELLED");
     await api.call("PUT", `/v1/products/${top.id}/like`, { token: shoppers[1]!.token });
     for (const s of shoppers.slice(0, 3)) await api.call("PUT", `/v1/products/${second.id}/like`, { token: s.token });
@@ -218,14 +277,20 @@ describe("GET /v1/products/popular", () => {
     const ranking = async () => {
       const r = await api.call("GET", "/v1/products/popular?limit=100");
       expect(r.status).toBe(200);
-      return r.body.items.filter((i: { id: string }) => mine.has(i.id)).map((i: { id: string; score: number; likes: number }) => [i.id, i.score, i.likes]);
+      return r.body.items
+        .filter((i: { id: string }) => mine.has(i.id))
+        .map((i: { id: string; score: number; likes: number }) => [i.id, i.score, i.likes]);
     };
     const want = [
       [top.id, 4, 1],
       [second.id, 3, 3],
     ];
     // the actor's doing: the set holds what the events changed
-    await eventually(async () => (JSON.stringify(await ranking()) === JSON.stringify(want) ? true : undefined), 15_000, "the ranking");
+    await eventually(
+      async () => (JSON.stringify(await ranking()) === JSON.stringify(want) ? true : undefined),
+      15_000,
+      "the ranking",
+    );
     expect(Number(await redis.zscore(POPULAR_KEY, top.id))).toBe(4);
     expect(await redis.zscore(POPULAR_KEY, third.id)).toBeNull();
 

@@ -2,7 +2,7 @@
 // stream after a terminal status, resuming with Last-Event-ID, and a change whose broadcast never came.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { createDb, orderHistory, orders, type Db } from "../db";
+import { createDb, type Db, orderHistory, orders } from "../db";
 import { client, eventually } from "./client";
 import { admin, stack } from "./harness";
 
@@ -30,7 +30,10 @@ type Event = { event?: string; id?: string; data: { orderId: string; status: str
 /** Opens the stream and collects its events until the server ends it or `close()` is called. */
 async function listen(orderId: string, token: string, headers: Record<string, string> = {}) {
   const ctrl = new AbortController();
-  const res = await fetch(`${base}/v1/orders/${orderId}/events`, { headers: { authorization: `Bearer ${token}`, ...headers }, signal: ctrl.signal });
+  const res = await fetch(`${base}/v1/orders/${orderId}/events`, {
+    headers: { authorization: `Bearer ${token}`, ...headers },
+    signal: ctrl.signal,
+  });
   const events: Event[] = [];
   const state = { closedByServer: false };
   const ended = (async () => {
@@ -43,7 +46,12 @@ async function listen(orderId: string, token: string, headers: Record<string, st
         for (let i = buf.indexOf("\n\n"); i >= 0; i = buf.indexOf("\n\n")) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const fields = Object.fromEntries(block.split("\n").filter((l) => !l.startsWith(":")).map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]));
+          const fields = Object.fromEntries(
+            block
+              .split("\n")
+              .filter((l) => !l.startsWith(":"))
+              .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 2)]),
+          );
           if (fields.data) events.push({ event: fields.event, id: fields.id, data: JSON.parse(fields.data) });
         }
       }
@@ -55,7 +63,10 @@ async function listen(orderId: string, token: string, headers: Record<string, st
 
 const place = async (paymentMethod = "card_ok") => {
   const p = await api.product(seller.token, 1000, 10);
-  const r = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 1 }], paymentMethod } });
+  const r = await api.call("POST", "/v1/orders", {
+    token: shopper.token,
+    body: { items: [{ productId: p.id, quantity: 1 }], paymentMethod },
+  });
   return r.body.orderId as string;
 };
 const statuses = (events: Event[]) => events.map((e) => e.data.status);
@@ -66,7 +77,11 @@ describe("order events", () => {
     const s = await listen(id, shopper.token);
     expect(s.res.status).toBe(200);
     expect(s.res.headers.get("content-type")).toContain("text/event-stream");
-    await eventually(async () => (statuses(s.events).includes("CONFIRMED") ? true : undefined), 10_000, "CONFIRMED event");
+    await eventually(
+      async () => (statuses(s.events).includes("CONFIRMED") ? true : undefined),
+      10_000,
+      "CONFIRMED event",
+    );
     expect((await api.call("POST", `/v1/orders/${id}/ship`, { token: seller.token })).status).toBe(202);
     await eventually(async () => (statuses(s.events).includes("SHIPPED") ? true : undefined), 10_000, "SHIPPED event");
     expect((await api.call("POST", `/v1/orders/${id}/deliver`, { token: seller.token })).status).toBe(202);
@@ -108,7 +123,11 @@ describe("order events", () => {
 
   test("a change whose broadcast was lost still arrives, by the periodic re-read", async () => {
     const id = await place();
-    await eventually(async () => ((await api.call("GET", `/v1/orders/${id}`, { token: shopper.token })).body.status === "CONFIRMED" ? true : undefined));
+    await eventually(async () =>
+      (await api.call("GET", `/v1/orders/${id}`, { token: shopper.token })).body.status === "CONFIRMED"
+        ? true
+        : undefined,
+    );
     const s = await listen(id, shopper.token);
     await eventually(async () => (s.events.length ? true : undefined));
     // written behind the order actor's back: no broadcast at all
@@ -116,7 +135,11 @@ describe("order events", () => {
       await tx.update(orders).set({ status: "SHIPPED", updatedAt: sql`now()` }).where(eq(orders.id, id));
       await tx.insert(orderHistory).values({ orderId: id, status: "SHIPPED" });
     });
-    await eventually(async () => (statuses(s.events).includes("SHIPPED") ? true : undefined), 15_000, "SHIPPED event without a broadcast");
+    await eventually(
+      async () => (statuses(s.events).includes("SHIPPED") ? true : undefined),
+      15_000,
+      "SHIPPED event without a broadcast",
+    );
     s.close();
     expect(statuses(s.events)).toEqual(["CONFIRMED", "SHIPPED"]);
     expect(s.state.closedByServer).toBe(false);
@@ -125,7 +148,9 @@ describe("order events", () => {
   test("at most 10 streams per user on one edge: the 11th is 429 with Retry-After, until one closes", async () => {
     const owner = await api.user("shopper");
     const p = await api.product(seller.token, 1000, 10);
-    const id = (await api.call("POST", "/v1/orders", { token: owner.token, body: { items: [{ productId: p.id, quantity: 1 }] } })).body.orderId as string;
+    const id = (
+      await api.call("POST", "/v1/orders", { token: owner.token, body: { items: [{ productId: p.id, quantity: 1 }] } })
+    ).body.orderId as string;
     const open: Awaited<ReturnType<typeof listen>>[] = [];
     try {
       for (let i = 0; i < 10; i++) {
@@ -145,11 +170,15 @@ describe("order events", () => {
       expect(other.res.status).toBe(200);
       other.close();
       open.pop()!.close();
-      const again = await eventually(async () => {
-        const s = await listen(id, owner.token);
-        if (s.res.status === 200) return s;
-        s.close();
-      }, 5_000, "a stream after one closed");
+      const again = await eventually(
+        async () => {
+          const s = await listen(id, owner.token);
+          if (s.res.status === 200) return s;
+          s.close();
+        },
+        5_000,
+        "a stream after one closed",
+      );
       open.push(again);
     } finally {
       for (const s of open) s.close();
@@ -164,7 +193,9 @@ describe("order events", () => {
       expect(r.status).toBe(404);
       expect(r.body.code).toBe("NOT_FOUND");
     }
-    expect((await api.call("GET", `/v1/orders/${crypto.randomUUID()}/events`, { token: shopper.token })).status).toBe(404);
+    expect((await api.call("GET", `/v1/orders/${crypto.randomUUID()}/events`, { token: shopper.token })).status).toBe(
+      404,
+    );
     expect((await api.call("GET", `/v1/orders/${id}/events`)).status).toBe(401);
   });
 });

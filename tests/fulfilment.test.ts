@@ -22,10 +22,14 @@ const place = async (items: { productId: string; quantity: number }[], paymentMe
 };
 const statusOf = async (id: string) => (await api.call("GET", `/v1/orders/${id}`, { token: shopper.token })).body;
 const reaches = (id: string, status: string) =>
-  eventually(async () => {
-    const o = await statusOf(id);
-    return o.status === status ? o : undefined;
-  }, 10_000, `${id} ${status}`);
+  eventually(
+    async () => {
+      const o = await statusOf(id);
+      return o.status === status ? o : undefined;
+    },
+    10_000,
+    `${id} ${status}`,
+  );
 
 describe("ship and deliver", () => {
   test("the owning seller ships, an admin delivers; the history keeps every status", async () => {
@@ -41,7 +45,12 @@ describe("ship and deliver", () => {
     const delivered = await api.call("POST", `/v1/orders/${id}/deliver`, { token: adminToken });
     expect(delivered.status).toBe(202);
     const o = await reaches(id, "DELIVERED");
-    expect(o.history.map((h: { status: string }) => h.status)).toEqual(["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED"]);
+    expect(o.history.map((h: { status: string }) => h.status)).toEqual([
+      "PENDING",
+      "CONFIRMED",
+      "SHIPPED",
+      "DELIVERED",
+    ]);
     expect((await api.call("GET", `/v1/products/${p.id}`)).body.stock).toBe(3);
   });
 
@@ -80,7 +89,9 @@ describe("ship and deliver", () => {
 
     const declined = await place([{ productId: p.id, quantity: 1 }], "card_declined");
     await reaches(declined, "CANCELLED");
-    expect((await api.call("POST", `/v1/orders/${declined}/ship`, { token: sellerA.token })).body.code).toBe("INVALID_TRANSITION");
+    expect((await api.call("POST", `/v1/orders/${declined}/ship`, { token: sellerA.token })).body.code).toBe(
+      "INVALID_TRANSITION",
+    );
   });
 
   test("a shipped order cannot be cancelled, wholly or by item", async () => {
@@ -113,17 +124,26 @@ describe("GET /v1/seller/orders", () => {
     const onlyTheirs = await place([{ productId: theirs.id, quantity: 1 }]);
     const second = await place([{ productId: mine.id, quantity: 3 }]);
     const third = await place([{ productId: mine.id, quantity: 1 }], "card_declined");
-    await Promise.all([reaches(mixed, "CONFIRMED"), reaches(onlyTheirs, "CONFIRMED"), reaches(second, "CONFIRMED"), reaches(third, "CANCELLED")]);
+    await Promise.all([
+      reaches(mixed, "CONFIRMED"),
+      reaches(onlyTheirs, "CONFIRMED"),
+      reaches(second, "CONFIRMED"),
+      reaches(third, "CANCELLED"),
+    ]);
 
     const first = await api.call("GET", "/v1/seller/orders?limit=2", { token: seller.token });
     expect(first.status).toBe(200);
     expect(first.body.items.map((o: { id: string }) => o.id)).toEqual([third, second]);
     expect(first.body.nextCursor).toBe(second);
-    const next = await api.call("GET", `/v1/seller/orders?limit=2&cursor=${first.body.nextCursor}`, { token: seller.token });
+    const next = await api.call("GET", `/v1/seller/orders?limit=2&cursor=${first.body.nextCursor}`, {
+      token: seller.token,
+    });
     expect(next.body.items.map((o: { id: string }) => o.id)).toEqual([mixed]);
     expect(next.body.nextCursor).toBeNull();
     const m = next.body.items[0];
-    expect(m.items).toEqual([{ id: expect.any(String), productId: mine.id, quantity: 1, price: 700, status: "ACTIVE" }]);
+    expect(m.items).toEqual([
+      { id: expect.any(String), productId: mine.id, quantity: 1, price: 700, status: "ACTIVE" },
+    ]);
     expect(m.status).toBe("CONFIRMED");
     expect(m.history.map((h: { status: string }) => h.status)).toEqual(["PENDING", "CONFIRMED"]);
 

@@ -1,6 +1,6 @@
 // The whole stack for tests (scripts/lib/private-stack.ts), shared by the test files of one `bun test` run.
 import { join } from "node:path";
-import { admin, root, startPrivateStack, type PrivateStack } from "../scripts/lib/private-stack";
+import { admin, type PrivateStack, root, startPrivateStack } from "../scripts/lib/private-stack";
 
 export { admin, root };
 /** Child output of this run's stack; one file per test process, so parallel runs do not mix. */

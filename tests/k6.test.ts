@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { browse, browseKind, BROWSE_KINDS, SEARCHES } from "../scripts/k6/lib/browse";
+import { BROWSE_KINDS, browse, browseKind, SEARCHES } from "../scripts/k6/lib/browse";
 import { browseConfig, couponConfig, spikeConfig } from "../scripts/k6/lib/config";
 import { claim, settleCoupon } from "../scripts/k6/lib/coupon";
-import { answer, wire, type Flow, type Reply, type Req, type Result } from "../scripts/k6/lib/flow";
+import { answer, type Flow, type Reply, type Req, type Result, wire } from "../scripts/k6/lib/flow";
 import { address, picked, setupBrowse, setupCoupon, setupSpike } from "../scripts/k6/lib/setup";
 import { purchase, purchaseOutcome, settleSale } from "../scripts/k6/lib/spike";
 import { summaryText } from "../scripts/k6/lib/summary";
@@ -92,7 +92,10 @@ describe("k6 scenario pieces", () => {
       {
         metrics: {
           purchase_accepted: { values: { count: 500 } },
-          "http_req_duration{name:purchase}": { values: { med: 2, "p(95)": 9.5, "p(99)": 20, max: 40 }, thresholds: { "p(95)<500": { ok: true } } },
+          "http_req_duration{name:purchase}": {
+            values: { med: 2, "p(95)": 9.5, "p(99)": 20, max: 40 },
+            thresholds: { "p(95)<500": { ok: true } },
+          },
           checks: { values: { passes: 10, fails: 1 }, thresholds: { "rate>0.99": { ok: false } } },
         },
         state: { testRunDurationMs: 11_000 },
@@ -107,7 +110,13 @@ describe("k6 scenario pieces", () => {
   });
 
   test("settings: defaults, and a readable refusal", () => {
-    expect(spikeConfig({})).toMatchObject({ baseUrl: "http://127.0.0.1:3000", peak: 1000, durationS: 10, shoppers: 200, quantity: 500 });
+    expect(spikeConfig({})).toMatchObject({
+      baseUrl: "http://127.0.0.1:3000",
+      peak: 1000,
+      durationS: 10,
+      shoppers: 200,
+      quantity: 500,
+    });
     expect(spikeConfig({ DURATION: "30s", PEAK: "5000" })).toMatchObject({ durationS: 30, peak: 5000 });
     expect(() => couponConfig({ SHOPPERS: "lots" })).toThrow("SHOPPERS=lots");
   });
@@ -148,7 +157,9 @@ describe("k6 scenarios against the stack", () => {
       ["card_ok", true],
       ["card_declined", false],
     ]);
-    expect((await send(base, { method: "GET", path: `/v1/sales/${d.saleId}`, name: "sale", expect: [200] })).body).toMatchObject({ quantity: 2, remaining: 2, status: "live" });
+    expect(
+      (await send(base, { method: "GET", path: `/v1/sales/${d.saleId}`, name: "sale", expect: [200] })).body,
+    ).toMatchObject({ quantity: 2, remaining: 2, status: "live" });
 
     // shopper 3 clicks twice: one order; shopper 4 buys with a card that will be declined
     const twice = await drive(base, purchase(d, 3));
@@ -197,7 +208,9 @@ describe("k6 scenarios against the stack", () => {
       const r = await drive(base, browse(d, 1, kind));
       expect([kind, failed(r)]).toEqual([kind, []]);
       if (kind === "search") expect(r.outcomes.length).toBeGreaterThan(0);
-      expect(r.outcomes).toEqual(kind === "products_list" ? [kind, kind, kind] : kind === "search" ? r.outcomes.map(() => kind) : [kind]);
+      expect(r.outcomes).toEqual(
+        kind === "products_list" ? [kind, kind, kind] : kind === "search" ? r.outcomes.map(() => kind) : [kind],
+      );
     }
     // each query of the mix under each sort passes its checks, and finds products setup made for it
     for (let n = 0; n < SEARCHES.length * 5; n++) {
@@ -205,7 +218,12 @@ describe("k6 scenarios against the stack", () => {
       expect([n, failed(r)]).toEqual([n, []]);
     }
     for (const q of SEARCHES) {
-      const r = await send(base, { method: "GET", path: `/v1/products?q=${encodeURIComponent(`${d.run} ${q}`)}`, name: "search", expect: [200] });
+      const r = await send(base, {
+        method: "GET",
+        path: `/v1/products?q=${encodeURIComponent(`${d.run} ${q}`)}`,
+        name: "search",
+        expect: [200],
+      });
       expect([q, r.body.items.length > 0]).toEqual([q, true]);
     }
   });

@@ -1,6 +1,6 @@
 // The pages' live feeds over plain HTTP: GET /v1/sales/:id/events (public) and GET /v1/ops/stream (admin).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { sseParser, type SseEvent } from "../edge/pages/client/sse";
+import { type SseEvent, sseParser } from "../edge/pages/client/sse";
 import { client, type Json } from "./client";
 import { admin, stack } from "./harness";
 
@@ -14,7 +14,10 @@ const open: AbortController[] = [];
 async function stream(path: string, token?: string) {
   const ac = new AbortController();
   open.push(ac);
-  const res = await fetch(base + path, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: ac.signal });
+  const res = await fetch(base + path, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: ac.signal,
+  });
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toStartWith("text/event-stream");
   const events: SseEvent[] = [];
@@ -52,7 +55,10 @@ async function stream(path: string, token?: string) {
 
 async function newSale(quantity: number, startsInS = -1) {
   const p = await api.product(seller.token, 5_000, quantity);
-  const s = await api.call("POST", "/v1/sales", { token: adminToken, body: { productId: p.id, price: 4_000, quantity, startsAt: new Date(Date.now() + startsInS * 1000).toISOString() } });
+  const s = await api.call("POST", "/v1/sales", {
+    token: adminToken,
+    body: { productId: p.id, price: 4_000, quantity, startsAt: new Date(Date.now() + startsInS * 1000).toISOString() },
+  });
   expect(s.status).toBe(201);
   return s.body.id as string;
 }
@@ -75,7 +81,9 @@ describe("GET /v1/sales/:id/events", () => {
     expect(first).toMatchObject({ id: saleId, remaining: 3, status: "live" });
     expect(Math.abs(Date.parse(first.now) - Date.now())).toBeLessThan(5_000);
     const shopper = await api.user();
-    expect((await api.call("POST", `/v1/sales/${saleId}/purchase`, { token: shopper.token, body: {} })).status).toBe(202);
+    expect((await api.call("POST", `/v1/sales/${saleId}/purchase`, { token: shopper.token, body: {} })).status).toBe(
+      202,
+    );
     expect(await s.next("sale")).toMatchObject({ remaining: 2, status: "live" });
     s.close();
   });
@@ -96,24 +104,42 @@ describe("GET /v1/ops/stream", () => {
   test("sales with remaining, pending and settled orders; answers by status; every process's breakers; the DLQ's count", async () => {
     const saleId = await newSale(10);
     const s = await stream("/v1/ops/stream", adminToken);
-    type SaleRow = { id: string; remaining: number | null; pending: number; settled: number; confirmed: number; admitted: number | null };
-    const before = (await s.next<SaleRow[]>("sales", (rows) => rows.some((r) => r.id === saleId && r.remaining !== null))).find((r) => r.id === saleId)!;
+    type SaleRow = {
+      id: string;
+      remaining: number | null;
+      pending: number;
+      settled: number;
+      confirmed: number;
+      admitted: number | null;
+    };
+    const before = (
+      await s.next<SaleRow[]>("sales", (rows) => rows.some((r) => r.id === saleId && r.remaining !== null))
+    ).find((r) => r.id === saleId)!;
     expect(before).toMatchObject({ remaining: 10, pending: 0, settled: 0, admitted: 0 });
 
     const shoppers = await Promise.all([1, 2, 3, 4].map(() => api.user()));
-    const answers = await Promise.all(shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })));
+    const answers = await Promise.all(
+      shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })),
+    );
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
     // settled whatever the outcome (the test stack's short payment deadline may cancel one, and its unit comes back)
-    const after = await s.next<SaleRow[]>("sales", (rows) => rows.some((r) => r.id === saleId && r.settled === 4 && r.remaining === 10 - r.confirmed));
+    const after = await s.next<SaleRow[]>("sales", (rows) =>
+      rows.some((r) => r.id === saleId && r.settled === 4 && r.remaining === 10 - r.confirmed),
+    );
     expect(after.find((r) => r.id === saleId)).toMatchObject({ pending: 0, settled: 4, admitted: 4 });
 
     // the edge's ticks: the 202s of those purchases are in the chart's window
-    const chart = await s.next<{ from: number; statuses: Record<string, number[]> }>("answers", (a) => (a.statuses["202"] ?? []).reduce((x, y) => x + y, 0) >= 4);
+    const chart = await s.next<{ from: number; statuses: Record<string, number[]> }>(
+      "answers",
+      (a) => (a.statuses["202"] ?? []).reduce((x, y) => x + y, 0) >= 4,
+    );
     expect(chart.statuses["202"]!.length).toBe(300);
 
-    const health = await s.next<{ processes: { proc: string }[]; breakers: { name: string; state: string; proc: string }[]; degraded: number }>("health", (h) =>
-      ["edge", "payment", "notification"].every((p) => h.processes.some((x) => x.proc === p)),
-    );
+    const health = await s.next<{
+      processes: { proc: string }[];
+      breakers: { name: string; state: string; proc: string }[];
+      degraded: number;
+    }>("health", (h) => ["edge", "payment", "notification"].every((p) => h.processes.some((x) => x.proc === p)));
     expect(health.breakers).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ proc: "edge", name: "payment_gateway", state: "closed" }),
@@ -124,7 +150,11 @@ describe("GET /v1/ops/stream", () => {
     // (earlier tests of the run may have made Redis slow: the count is the edge's since it started)
     expect(Number.isInteger(health.degraded) && health.degraded >= 0).toBe(true);
 
-    const audits = await s.next<Record<string, { quiet: boolean; invariants: Record<string, { pass: boolean }> }>>("audits", (a) => a[saleId]?.quiet === true, 20_000);
+    const audits = await s.next<Record<string, { quiet: boolean; invariants: Record<string, { pass: boolean }> }>>(
+      "audits",
+      (a) => a[saleId]?.quiet === true,
+      20_000,
+    );
     expect(Object.values(audits[saleId]!.invariants).every((i) => i.pass)).toBe(true);
     const dlq = await s.next<{ total: number; items: unknown[] }>("dlq");
     const listed = await api.call("GET", "/v1/ops/dlq?limit=100", { token: adminToken });

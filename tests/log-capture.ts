@@ -23,5 +23,9 @@ export async function captured(fn: () => unknown): Promise<string> {
 /** What drizzle throws when Postgres refuses a signup's insert (a NUL in the name). */
 export function failedInsert() {
   const cause = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: "22021" });
-  return new DrizzleQueryError('insert into "identity"."users" ("id", "email", "password_hash", "name") values ($1, $2, $3, $4)', ["0193", EMAIL, HASH, "a\0b"], cause);
+  return new DrizzleQueryError(
+    'insert into "identity"."users" ("id", "email", "password_hash", "name") values ($1, $2, $3, $4)',
+    ["0193", EMAIL, HASH, "a\0b"],
+    cause,
+  );
 }

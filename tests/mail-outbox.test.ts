@@ -5,10 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
-import { ensureMailDev, receivedMail, type MailDev } from "../scripts/lib/maildev";
-import { freePort, root, type PrivateStack } from "../scripts/lib/private-stack";
-import { ownStack } from "./harness";
+import { ensureMailDev, type MailDev, receivedMail } from "../scripts/lib/maildev";
+import { freePort, type PrivateStack, root } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
+import { ownStack } from "./harness";
 
 const SIGNUPS = 8;
 const smtpPort = freePort();
@@ -22,7 +22,13 @@ beforeAll(async () => {
     name: `mail_outbox_${process.pid}`,
     logFile: join(root, ".data", `test-mail-outbox-${process.pid}.log`),
     // nothing listens here yet: the mail server is down
-    env: { EDGE_PROCESSES: "1", MAIL_URL: `smtp://127.0.0.1:${smtpPort}`, MAIL_BACKOFF_MS: "200", MAIL_BACKOFF_MAX_MS: "1500", LOGIN_LIMIT_PER_MIN: "100000" },
+    env: {
+      EDGE_PROCESSES: "1",
+      MAIL_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MAIL_BACKOFF_MS: "200",
+      MAIL_BACKOFF_MAX_MS: "1500",
+      LOGIN_LIMIT_PER_MIN: "100000",
+    },
   });
   sql = postgres(s.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
 }, 120_000);
@@ -40,12 +46,16 @@ afterAll(async () => {
 test("SMTP down, then up: every mail is retried and goes out once", async () => {
   const api = client(s.edgeUrl);
   const emails = Array.from({ length: SIGNUPS }, (_, i) => `down-${i}-${Date.now()}@outbox.test`);
-  for (const email of emails) expect((await api.call("POST", "/v1/auth/signup", { body: { email, password: "Passw0rd!", name: "n" } })).status).toBe(201);
+  for (const email of emails)
+    expect(
+      (await api.call("POST", "/v1/auth/signup", { body: { email, password: "Passw0rd!", name: "n" } })).status,
+    ).toBe(201);
 
   // each mail is tried and fails a few times while the server is down
   await eventually(
     async () => {
-      const [row] = await sql`select count(*)::int as n from messaging.mails where attempts >= 3 and sent_at is null and last_error is not null`;
+      const [row] =
+        await sql`select count(*)::int as n from messaging.mails where attempts >= 3 and sent_at is null and last_error is not null`;
       return row!.n === SIGNUPS ? true : undefined;
     },
     30_000,

@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { inArray } from "drizzle-orm";
-import { createDb, notifications, type Db } from "../db";
-import { root, type PrivateStack } from "../scripts/lib/private-stack";
-import { ownStack } from "./harness";
+import { createDb, type Db, notifications } from "../db";
+import { type PrivateStack, root } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
+import { ownStack } from "./harness";
 
 const REFUSALS = 2;
 const posts: { text: string; ok: boolean; at: number }[] = [];
@@ -55,13 +55,22 @@ describe("notification webhook", () => {
     const shopper = await api.user("shopper");
     const p = await api.product(seller.token, 1000, 10);
     const place = async (paymentMethod: string) =>
-      (await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 1 }], paymentMethod } })).body.orderId as string;
+      (
+        await api.call("POST", "/v1/orders", {
+          token: shopper.token,
+          body: { items: [{ productId: p.id, quantity: 1 }], paymentMethod },
+        })
+      ).body.orderId as string;
     const [ok, declined] = [await place("card_ok"), await place("card_declined")];
     expect((await api.settled(shopper.token, ok)).status).toBe("CONFIRMED");
     expect((await api.settled(shopper.token, declined)).reason).toBe("PAYMENT_DECLINED");
 
     const about = (id: string) => posts.filter((x) => x.text.includes(id));
-    await eventually(async () => (about(ok).some((x) => x.ok) && about(declined).some((x) => x.ok) ? true : undefined), 15_000, "both accepted");
+    await eventually(
+      async () => (about(ok).some((x) => x.ok) && about(declined).some((x) => x.ok) ? true : undefined),
+      15_000,
+      "both accepted",
+    );
     await Bun.sleep(500);
     for (const id of [ok, declined]) {
       expect(about(id).map((x) => x.ok)).toEqual([false, false, true]);
@@ -72,7 +81,10 @@ describe("notification webhook", () => {
     }
     expect(about(ok)[2]!.text).toBe(`Order ${ok} confirmed: 1000 KRW`);
     expect(about(declined)[2]!.text).toBe(`Order ${declined} cancelled (PAYMENT_DECLINED)`);
-    const rows = await db.select().from(notifications).where(inArray(notifications.orderId, [ok, declined]));
+    const rows = await db
+      .select()
+      .from(notifications)
+      .where(inArray(notifications.orderId, [ok, declined]));
     expect(rows.map((r) => `${r.kind}:${r.delivered}`).sort()).toEqual(["cancelled:webhook", "confirmed:webhook"]);
   });
 });

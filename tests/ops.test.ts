@@ -1,10 +1,10 @@
 // Ops endpoints over HTTP: dead letters listed with what went wrong, replayed once to their subject with
 // their envelope; orders by saga state, and the stuck ones with what their compensation still awaits.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { eq, sql } from "drizzle-orm";
-import { createDb, orderHistory, orders, refunds, sagas, type Db } from "../db";
+import { createDb, type Db, orderHistory, orders, refunds, sagas } from "../db";
 import { envelope, uuidv7 } from "../nats";
 import { client, eventually, type Res } from "./client";
 import { admin, stack } from "./harness";
@@ -31,12 +31,23 @@ afterAll(async () => {
   await db?.$client.end();
 });
 
-type Letter = { id: number; subject: string; consumer: string; deliveries: number; error: string; at: string; messageId?: string; orderId?: string };
+type Letter = {
+  id: number;
+  subject: string;
+  consumer: string;
+  deliveries: number;
+  error: string;
+  at: string;
+  messageId?: string;
+  orderId?: string;
+};
 async function letters(): Promise<Letter[]> {
   const all: Letter[] = [];
   let cursor: number | null = null;
   do {
-    const r: Res = await api.call("GET", `/v1/ops/dlq?limit=100${cursor !== null ? `&cursor=${cursor}` : ""}`, { token: adminToken });
+    const r: Res = await api.call("GET", `/v1/ops/dlq?limit=100${cursor !== null ? `&cursor=${cursor}` : ""}`, {
+      token: adminToken,
+    });
     expect(r.status).toBe(200);
     all.push(...r.body.items);
     cursor = r.body.nextCursor;
@@ -47,7 +58,10 @@ const letterOf = async (messageId: string) => (await letters()).find((l) => l.me
 
 async function confirmedOrder() {
   const p = await api.product(seller.token, 1500, 10);
-  const r = await api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity: 2 }] } });
+  const r = await api.call("POST", "/v1/orders", {
+    token: shopper.token,
+    body: { items: [{ productId: p.id, quantity: 2 }] },
+  });
   const id = r.body.orderId as string;
   expect((await api.settled(shopper.token, id)).status).toBe("CONFIRMED");
   return id;
@@ -67,7 +81,11 @@ async function deadLetterOf(env: ReturnType<typeof envelope>, consumer: string) 
 describe("dead letters", () => {
   test("a message that breaks its contract is dead-lettered at once and listed with its error", async () => {
     const id = `bad-${uuidv7()}`;
-    await js.publish("orders.cmd.cancel", JSON.stringify({ id, type: "orders.cmd.cancel", data: { orderId: "nope" } }), { msgID: id });
+    await js.publish(
+      "orders.cmd.cancel",
+      JSON.stringify({ id, type: "orders.cmd.cancel", data: { orderId: "nope" } }),
+      { msgID: id },
+    );
     const l = await eventually(() => letterOf(id), 10_000, "the dead letter");
     expect(l).toMatchObject({ subject: "orders.cmd.cancel", consumer: "order", deliveries: 1 });
     expect(l.error).toContain("orderId");
@@ -79,15 +97,25 @@ describe("dead letters", () => {
     const env = envelope("orders.cmd.cancel", { orderId });
     await deadLetterOf(env, "order");
     const l = await eventually(() => letterOf(env.id), 5_000, "the letter");
-    expect(l).toMatchObject({ subject: "orders.cmd.cancel", consumer: "order", deliveries: 6, error: "gateway POST /payments: 503", orderId });
+    expect(l).toMatchObject({
+      subject: "orders.cmd.cancel",
+      consumer: "order",
+      deliveries: 6,
+      error: "gateway POST /payments: 503",
+      orderId,
+    });
 
     const r = await api.call("POST", `/v1/ops/dlq/${l.id}/replay`, { token: adminToken });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({ id: l.id, subject: "orders.cmd.cancel", messageId: env.id });
-    const o = await eventually(async () => {
-      const o = (await api.call("GET", `/v1/orders/${orderId}`, { token: shopper.token })).body;
-      return o.status === "CANCELLED" ? o : undefined;
-    }, 10_000, "the replayed cancel");
+    const o = await eventually(
+      async () => {
+        const o = (await api.call("GET", `/v1/orders/${orderId}`, { token: shopper.token })).body;
+        return o.status === "CANCELLED" ? o : undefined;
+      },
+      10_000,
+      "the replayed cancel",
+    );
     expect(o.reason).toBe("CANCELLED_BY_USER");
     expect(await letterOf(env.id)).toBeUndefined();
     expect((await api.call("POST", `/v1/ops/dlq/${l.id}/replay`, { token: adminToken })).status).toBe(404);
@@ -97,13 +125,20 @@ describe("dead letters", () => {
     const again = await eventually(() => letterOf(env.id), 5_000, "the second letter");
     expect((await api.call("POST", `/v1/ops/dlq/${again.id}/replay`, { token: adminToken })).status).toBe(200);
     await Bun.sleep(1000);
-    const history = await db.select().from(orderHistory).where(eq(orderHistory.orderId, orderId)).orderBy(orderHistory.seq);
+    const history = await db
+      .select()
+      .from(orderHistory)
+      .where(eq(orderHistory.orderId, orderId))
+      .orderBy(orderHistory.seq);
     expect(history.map((h) => h.status)).toEqual(["PENDING", "CONFIRMED", "CANCELLED"]);
     expect(await db.select().from(refunds).where(eq(refunds.orderId, orderId))).toHaveLength(1);
   });
 
   test("pages follow the cursor; only admins; unknown letters are 404", async () => {
-    const envs = [envelope("orders.cmd.timeout", { orderId: uuidv7() }), envelope("orders.cmd.timeout", { orderId: uuidv7() })];
+    const envs = [
+      envelope("orders.cmd.timeout", { orderId: uuidv7() }),
+      envelope("orders.cmd.timeout", { orderId: uuidv7() }),
+    ];
     for (const e of envs) await deadLetterOf(e, "order");
     const all = await eventually(async () => {
       const ls = await letters();
@@ -116,7 +151,8 @@ describe("dead letters", () => {
     expect(second.body.items[0].id).toBe(all[1]!.id);
     expect((await api.call("GET", "/v1/ops/dlq", { token: shopper.token })).status).toBe(403);
     expect((await api.call("POST", `/v1/ops/dlq/${all[0]!.id}/replay`, { token: seller.token })).status).toBe(403);
-    for (const id of ["999999999", "abc", "0"]) expect((await api.call("POST", `/v1/ops/dlq/${id}/replay`, { token: adminToken })).status).toBe(404);
+    for (const id of ["999999999", "abc", "0"])
+      expect((await api.call("POST", `/v1/ops/dlq/${id}/replay`, { token: adminToken })).status).toBe(404);
   });
 });
 
@@ -129,13 +165,22 @@ describe("orders by saga state", () => {
       { id: compensating, userId, total: 1000, paymentMethod: "card_ok", status: "CONFIRMED", updatedAt: old },
       { id: neverStarted, userId, total: 1000, paymentMethod: "card_ok", updatedAt: old },
     ]);
-    await db.insert(sagas).values({ orderId: compensating, state: "compensating", snapshot: { context: { awaiting: [`order:${compensating}`] } }, updatedAt: old });
+    await db.insert(sagas).values({
+      orderId: compensating,
+      state: "compensating",
+      snapshot: { context: { awaiting: [`order:${compensating}`] } },
+      updatedAt: old,
+    });
     const confirmed = await confirmedOrder();
 
     const stuck = await api.call("GET", "/v1/ops/orders?stuck=true&limit=100", { token: adminToken });
     expect(stuck.status).toBe(200);
     const byId = Object.fromEntries(stuck.body.items.map((o: { id: string }) => [o.id, o]));
-    expect(byId[compensating]).toMatchObject({ status: "CONFIRMED", state: "compensating", awaiting: [`order:${compensating}`] });
+    expect(byId[compensating]).toMatchObject({
+      status: "CONFIRMED",
+      state: "compensating",
+      awaiting: [`order:${compensating}`],
+    });
     expect(byId[compensating].ageS).toBeGreaterThanOrEqual(299);
     expect(byId[neverStarted]).toMatchObject({ status: "PENDING", state: null, awaiting: [] });
     expect(byId[confirmed]).toBeUndefined();

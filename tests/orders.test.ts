@@ -44,7 +44,12 @@ describe("orders through the saga", () => {
   test("more than the stock is cancelled as OUT_OF_STOCK and takes nothing", async () => {
     const p = await api.product(seller.token, 1000, 2);
     const q = await api.product(seller.token, 1000, 9);
-    const r = await order(shopper.token, { items: [{ productId: q.id, quantity: 1 }, { productId: p.id, quantity: 3 }] });
+    const r = await order(shopper.token, {
+      items: [
+        { productId: q.id, quantity: 1 },
+        { productId: p.id, quantity: 3 },
+      ],
+    });
     const o = await api.settled(shopper.token, r.body.orderId);
     expect(o).toMatchObject({ status: "CANCELLED", reason: "OUT_OF_STOCK" });
     expect(await stockOf(p.id)).toBe(2);
@@ -53,7 +58,10 @@ describe("orders through the saga", () => {
 
   test("a payment that never answers is cancelled at the deadline as PAYMENT_TIMEOUT", async () => {
     const p = await api.product(seller.token, 1000, 4);
-    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 1 }], paymentMethod: "card_no_answer" });
+    const r = await order(shopper.token, {
+      items: [{ productId: p.id, quantity: 1 }],
+      paymentMethod: "card_no_answer",
+    });
     const o = await api.settled(shopper.token, r.body.orderId);
     expect(o).toMatchObject({ status: "CANCELLED", reason: "PAYMENT_TIMEOUT" });
     expect(await stockOf(p.id)).toBe(4);
@@ -102,7 +110,12 @@ describe("orders through the saga", () => {
 
   test("bad input is a 400 problem and changes nothing", async () => {
     const p = await api.product(seller.token, 1000, 3);
-    for (const body of [{ items: [] }, { items: [{ productId: p.id, quantity: 0 }] }, { items: [{ productId: "x", quantity: 1 }] }, { items: [{ productId: p.id, quantity: 1 }], paymentMethod: "cash" }]) {
+    for (const body of [
+      { items: [] },
+      { items: [{ productId: p.id, quantity: 0 }] },
+      { items: [{ productId: "x", quantity: 1 }] },
+      { items: [{ productId: p.id, quantity: 1 }], paymentMethod: "cash" },
+    ]) {
       const r = await order(shopper.token, body);
       expect(r.status).toBe(400);
       expect(r.body.code).toBe("VALIDATION_FAILED");
@@ -135,10 +148,18 @@ describe("orders: found by the review", () => {
   test("one item of a pending order with several items cannot be cancelled alone (409, nothing changes)", async () => {
     const p = await api.product(seller.token, 1000, 5);
     const q = await api.product(seller.token, 2000, 5);
-    const r = await order(shopper.token, { items: [{ productId: p.id, quantity: 1 }, { productId: q.id, quantity: 1 }], paymentMethod: "card_no_answer" });
+    const r = await order(shopper.token, {
+      items: [
+        { productId: p.id, quantity: 1 },
+        { productId: q.id, quantity: 1 },
+      ],
+      paymentMethod: "card_no_answer",
+    });
     const pending = (await api.call("GET", `/v1/orders/${r.body.orderId}`, { token: shopper.token })).body;
     expect(pending.status).toBe("PENDING");
-    const c = await api.call("POST", `/v1/orders/${r.body.orderId}/items/${pending.items[0].id}/cancel`, { token: shopper.token });
+    const c = await api.call("POST", `/v1/orders/${r.body.orderId}/items/${pending.items[0].id}/cancel`, {
+      token: shopper.token,
+    });
     expect([c.status, c.body.code]).toEqual([409, "NOT_CANCELLABLE"]);
     const o = await api.settled(shopper.token, r.body.orderId);
     expect(o.reason).toBe("PAYMENT_TIMEOUT");
@@ -149,19 +170,33 @@ describe("orders: found by the review", () => {
     const adminToken = await api.login(admin.email, admin.password);
     const coupon = await api.call("POST", "/v1/coupons", {
       token: adminToken,
-      body: { name: "Retry coupon", discount: { type: "percent", value: 10 }, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+      body: {
+        name: "Retry coupon",
+        discount: { type: "percent", value: 10 },
+        quantity: 5,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
     });
     const me = await api.user();
     expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: me.token })).status).toBe(201);
     await eventually(async () =>
-      ((await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as { couponId: string }[]).some((m) => m.couponId === coupon.body.id) ? true : undefined,
+      ((await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as { couponId: string }[]).some(
+        (m) => m.couponId === coupon.body.id,
+      )
+        ? true
+        : undefined,
     );
     const p = await api.product(seller.token, 10_000, 5);
     const body = { items: [{ productId: p.id, quantity: 1 }], couponId: coupon.body.id };
     const key = crypto.randomUUID();
     const first = await order(me.token, body, key);
     expect(first.status).toBe(202);
-    expect(await api.settled(me.token, first.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 9000, discount: 1000 });
+    expect(await api.settled(me.token, first.body.orderId)).toMatchObject({
+      status: "CONFIRMED",
+      total: 9000,
+      discount: 1000,
+    });
     const retry = await order(me.token, body, key);
     expect([retry.status, retry.body.orderId]).toEqual([202, first.body.orderId]);
   });
@@ -174,24 +209,43 @@ describe("contract v1.1: money", () => {
     const adminToken = await api.login(admin.email, admin.password);
     const coupon = await api.call("POST", "/v1/coupons", {
       token: adminToken,
-      body: { name: "Half off", discount: { type: "percent", value: 50 }, quantity: 5, startsAt: new Date(Date.now() - 1000).toISOString(), endsAt: new Date(Date.now() + 3_600_000).toISOString() },
+      body: {
+        name: "Half off",
+        discount: { type: "percent", value: 50 },
+        quantity: 5,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+        endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
     });
     expect(coupon.status).toBe(201);
     const me = await api.user();
     expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: me.token })).status).toBe(201);
     const held = async () =>
-      ((await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as { couponId: string; status: string }[]).find((m) => m.couponId === coupon.body.id);
+      (
+        (await api.call("GET", "/v1/me/coupons", { token: me.token })).body.items as {
+          couponId: string;
+          status: string;
+        }[]
+      ).find((m) => m.couponId === coupon.body.id);
     await eventually(async () => ((await held())?.status === "AVAILABLE" ? true : undefined));
     const p = await api.product(seller.token, 10_000, 5);
     const q = await api.product(seller.token, 10_000, 5);
-    const r = await order(me.token, { items: [{ productId: p.id, quantity: 1 }, { productId: q.id, quantity: 1 }], couponId: coupon.body.id });
+    const r = await order(me.token, {
+      items: [
+        { productId: p.id, quantity: 1 },
+        { productId: q.id, quantity: 1 },
+      ],
+      couponId: coupon.body.id,
+    });
     expect(r.status).toBe(202);
     const confirmed = await api.settled(me.token, r.body.orderId);
     expect(confirmed).toMatchObject({ status: "CONFIRMED", total: 10_000, discount: 10_000, refunded: 0 });
 
     // one of two equal items: half of the 10,000 charged, not its 10,000 list price
     const [a, b] = confirmed.items as { id: string }[];
-    expect((await api.call("POST", `/v1/orders/${r.body.orderId}/items/${a!.id}/cancel`, { token: me.token })).status).toBe(202);
+    expect(
+      (await api.call("POST", `/v1/orders/${r.body.orderId}/items/${a!.id}/cancel`, { token: me.token })).status,
+    ).toBe(202);
     const partly = await eventually(async () => {
       const o = await view(me.token, r.body.orderId);
       return o.refunded > 0 ? o : undefined;
@@ -200,14 +254,22 @@ describe("contract v1.1: money", () => {
     expect((await held())?.status).toBe("USED");
 
     // the last item is the whole order: the remainder comes back, and the coupon with it
-    expect((await api.call("POST", `/v1/orders/${r.body.orderId}/items/${b!.id}/cancel`, { token: me.token })).status).toBe(202);
+    expect(
+      (await api.call("POST", `/v1/orders/${r.body.orderId}/items/${b!.id}/cancel`, { token: me.token })).status,
+    ).toBe(202);
     const cancelled = await eventually(async () => {
       const o = await view(me.token, r.body.orderId);
       return o.status === "CANCELLED" && o.refunded === 10_000 ? o : undefined;
     });
     expect(cancelled.reason).toBe("CANCELLED_BY_USER");
-    await eventually(async () => ((await held())?.status === "AVAILABLE" ? true : undefined), 10_000, "the coupon to come back");
-    const listed = (await api.call("GET", "/v1/orders?limit=5", { token: me.token })).body.items.find((o: { id: string }) => o.id === r.body.orderId);
+    await eventually(
+      async () => ((await held())?.status === "AVAILABLE" ? true : undefined),
+      10_000,
+      "the coupon to come back",
+    );
+    const listed = (await api.call("GET", "/v1/orders?limit=5", { token: me.token })).body.items.find(
+      (o: { id: string }) => o.id === r.body.orderId,
+    );
     expect(listed.refunded).toBe(10_000);
     const documented = (await api.call("GET", "/openapi.json")).body.components.schemas.Order;
     expect(documented.properties.refunded).toMatchObject({ type: "integer" });
@@ -222,7 +284,10 @@ describe("contract v1.1: money", () => {
     for (const items of [
       [{ productId: p.id, quantity: 1000 }],
       // each line fits, their sum does not
-      [{ productId: p.id, quantity: 2 }, { productId: p.id, quantity: 1 }],
+      [
+        { productId: p.id, quantity: 2 },
+        { productId: p.id, quantity: 1 },
+      ],
     ]) {
       const r = await order(shopper.token, { items }, crypto.randomUUID());
       expect([r.status, r.body.code]).toEqual([400, "VALIDATION_FAILED"]);
@@ -233,6 +298,9 @@ describe("contract v1.1: money", () => {
     // the largest amount that fits goes through
     const fits = await order(shopper.token, { items: [{ productId: p.id, quantity: 2 }] });
     expect(fits.status).toBe(202);
-    expect(await api.settled(shopper.token, fits.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 2_000_000_000 });
+    expect(await api.settled(shopper.token, fits.body.orderId)).toMatchObject({
+      status: "CONFIRMED",
+      total: 2_000_000_000,
+    });
   });
 });

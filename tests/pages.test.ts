@@ -11,7 +11,13 @@ import { client } from "./client";
 import { admin, stack } from "./harness";
 
 /** What the tests use of the page's globals, in functions that run in the page (the project type-checks without the DOM library). */
-type El = { textContent: string | null; hidden: boolean; disabled: boolean; dataset: Record<string, string | undefined>; click(): void };
+type El = {
+  textContent: string | null;
+  hidden: boolean;
+  disabled: boolean;
+  dataset: Record<string, string | undefined>;
+  click(): void;
+};
 type InPage = {
   document: { querySelector(s: string): El | null };
   MutationObserver: new (cb: () => void) => { observe(el: unknown, o: object): void };
@@ -28,12 +34,27 @@ const shots = process.env.SCREENSHOTS;
 
 const inSeconds = (s: number) => new Date(Date.now() + s * 1000).toISOString();
 
-async function newSale(o: { quantity: number; startsInS?: number; perUserLimit?: number; name?: string; price?: number }) {
-  const p = await api.call("POST", "/v1/products", { token: seller.token, body: { name: o.name ?? "Test product", price: 39_000, stock: o.quantity } });
+async function newSale(o: {
+  quantity: number;
+  startsInS?: number;
+  perUserLimit?: number;
+  name?: string;
+  price?: number;
+}) {
+  const p = await api.call("POST", "/v1/products", {
+    token: seller.token,
+    body: { name: o.name ?? "Test product", price: 39_000, stock: o.quantity },
+  });
   expect(p.status).toBe(201);
   const s = await api.call("POST", "/v1/sales", {
     token: adminToken,
-    body: { productId: p.body.id, price: o.price ?? 19_900, quantity: o.quantity, perUserLimit: o.perUserLimit ?? 1, startsAt: inSeconds(o.startsInS ?? -1) },
+    body: {
+      productId: p.body.id,
+      price: o.price ?? 19_900,
+      quantity: o.quantity,
+      perUserLimit: o.perUserLimit ?? 1,
+      startsAt: inSeconds(o.startsInS ?? -1),
+    },
   });
   expect(s.status).toBe(201);
   return s.body.id as string;
@@ -41,7 +62,9 @@ async function newSale(o: { quantity: number; startsInS?: number; perUserLimit?:
 
 async function buy(saleId: string, n: number) {
   const shoppers = await Promise.all(Array.from({ length: n }, () => api.user()));
-  const answers = await Promise.all(shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })));
+  const answers = await Promise.all(
+    shoppers.map((u) => api.call("POST", `/v1/sales/${saleId}/purchase`, { token: u.token, body: {} })),
+  );
   for (const a of answers) expect(a.status).toBe(202);
   return answers.map((a, i) => ({ token: shoppers[i]!.token, orderId: a.body.orderId as string }));
 }
@@ -67,16 +90,36 @@ async function signIn(page: Page, email: string, password: string) {
 /** The text of `sel`, once `ok` holds for it. */
 async function textWhen(page: Page, sel: string, ok: string, timeout = 20_000) {
   try {
-    await page.waitForFunction((sel, ok) => new RegExp(ok).test((globalThis as unknown as InPage).document.querySelector(sel)?.textContent ?? ""), { timeout }, sel, ok);
+    await page.waitForFunction(
+      (sel, ok) =>
+        new RegExp(ok).test((globalThis as unknown as InPage).document.querySelector(sel)?.textContent ?? ""),
+      { timeout },
+      sel,
+      ok,
+    );
   } catch (err) {
-    const [text, connection] = await page.evaluate((sel) => [(globalThis as unknown as InPage).document.querySelector(sel)?.textContent, (globalThis as unknown as InPage).document.querySelector("[data-field=connection]")?.textContent], sel);
-    throw new Error(`${sel} never matched /${ok}/ (last text: ${JSON.stringify(text)}, connection: ${JSON.stringify(connection)}): ${err}`);
+    const [text, connection] = await page.evaluate(
+      (sel) => [
+        (globalThis as unknown as InPage).document.querySelector(sel)?.textContent,
+        (globalThis as unknown as InPage).document.querySelector("[data-field=connection]")?.textContent,
+      ],
+      sel,
+    );
+    throw new Error(
+      `${sel} never matched /${ok}/ (last text: ${JSON.stringify(text)}, connection: ${JSON.stringify(connection)}): ${err}`,
+    );
   }
   return page.$eval(sel, (el) => el.textContent ?? "");
 }
 
 /** Waits until the console shows the remaining units the gate has (GET /v1/sales/:id), below the quantity; returns them. */
-async function shownAsGate(page: Page, sel: string, saleId: string, quantity: number, timeout = 20_000): Promise<number> {
+async function shownAsGate(
+  page: Page,
+  sel: string,
+  saleId: string,
+  quantity: number,
+  timeout = 20_000,
+): Promise<number> {
   const until = Date.now() + timeout;
   for (;;) {
     const gate = (await api.call("GET", `/v1/sales/${saleId}`)).body.remaining as number;
@@ -122,7 +165,11 @@ describe("GET /ops", () => {
     await page.$eval(remaining, (el) => {
       const seen: string[] = [];
       (globalThis as unknown as InPage).seen = seen;
-      new (globalThis as unknown as InPage).MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, { childList: true, characterData: true, subtree: true });
+      new (globalThis as unknown as InPage).MutationObserver(() => seen.push(el.textContent ?? "")).observe(el, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
     });
     // (a payment the test stack's short deadline gives up on returns its unit: the gate's count is the truth)
     await buy(saleId, 5);
@@ -195,7 +242,12 @@ describe("GET /shop/sales/:id", () => {
     expect(await textWhen(page, "[data-field=order-status]", "^CONFIRMED$")).toBe("CONFIRMED");
     expect(await stayed(page)).toBe(true);
     const orders = await api.call("GET", "/v1/orders", { token: shopper.token });
-    expect(orders.body.items.map((o: { status: string; items: { quantity: number }[] }) => [o.status, o.items.map((i) => i.quantity)])).toEqual([["CONFIRMED", [1]]]);
+    expect(
+      orders.body.items.map((o: { status: string; items: { quantity: number }[] }) => [
+        o.status,
+        o.items.map((i) => i.quantity),
+      ]),
+    ).toEqual([["CONFIRMED", [1]]]);
     await textWhen(page, "[data-field=remaining]", "^19$");
     if (shots) await page.screenshot({ path: join(shots, "shop.png"), fullPage: true });
 
@@ -205,10 +257,14 @@ describe("GET /shop/sales/:id", () => {
       (b as unknown as El).click();
       (b as unknown as El).click();
     });
-    await page.waitForFunction((first) => {
-      const el = (globalThis as unknown as InPage).document.querySelector("[data-field=order-status]")!;
-      return el.dataset.orderId !== first && el.textContent === "CONFIRMED";
-    }, { timeout: 20_000 }, firstOrder);
+    await page.waitForFunction(
+      (first) => {
+        const el = (globalThis as unknown as InPage).document.querySelector("[data-field=order-status]")!;
+        return el.dataset.orderId !== first && el.textContent === "CONFIRMED";
+      },
+      { timeout: 20_000 },
+      firstOrder,
+    );
     await textWhen(page, "[data-field=remaining]", "^18$");
     const after = await api.call("GET", "/v1/orders", { token: shopper.token });
     expect(after.body.items.map((o: { status: string }) => o.status)).toEqual(["CONFIRMED", "CONFIRMED"]);
@@ -220,7 +276,10 @@ describe("GET /shop/sales/:id", () => {
     expect(await stayed(page)).toBe(true);
     expect(watched.errors).toEqual([]);
     // the only refusals: the limit, and the order stream asked for before the saga wrote its order
-    for (const a of watched.answers) expect(a.status === 409 && a.url.endsWith("/purchase") || (a.status === 404 && a.url.endsWith("/events"))).toBe(true);
+    for (const a of watched.answers)
+      expect((a.status === 409 && a.url.endsWith("/purchase")) || (a.status === 404 && a.url.endsWith("/events"))).toBe(
+        true,
+      );
     await page.close();
   }, 90_000);
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { inArray, sql } from "drizzle-orm";
-import { createDb, notifications, orderHistory, payments, refunds, type Db } from "../db";
+import { createDb, type Db, notifications, orderHistory, payments, refunds } from "../db";
 import { client } from "./client";
 import { duplicateEverything } from "./duplicator";
 import { stack } from "./harness";
@@ -32,7 +32,10 @@ describe("redelivery", () => {
     const shopper = await api.user("shopper");
     const p = await api.product(seller.token, 1000, 20);
     const place = (paymentMethod: string, quantity = 1) =>
-      api.call("POST", "/v1/orders", { token: shopper.token, body: { items: [{ productId: p.id, quantity }], paymentMethod } });
+      api.call("POST", "/v1/orders", {
+        token: shopper.token,
+        body: { items: [{ productId: p.id, quantity }], paymentMethod },
+      });
 
     const ok = (await place("card_ok", 2)).body.orderId as string;
     const declined = (await place("card_declined", 3)).body.orderId as string;
@@ -58,13 +61,13 @@ describe("redelivery", () => {
     expect(byOrder[declined]).toMatchObject({ status: "DECLINED", refunded: 0 });
     expect(byOrder[toCancel]).toMatchObject({ status: "APPROVED", refunded: 4000 });
     expect(await db.select().from(refunds).where(inArray(refunds.orderId, ids))).toHaveLength(1);
-    const notes = await db.select({ orderId: notifications.orderId, kind: notifications.kind }).from(notifications).where(inArray(notifications.orderId, ids));
-    expect(notes.map((n) => `${n.orderId === ok ? "ok" : n.orderId === declined ? "declined" : "cancel"}:${n.kind}`).sort()).toEqual([
-      "cancel:cancelled",
-      "cancel:confirmed",
-      "declined:cancelled",
-      "ok:confirmed",
-    ]);
+    const notes = await db
+      .select({ orderId: notifications.orderId, kind: notifications.kind })
+      .from(notifications)
+      .where(inArray(notifications.orderId, ids));
+    expect(
+      notes.map((n) => `${n.orderId === ok ? "ok" : n.orderId === declined ? "declined" : "cancel"}:${n.kind}`).sort(),
+    ).toEqual(["cancel:cancelled", "cancel:confirmed", "declined:cancelled", "ok:confirmed"]);
     const history = await db
       .select({ orderId: orderHistory.orderId, n: sql<number>`count(*)::int` })
       .from(orderHistory)
@@ -73,4 +76,3 @@ describe("redelivery", () => {
     expect(Object.fromEntries(history.map((h) => [h.orderId, h.n]))).toEqual({ [ok]: 2, [declined]: 2, [toCancel]: 3 });
   });
 });
-

@@ -1,18 +1,18 @@
 // Flash sales on the real stack: the gate's answers, a spike sold exactly, the same across a Redis flush,
 // and a hold whose order never got published (the edge died between the gate and the publish).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Redis } from "ioredis";
 import { createHash } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
 import { sweepHolds } from "../actors/gate/sweeper";
-import { gate, saleKeys } from "../domain/sale";
 import { createDb } from "../db";
-import { envelope, jetstreamOf, logger, publishEnvelope, uuidv7, type Data } from "../nats";
-import { client, eventually, type Res } from "./client";
-import { freePort } from "../scripts/lib/private-stack";
-import { admin, root, stack } from "./harness";
+import { gate, saleKeys } from "../domain/sale";
+import { type Data, envelope, jetstreamOf, logger, publishEnvelope, uuidv7 } from "../nats";
 import { accounts } from "../scripts/lib/accounts";
+import { freePort } from "../scripts/lib/private-stack";
+import { client, eventually, type Res } from "./client";
+import { admin, root, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
 let env: Record<string, string>;
@@ -32,7 +32,10 @@ afterAll(() => redis?.disconnect());
 
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 
-async function makeSale(quantity: number, o: { stock?: number; startsIn?: number; endsIn?: number; perUserLimit?: number } = {}) {
+async function makeSale(
+  quantity: number,
+  o: { stock?: number; startsIn?: number; endsIn?: number; perUserLimit?: number } = {},
+) {
   const p = await api.product(seller.token, 10_000, o.stock ?? quantity * 2);
   const r = await api.call("POST", "/v1/sales", {
     token: seller.token,
@@ -51,14 +54,19 @@ async function makeSale(quantity: number, o: { stock?: number; startsIn?: number
 
 const buy = (saleId: string, token: string, body: Record<string, unknown> = {}, key?: string, via = api) =>
   via.call("POST", `/v1/sales/${saleId}/purchase`, { token, body, headers: key ? { "idempotency-key": key } : {} });
-const audit = async (saleId: string) => (await api.call("GET", `/v1/ops/sales/${saleId}/audit`, { token: adminToken })).body;
+const audit = async (saleId: string) =>
+  (await api.call("GET", `/v1/ops/sales/${saleId}/audit`, { token: adminToken })).body;
 
 /** Waits until nothing of the sale is pending, then returns its audit. */
 const quietAudit = (saleId: string, ms = 30_000) =>
-  eventually(async () => {
-    const a = await audit(saleId);
-    return a.quiet ? a : undefined;
-  }, ms, "the sale's orders to settle");
+  eventually(
+    async () => {
+      const a = await audit(saleId);
+      return a.quiet ? a : undefined;
+    },
+    ms,
+    "the sale's orders to settle",
+  );
 
 function expectGreen(a: { invariants: Record<string, { pass: boolean; detail: string }> }) {
   for (const [name, inv] of Object.entries(a.invariants))
@@ -126,10 +134,20 @@ describe("flash sales", () => {
     expect(tooMany.status).toBe(409);
     expect(tooMany.body.code).toBe("INSUFFICIENT_STOCK");
     const other = await api.user("seller");
-    const notMine = await api.call("POST", "/v1/sales", { token: other.token, body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) } });
+    const notMine = await api.call("POST", "/v1/sales", {
+      token: other.token,
+      body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) },
+    });
     expect(notMine.status).toBe(403);
     const shopper = await api.user();
-    expect((await api.call("POST", "/v1/sales", { token: shopper.token, body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) } })).status).toBe(403);
+    expect(
+      (
+        await api.call("POST", "/v1/sales", {
+          token: shopper.token,
+          body: { productId: product.id, price: 1, quantity: 1, startsAt: iso(0) },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   test("the gate refuses before the start, after the end, and over the per-shopper limit", async () => {
@@ -149,7 +167,9 @@ describe("flash sales", () => {
     const replay = await buy(sale.id, shopper.token, {}, "click-1");
     expect(replay.status).toBe(202);
     expect(replay.body.orderId).toBe(orderId);
-    expect((await buy(sale.id, shopper.token, { quantity: 1, paymentMethod: "card_declined" }, "click-1")).body.code).toBe("IDEMPOTENCY_KEY_REUSED");
+    expect(
+      (await buy(sale.id, shopper.token, { quantity: 1, paymentMethod: "card_declined" }, "click-1")).body.code,
+    ).toBe("IDEMPOTENCY_KEY_REUSED");
     const second = await buy(sale.id, shopper.token, {}, "click-2");
     expect([second.status, second.body.code]).toEqual([409, "LIMIT_REACHED"]);
     expect((await buy(sale.id, shopper.token, { quantity: 2 })).body.code).toBe("LIMIT_REACHED");
@@ -194,9 +214,18 @@ describe("flash sales", () => {
     // a second edge instance takes every other request until it is killed; the first one carries on
     const s = await stack();
     const port = freePort();
-    const doomed = Bun.spawn([process.execPath, "edge/main.ts"], { cwd: root, env: { ...s.env, PORT: String(port) }, stdout: "ignore", stderr: "ignore" });
+    const doomed = Bun.spawn([process.execPath, "edge/main.ts"], {
+      cwd: root,
+      env: { ...s.env, PORT: String(port) },
+      stdout: "ignore",
+      stderr: "ignore",
+    });
     const second = client(`http://127.0.0.1:${port}`);
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 20_000, "the second edge");
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      20_000,
+      "the second edge",
+    );
     const { sale } = await makeSale(50);
     const people = await accounts(env, "shopper", 1000);
     let turn = 0;
@@ -222,7 +251,13 @@ describe("flash sales", () => {
     const shopper = await api.user();
     const coupon = await api.call("POST", "/v1/coupons", {
       token: adminToken,
-      body: { name: "Sale coupon", discount: { type: "amount", value: 1000 }, quantity: 5, startsAt: iso(-1000), endsAt: iso(3_600_000) },
+      body: {
+        name: "Sale coupon",
+        discount: { type: "amount", value: 1000 },
+        quantity: 5,
+        startsAt: iso(-1000),
+        endsAt: iso(3_600_000),
+      },
     });
     expect(coupon.status).toBe(201);
     const notHeld = await buy(sale.id, shopper.token, { couponId: coupon.body.id });
@@ -230,14 +265,19 @@ describe("flash sales", () => {
     expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(5);
     expect((await api.call("POST", `/v1/coupons/${coupon.body.id}/claim`, { token: shopper.token })).status).toBe(201);
     await eventually(async () => {
-      const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as { couponId: string }[];
+      const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as {
+        couponId: string;
+      }[];
       return mine.some((m) => m.couponId === coupon.body.id) ? true : undefined;
     });
     const r = await buy(sale.id, shopper.token, { couponId: coupon.body.id }, "with-coupon");
     expect(r.status).toBe(202);
     const order = await api.settled(shopper.token, r.body.orderId);
     expect(order).toMatchObject({ status: "CONFIRMED", total: 4000, discount: 1000 });
-    const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as { couponId: string; status: string }[];
+    const mine = (await api.call("GET", "/v1/me/coupons", { token: shopper.token })).body.items as {
+      couponId: string;
+      status: string;
+    }[];
     expect(mine.find((m) => m.couponId === coupon.body.id)?.status).toBe("USED");
     // a retry of that request gets its first answer, though the coupon is used now (by that very order)
     const retry = await buy(sale.id, shopper.token, { couponId: coupon.body.id }, "with-coupon");
@@ -248,15 +288,30 @@ describe("flash sales", () => {
     const { sale } = await makeSale(3, { startsIn: -120_000 });
     const [ghost] = await accounts(env, "shopper", 1);
     const g = gate(redis);
-    const hash = createHash("sha256").update(JSON.stringify({ quantity: 1, paymentMethod: "card_ok" })).digest("base64url");
+    const hash = createHash("sha256")
+      .update(JSON.stringify({ quantity: 1, paymentMethod: "card_ok" }))
+      .digest("base64url");
     // an edge admitted this keyed purchase and died before publishing it; the sweeper has begun giving it up
-    const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7(), idemKey: "k1", requestHash: hash, now: Date.now() - 60_000 });
+    const held = await g.purchase({
+      saleId: sale.id,
+      userId: ghost!.id,
+      qty: 1,
+      orderId: uuidv7(),
+      itemId: uuidv7(),
+      idemKey: "k1",
+      requestHash: hash,
+      now: Date.now() - 60_000,
+    });
     expect(held.ok).toBe(true);
     expect(await g.mark(sale.id, "P", "A", [(held as { orderId: string }).orderId])).toBe(1);
     const busy = await buy(sale.id, ghost!.token, {}, "k1");
     expect([busy.status, busy.body.code]).toEqual([503, "UPSTREAM_UNAVAILABLE"]);
     // the sweeper finishes: tombstone, units back, the key forgotten; the retry is a new purchase
-    await eventually(async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined), 15_000, "the hold to be released");
+    await eventually(
+      async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined),
+      15_000,
+      "the hold to be released",
+    );
     const again = await buy(sale.id, ghost!.token, {}, "k1");
     expect(again.status).toBe(202);
     expect(again.body.orderId).not.toBe((held as { orderId: string }).orderId);
@@ -271,7 +326,11 @@ describe("flash sales", () => {
     expect((await api.settled(shopper!.token, first.body.orderId)).status).toBe("CONFIRMED");
     await redis.del(...saleKeys(sale.id)); // the sale's counters, holds and keys are gone
     const retry = await buy(sale.id, shopper!.token, { quantity: 1 }, "retry-1");
-    expect([retry.status, retry.body.orderId, retry.headers.get("idempotent-replayed")]).toEqual([202, first.body.orderId, "true"]);
+    expect([retry.status, retry.body.orderId, retry.headers.get("idempotent-replayed")]).toEqual([
+      202,
+      first.body.orderId,
+      "true",
+    ]);
     const reused = await buy(sale.id, shopper!.token, { quantity: 2 }, "retry-1");
     expect([reused.status, reused.body.code]).toEqual([422, "IDEMPOTENCY_KEY_REUSED"]);
     // the shopper's one unit still counts against the limit of two
@@ -290,7 +349,11 @@ describe("flash sales", () => {
     expect([declined.status, paid.status]).toEqual([202, 202]);
     expect((await api.settled(b!.token, paid.body.orderId)).status).toBe("CONFIRMED");
     // the declined unit comes back to the gate (its hold, with the key in it, is read by the release script)
-    await eventually(async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 2 ? true : undefined), 15_000, "the declined unit back");
+    await eventually(
+      async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 2 ? true : undefined),
+      15_000,
+      "the declined unit back",
+    );
     await Bun.sleep(Math.max(0, endsAt - Date.now() + 100));
     await redis.del(...saleKeys(sale.id));
     const again = await buy(sale.id, b!.token, {}, "k-b");
@@ -315,7 +378,12 @@ describe("flash sales", () => {
       const db = createDb(env.DATABASE_URL!, { max: 1 });
       const nc = await connect({ servers: env.NATS_URL });
       const jsm = await jetstreamManager(nc);
-      expect(await sweepHolds({ db, gate: gate(redis), jsm, log: logger({ test: "sweeper" }), graceMs: 0 }, Date.now() + 60_000)).toBe(0);
+      expect(
+        await sweepHolds(
+          { db, gate: gate(redis), jsm, log: logger({ test: "sweeper" }), graceMs: 0 },
+          Date.now() + 60_000,
+        ),
+      ).toBe(0);
       await Promise.all([db.$client.end(), nc.close()]);
     } finally {
       orderActor.kill("SIGCONT");
@@ -331,7 +399,11 @@ describe("flash sales", () => {
     const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7() });
     expect(held.ok).toBe(true);
     expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(2);
-    await eventually(async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined), 15_000, "the hold to be released");
+    await eventually(
+      async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined),
+      15_000,
+      "the hold to be released",
+    );
     // the ghost may buy again: its count went back too
     expect((await buy(sale.id, ghost!.token)).status).toBe(202);
     expect((await buy(sale.id, buyer!.token)).status).toBe(202);
@@ -345,7 +417,8 @@ describe("flash sales: contract v1.1", () => {
   test("replaying POST /v1/sales after Redis lost its data rebuilds the gate from Postgres, never from the request", async () => {
     const p = await api.product(seller.token, 10_000, 10);
     const body = { productId: p.id, price: 5_000, quantity: 5, perUserLimit: 1, startsAt: iso(-1000) };
-    const create = () => api.call("POST", "/v1/sales", { token: seller.token, body, headers: { "idempotency-key": "sale-replay" } });
+    const create = () =>
+      api.call("POST", "/v1/sales", { token: seller.token, body, headers: { "idempotency-key": "sale-replay" } });
     const made = await create();
     expect(made.status).toBe(201);
     const saleId = made.body.id as string;
@@ -385,7 +458,10 @@ describe("flash sales: contract v1.1", () => {
     // what fits is bought as usual, and the shopper's limit was not spent by the refusals
     const fits = await buy(made.body.id, shopper!.token, { quantity: 2 });
     expect(fits.status).toBe(202);
-    expect(await api.settled(shopper!.token, fits.body.orderId)).toMatchObject({ status: "CONFIRMED", total: 1_600_000_000 });
+    expect(await api.settled(shopper!.token, fits.body.orderId)).toMatchObject({
+      status: "CONFIRMED",
+      total: 1_600_000_000,
+    });
     expectGreen(await quietAudit(made.body.id));
   });
 

@@ -5,14 +5,21 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { and, gt, lte } from "drizzle-orm";
 import { coupons, type Db } from "../../db";
-import { createRedis, type RedisSettings } from "../../domain/redis";
-import { repeat, type Logger } from "../../nats";
 import { markPublished, publishClaim, unpublishedClaims } from "../../domain/coupon";
+import { createRedis, type RedisSettings } from "../../domain/redis";
+import { type Logger, repeat } from "../../nats";
 
 /** A coupon's keys outlive its end by the edge's grace period; a day covers any sane setting. */
 const LOOK_BACK_MS = 24 * 3600 * 1000;
 
-export function startClaimReconciler(o: { db: Db; redis: RedisSettings; js: JetStreamClient; log: Logger; afterMs: number; everyMs?: number }) {
+export function startClaimReconciler(o: {
+  db: Db;
+  redis: RedisSettings;
+  js: JetStreamClient;
+  log: Logger;
+  afterMs: number;
+  everyMs?: number;
+}) {
   const redis = createRedis(o.redis);
   redis.on("error", (err) => o.log.warn("redis", { err: err.message }));
   const stop = repeat(
@@ -23,7 +30,11 @@ export function startClaimReconciler(o: { db: Db; redis: RedisSettings; js: JetS
         .select({ id: coupons.id })
         .from(coupons)
         .where(and(lte(coupons.startsAt, new Date(now)), gt(coupons.endsAt, new Date(now - LOOK_BACK_MS))));
-      const pending = await unpublishedClaims(redis, live.map((c) => c.id), o.afterMs);
+      const pending = await unpublishedClaims(
+        redis,
+        live.map((c) => c.id),
+        o.afterMs,
+      );
       await Promise.all(
         pending.map(async (c) => {
           await publishClaim(o.js, c);

@@ -1,18 +1,23 @@
 // The coupon actor: records claims the edge granted, redeems a claim for an order with one conditional
 // update (only an AVAILABLE coupon of that user), and restores it when the order is given up.
 import { and, eq, sql } from "drizzle-orm";
-import { userCoupons, type Tx } from "../../db";
+import { type Tx, userCoupons } from "../../db";
 import type { Data, Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 
 export const couponHandler: BatchHandler = async (tx, batch) => {
   // claims first: a redemption later in the same batch may need the claim it uses
-  await recordClaims(tx, batch.filter((b) => b.env.type === "coupons.cmd.claim").map((b) => b.env.data as Data<"coupons.cmd.claim">));
+  await recordClaims(
+    tx,
+    batch.filter((b) => b.env.type === "coupons.cmd.claim").map((b) => b.env.data as Data<"coupons.cmd.claim">),
+  );
   const out: { msg: Outgoing; cause: Incoming }[] = [];
   for (const inc of batch) {
     const { env } = inc;
-    if (env.type === "coupons.cmd.redeem") out.push({ msg: await redeem(tx, env.data as Data<"coupons.cmd.redeem">), cause: inc });
-    if (env.type === "coupons.cmd.restore") out.push({ msg: await restore(tx, env.data as Data<"coupons.cmd.restore">), cause: inc });
+    if (env.type === "coupons.cmd.redeem")
+      out.push({ msg: await redeem(tx, env.data as Data<"coupons.cmd.redeem">), cause: inc });
+    if (env.type === "coupons.cmd.restore")
+      out.push({ msg: await restore(tx, env.data as Data<"coupons.cmd.restore">), cause: inc });
   }
   return out;
 };
@@ -22,7 +27,14 @@ async function recordClaims(tx: Tx, claims: Data<"coupons.cmd.claim">[]) {
   if (!claims.length) return;
   await tx
     .insert(userCoupons)
-    .values(claims.map((c) => ({ id: c.userCouponId, couponId: c.couponId, userId: c.userId, claimedAt: new Date(c.claimedAt) })))
+    .values(
+      claims.map((c) => ({
+        id: c.userCouponId,
+        couponId: c.couponId,
+        userId: c.userId,
+        claimedAt: new Date(c.claimedAt),
+      })),
+    )
     .onConflictDoNothing();
 }
 
@@ -30,14 +42,18 @@ async function redeem(tx: Tx, r: Data<"coupons.cmd.redeem">): Promise<Outgoing> 
   const [used] = await tx
     .update(userCoupons)
     .set({ status: "USED", orderId: r.orderId, usedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(userCoupons.userId, r.userId), eq(userCoupons.couponId, r.couponId), eq(userCoupons.status, "AVAILABLE")))
+    .where(
+      and(eq(userCoupons.userId, r.userId), eq(userCoupons.couponId, r.couponId), eq(userCoupons.status, "AVAILABLE")),
+    )
     .returning({ id: userCoupons.id });
   if (used) return { type: "coupons.evt.redeemed", data: { orderId: r.orderId, userCouponId: used.id } };
   // the same order's redemption arriving again (another message id) finds its own use: still redeemed
   const [mine] = await tx
     .select({ id: userCoupons.id })
     .from(userCoupons)
-    .where(and(eq(userCoupons.userId, r.userId), eq(userCoupons.couponId, r.couponId), eq(userCoupons.orderId, r.orderId)));
+    .where(
+      and(eq(userCoupons.userId, r.userId), eq(userCoupons.couponId, r.couponId), eq(userCoupons.orderId, r.orderId)),
+    );
   if (mine) return { type: "coupons.evt.redeemed", data: { orderId: r.orderId, userCouponId: mine.id } };
   return { type: "coupons.evt.rejected", data: { orderId: r.orderId, reason: "COUPON_INVALID" } };
 }

@@ -5,9 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { encodeHold, type GateLoad, gate } from "../../domain/sale";
 import { freePort } from "../../scripts/lib/private-stack";
 import { ensureRedis, type Started } from "../../scripts/lib/services";
-import { encodeHold, gate, type GateLoad } from "../../domain/sale";
 import { disagreement } from "./repair";
 
 let server: Started | undefined;
@@ -27,7 +27,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const hold = (state: "P" | "S" | "R", user: string, qty = 1) => encodeHold({ state, userId: user, qty, at: 1000, idem: "", itemId: `item-${user}` });
+const hold = (state: "P" | "S" | "R", user: string, qty = 1) =>
+  encodeHold({ state, userId: user, qty, at: 1000, idem: "", itemId: `item-${user}` });
 const load = (holds: Record<string, string>, o: Partial<GateLoad> = {}): GateLoad => ({
   remaining: 10,
   limit: 2,
@@ -47,7 +48,10 @@ describe("gate repair", () => {
     const g = gate(redis);
     const saleId = crypto.randomUUID();
     // what the promoted replica had: o1 (seen) and o4 (given back); since then o3 was admitted (not in Postgres yet)
-    await g.load(saleId, load({ o1: hold("S", "u1"), o4: hold("R", "u4") }, { remaining: 9, users: { u1: 1 }, seq: 2 }));
+    await g.load(
+      saleId,
+      load({ o1: hold("S", "u1"), o4: hold("R", "u4") }, { remaining: 9, users: { u1: 1 }, seq: 2 }),
+    );
     const r = await g.purchase({ saleId, userId: "u3", qty: 2, orderId: "o3", itemId: "i3" });
     expect(r.ok).toBe(true);
     // Postgres: o1, o2 (forgotten by the gate) and o5, refused by the order actor, which the gate still counts
@@ -63,7 +67,10 @@ describe("gate repair", () => {
     expect((await g.counters(saleId))?.admitted).toBe(4);
     expect(disagreement(postgres, await g.holds(saleId), true)).toBeUndefined();
     // the repaired gate decides as before: u2 is at the limit
-    expect(await g.purchase({ saleId, userId: "u2", qty: 1, orderId: "o6", itemId: "i6" })).toEqual({ ok: false, code: "LIMIT_REACHED" });
+    expect(await g.purchase({ saleId, userId: "u2", qty: 1, orderId: "o6", itemId: "i6" })).toEqual({
+      ok: false,
+      code: "LIMIT_REACHED",
+    });
   });
 
   test("a gate that is not loaded is left to the rebuild", async () => {

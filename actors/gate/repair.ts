@@ -7,9 +7,9 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { gt, isNull, or } from "drizzle-orm";
-import { sales, type Db } from "../../db";
-import { consumers, repeat, SALE_RESTOCKED, type Logger } from "../../nats";
-import { decodeHold, gateFromPostgres, type Gate, type GateLoad, type Hold } from "../../domain/sale";
+import { type Db, sales } from "../../db";
+import { decodeHold, type Gate, type GateLoad, gateFromPostgres, type Hold } from "../../domain/sale";
+import { consumers, type Logger, repeat, SALE_RESTOCKED } from "../../nats";
 
 /** Pure: why the gate's holds disagree with Postgres's, or undefined when they agree. */
 export function disagreement(postgres: GateLoad["holds"], gate: Hold[], releasesArrived: boolean): string | undefined {
@@ -17,7 +17,8 @@ export function disagreement(postgres: GateLoad["holds"], gate: Hold[], releases
   for (const [orderId, v] of Object.entries(postgres)) {
     const state = held.get(orderId);
     if (state === undefined) return `order ${orderId} has no hold`;
-    if (releasesArrived && decodeHold(orderId, v).state === "R" && state !== "R") return `order ${orderId} was given back, its hold was not`;
+    if (releasesArrived && decodeHold(orderId, v).state === "R" && state !== "R")
+      return `order ${orderId} was given back, its hold was not`;
   }
   return undefined;
 }
@@ -29,7 +30,10 @@ async function releasesArrived(jsm: JetStreamManager): Promise<boolean> {
   return !!info && info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
-export async function repairGates(o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger }, now = Date.now()) {
+export async function repairGates(
+  o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger },
+  now = Date.now(),
+) {
   const live = await o.db
     .select({ id: sales.id })
     .from(sales)
@@ -52,5 +56,9 @@ export async function repairGates(o: { db: Db; gate: Gate; jsm: JetStreamManager
 }
 
 export function startGateRepair(o: Parameters<typeof repairGates>[0] & { everyMs: number }) {
-  return repeat(o.everyMs, () => repairGates(o), (err) => o.log.warn("gate check failed", { err }));
+  return repeat(
+    o.everyMs,
+    () => repairGates(o),
+    (err) => o.log.warn("gate check failed", { err }),
+  );
 }

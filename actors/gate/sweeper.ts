@@ -3,13 +3,14 @@
 // order id's advisory lock (the order worker takes the same lock, so a late placement is dropped, never both),
 // then its units go back to the gate. It acts only while the order consumer has drained: then every placement
 // JetStream acked before is an order row, and a hold without one was never published.
-import { gt, inArray, isNull, or } from "drizzle-orm";
+
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { abandonedOrders, orders, sales, type Db } from "../../db";
+import { gt, inArray, isNull, or } from "drizzle-orm";
+import { abandonedOrders, type Db, orders, sales } from "../../db";
 import { lockOrders } from "../../domain/order";
-import { repeat, SALE_RESTOCKED, type Logger } from "../../nats";
-import { ordersDrained, type Gate } from "../../domain/sale";
+import { type Gate, ordersDrained } from "../../domain/sale";
+import { type Logger, repeat, SALE_RESTOCKED } from "../../nats";
 
 export async function sweepHolds(
   o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger; graceMs: number },
@@ -24,10 +25,14 @@ export async function sweepHolds(
   let abandoned = 0;
   for (const { id: saleId } of live) {
     // A: a sweep that stopped between the tombstone and the release finishes the job
-    const unseen = (await o.gate.holds(saleId)).filter((h) => (h.state === "P" || h.state === "A") && now - h.at > o.graceMs);
+    const unseen = (await o.gate.holds(saleId)).filter(
+      (h) => (h.state === "P" || h.state === "A") && now - h.at > o.graceMs,
+    );
     if (!unseen.length) continue;
     const ids = unseen.map((h) => h.orderId);
-    const placed = new Set((await o.db.select({ id: orders.id }).from(orders).where(inArray(orders.id, ids))).map((r) => r.id));
+    const placed = new Set(
+      (await o.db.select({ id: orders.id }).from(orders).where(inArray(orders.id, ids))).map((r) => r.id),
+    );
     await o.gate.mark(saleId, "P", "S", [...placed]);
     await o.gate.mark(saleId, "A", "S", [...placed]);
     for (const { orderId, state } of unseen.filter((h) => !placed.has(h.orderId))) {
@@ -35,7 +40,10 @@ export async function sweepHolds(
       if (state === "P" && !(await o.gate.mark(saleId, "P", "A", [orderId]))) continue;
       const gone = await o.db.transaction(async (tx) => {
         await lockOrders(tx, [orderId]);
-        const [exists] = await tx.select({ id: orders.id }).from(orders).where(inArray(orders.id, [orderId]));
+        const [exists] = await tx
+          .select({ id: orders.id })
+          .from(orders)
+          .where(inArray(orders.id, [orderId]));
         if (exists) return false;
         await tx.insert(abandonedOrders).values({ orderId }).onConflictDoNothing();
         return true;
@@ -55,5 +63,9 @@ export async function sweepHolds(
 }
 
 export function startHoldSweeper(o: Parameters<typeof sweepHolds>[0] & { everyMs: number }) {
-  return repeat(o.everyMs, () => sweepHolds(o), (err) => o.log.warn("hold sweep failed", { err }));
+  return repeat(
+    o.everyMs,
+    () => sweepHolds(o),
+    (err) => o.log.warn("hold sweep failed", { err }),
+  );
 }

@@ -1,10 +1,11 @@
 // A payment-gateway simulator standing in for the external PG: it takes charges idempotently, answers
 // later through the signed webhook (as real PGs do), and can be asked for a payment's true state.
 // Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
-import { logger } from "../../nats";
+
 import { defaults } from "../../domain/config";
+import { type GatewayPayment, signWebhook } from "../../domain/payment";
+import { logger } from "../../nats";
 import { loadConfig, warnings } from "../config";
-import { signWebhook, type GatewayPayment } from "../../domain/payment";
 
 const config = loadConfig();
 const log = logger({ proc: "gateway" }, config.LOG_LEVEL);
@@ -56,21 +57,31 @@ const server = Bun.serve({
           return json({ error: "orderId, amount, method and Idempotency-Key are required" }, 400);
         const seen = byKey.get(key);
         if (seen) return json(seen);
-        const p: GatewayPayment = { id: `pay_${Bun.randomUUIDv7()}`, orderId: body.orderId, amount: body.amount!, method: body.method, status: "pending", refunded: 0 };
+        const p: GatewayPayment = {
+          id: `pay_${Bun.randomUUIDv7()}`,
+          orderId: body.orderId,
+          amount: body.amount!,
+          method: body.method,
+          status: "pending",
+          refunded: 0,
+        };
         byId.set(p.id, p);
         byKey.set(key, p);
         decide(p);
         return json(p, 201);
       },
     },
-    "/payments/:id": { GET: (req) => (byId.has(req.params.id) ? json(byId.get(req.params.id)) : json({ error: "not found" }, 404)) },
+    "/payments/:id": {
+      GET: (req) => (byId.has(req.params.id) ? json(byId.get(req.params.id)) : json({ error: "not found" }, 404)),
+    },
     "/payments/:id/refunds": {
       POST: async (req) => {
         const p = byId.get(req.params.id);
         const key = req.headers.get("idempotency-key");
         const { amount } = ((await req.json().catch(() => ({}))) ?? {}) as { amount?: number };
         if (!p) return json({ error: "not found" }, 404);
-        if (!key || !Number.isInteger(amount) || amount! <= 0) return json({ error: "amount and Idempotency-Key are required" }, 400);
+        if (!key || !Number.isInteger(amount) || amount! <= 0)
+          return json({ error: "amount and Idempotency-Key are required" }, 400);
         if (!refundKeys.has(key)) {
           if (p.status !== "approved" || p.refunded + amount! > p.amount) return json({ error: "not refundable" }, 409);
           refundKeys.add(key);

@@ -2,8 +2,8 @@
 // sale units, releases in the same batch, and two instances on the same products at once.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, inArray } from "drizzle-orm";
-import { createDb, reservations, saleStock, stock, type Db } from "../../db";
-import { envelope, uuidv7, type Data, type LineItem } from "../../nats";
+import { createDb, type Db, reservations, saleStock, stock } from "../../db";
+import { type Data, envelope, type LineItem, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
 import { inventoryHandler } from "./worker";
@@ -21,8 +21,17 @@ async function products(...available: number[]) {
   await db.insert(stock).values(ids.map((productId, i) => ({ productId, available: available[i]! })));
   return ids;
 }
-const item = (productId: string, quantity: number): LineItem => ({ itemId: uuidv7(), productId, quantity, price: 1000 });
-const reserve = (items: LineItem[], extra: Partial<Data<"inventory.cmd.reserve">> = {}, orderId = uuidv7()): Incoming => ({
+const item = (productId: string, quantity: number): LineItem => ({
+  itemId: uuidv7(),
+  productId,
+  quantity,
+  price: 1000,
+});
+const reserve = (
+  items: LineItem[],
+  extra: Partial<Data<"inventory.cmd.reserve">> = {},
+  orderId = uuidv7(),
+): Incoming => ({
   env: envelope("inventory.cmd.reserve", { orderId, items, ...extra }),
 });
 const run = (batch: Incoming[]) => db.transaction((tx) => inventoryHandler(tx, batch, () => {}));
@@ -32,7 +41,11 @@ const left = async (id: string) => (await db.select().from(stock).where(eq(stock
 describe("inventory batch", () => {
   test("in arrival order: a later order gets what an earlier one could not take", async () => {
     const [p] = await products(5);
-    expect(await answers([reserve([item(p!, 3)]), reserve([item(p!, 3)]), reserve([item(p!, 2)])])).toEqual(["reserved", "rejected", "reserved"]);
+    expect(await answers([reserve([item(p!, 3)]), reserve([item(p!, 3)]), reserve([item(p!, 2)])])).toEqual([
+      "reserved",
+      "rejected",
+      "reserved",
+    ]);
     expect(await left(p!)).toBe(0);
   });
 
@@ -59,11 +72,13 @@ describe("inventory batch", () => {
     const [p] = await products(100);
     const saleId = uuidv7();
     await db.insert(saleStock).values({ saleId, available: 2 });
-    expect(await answers([reserve([item(p!, 1)], { saleId }), reserve([item(p!, 2)], { saleId }), reserve([item(p!, 1)], { saleId })])).toEqual([
-      "reserved",
-      "rejected",
-      "reserved",
-    ]);
+    expect(
+      await answers([
+        reserve([item(p!, 1)], { saleId }),
+        reserve([item(p!, 2)], { saleId }),
+        reserve([item(p!, 1)], { saleId }),
+      ]),
+    ).toEqual(["reserved", "rejected", "reserved"]);
     expect((await db.select().from(saleStock).where(eq(saleStock.saleId, saleId)))[0]!.available).toBe(0);
     expect(await left(p!)).toBe(100);
   });
@@ -81,7 +96,12 @@ describe("inventory batch", () => {
     const [p, q] = await products(1000, 1000);
     const forward = Array.from({ length: 40 }, (_, i) => reserve([item(i % 2 ? p! : q!, 1)]));
     const backward = Array.from({ length: 40 }, (_, i) => reserve([item(i % 2 ? q! : p!, 1)]));
-    const results = await Promise.allSettled([run(forward), run(backward), run(forward.slice().reverse()), run(backward.slice().reverse())]);
+    const results = await Promise.allSettled([
+      run(forward),
+      run(backward),
+      run(forward.slice().reverse()),
+      run(backward.slice().reverse()),
+    ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled", "fulfilled"]);
     expect([await left(p!), await left(q!)]).toEqual([960, 960]);
     const ids = [...forward, ...backward].map((b) => b.env.orderId!);

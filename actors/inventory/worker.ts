@@ -3,8 +3,7 @@
 // deadlock), decides its reservations in arrival order in memory, and writes them in one statement per table.
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { reservations, saleStock, stock, type Tx } from "../../db";
-import type { Data, LineItem } from "../../nats";
-import type { Outgoing } from "../../nats";
+import type { Data, LineItem, Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
 
 type Reserve = Data<"inventory.cmd.reserve">;
@@ -13,11 +12,18 @@ type Release = Data<"inventory.cmd.release">;
 export const inventoryHandler: BatchHandler = async (tx, batch) => {
   const reserves = batch.filter((b) => b.env.type === "inventory.cmd.reserve");
   const releases = batch.filter((b) => b.env.type === "inventory.cmd.release");
-  await lockRows(tx, reserves.map((b) => b.env.data as Reserve), releases.map((b) => b.env.data as Release));
+  await lockRows(
+    tx,
+    reserves.map((b) => b.env.data as Reserve),
+    releases.map((b) => b.env.data as Release),
+  );
   const out = new Map<Incoming, Outgoing>();
   // releases first: the units they give back are there for this batch's reservations
   for (const inc of releases) out.set(inc, await release(tx, inc.env.data as Release));
-  const decided = await reserveAll(tx, reserves.map((b) => b.env.data as Reserve));
+  const decided = await reserveAll(
+    tx,
+    reserves.map((b) => b.env.data as Reserve),
+  );
   for (const [i, inc] of reserves.entries()) out.set(inc, decided[i]!);
   return batch.filter((b) => out.has(b)).map((b) => ({ msg: out.get(b)!, cause: b }));
 };
@@ -36,19 +42,25 @@ function perProduct(items: LineItem[]) {
 async function lockRows(tx: Tx, reserves: Reserve[], releases: Release[]) {
   const products = new Set<string>();
   const sales = new Set<string>();
-  for (const r of reserves) if (r.saleId) sales.add(r.saleId);
-  else for (const i of r.items) products.add(i.productId);
+  for (const r of reserves)
+    if (r.saleId) sales.add(r.saleId);
+    else for (const i of r.items) products.add(i.productId);
   if (releases.length) {
     const held = await tx.execute<{ product_id: string; sale_id: string | null }>(sql`
       select distinct product_id, sale_id from ${reservations}
       where order_id = any(${list(releases.map((r) => r.orderId))}::uuid[]) and status = 'RESERVED'`);
-    for (const h of held) if (h.sale_id) sales.add(h.sale_id);
-    else products.add(h.product_id);
+    for (const h of held)
+      if (h.sale_id) sales.add(h.sale_id);
+      else products.add(h.product_id);
   }
   if (products.size)
-    await tx.execute(sql`select 1 from ${stock} where product_id = any(${list(sorted(products))}::uuid[]) order by product_id for update`);
+    await tx.execute(
+      sql`select 1 from ${stock} where product_id = any(${list(sorted(products))}::uuid[]) order by product_id for update`,
+    );
   if (sales.size)
-    await tx.execute(sql`select 1 from ${saleStock} where sale_id = any(${list(sorted(sales))}::uuid[]) order by sale_id for update`);
+    await tx.execute(
+      sql`select 1 from ${saleStock} where sale_id = any(${list(sorted(sales))}::uuid[]) order by sale_id for update`,
+    );
 }
 
 /**
@@ -62,9 +74,19 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   type Left = { id: string; available: number }[];
   // the three reads need nothing from each other: sent together, answered in one round trip
   const [seen, products, sales] = await Promise.all([
-    tx.execute<{ order_id: string }>(sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`),
-    productIds.size ? tx.execute<Left[number]>(sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`) : ([] as Left),
-    saleIds.size ? tx.execute<Left[number]>(sql`select sale_id as id, available from ${saleStock} where sale_id = any(${list(sorted(saleIds))}::uuid[])`) : ([] as Left),
+    tx.execute<{ order_id: string }>(
+      sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`,
+    ),
+    productIds.size
+      ? tx.execute<Left[number]>(
+          sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`,
+        )
+      : ([] as Left),
+    saleIds.size
+      ? tx.execute<Left[number]>(
+          sql`select sale_id as id, available from ${saleStock} where sale_id = any(${list(sorted(saleIds))}::uuid[])`,
+        )
+      : ([] as Left),
   ]);
   const done = new Set(seen.map((r) => r.order_id));
   const left = new Map(products.map((r) => [r.id, r.available]));
@@ -92,7 +114,14 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
       }
     }
     done.add(r.orderId);
-    for (const i of r.items) rows.push({ orderId: r.orderId, itemId: i.itemId, productId: i.productId, saleId: r.saleId ?? null, quantity: i.quantity });
+    for (const i of r.items)
+      rows.push({
+        orderId: r.orderId,
+        itemId: i.itemId,
+        productId: i.productId,
+        saleId: r.saleId ?? null,
+        quantity: i.quantity,
+      });
     return reserved;
   });
 
@@ -131,9 +160,15 @@ async function release(tx: Tx, { orderId, itemIds }: Data<"inventory.cmd.release
   const saleId = freed.find((r) => r.saleId)?.saleId ?? undefined;
   const fromSale = freed.filter((r) => r.saleId).reduce((n, r) => n + r.quantity, 0);
   if (saleId && fromSale)
-    await tx.update(saleStock).set({ available: sql`${saleStock.available} + ${fromSale}`, updatedAt: sql`now()` }).where(eq(saleStock.saleId, saleId));
+    await tx
+      .update(saleStock)
+      .set({ available: sql`${saleStock.available} + ${fromSale}`, updatedAt: sql`now()` })
+      .where(eq(saleStock.saleId, saleId));
   for (const [productId, q] of perProduct(freed.filter((r) => !r.saleId).map((r) => ({ ...r, price: 0 }))))
-    await tx.update(stock).set({ available: sql`${stock.available} + ${q}`, updatedAt: sql`now()` }).where(eq(stock.productId, productId));
+    await tx
+      .update(stock)
+      .set({ available: sql`${stock.available} + ${q}`, updatedAt: sql`now()` })
+      .where(eq(stock.productId, productId));
   const all = itemIds ?? freed.map((r) => r.itemId);
   if (!saleId) return { type: "inventory.evt.released", data: { orderId, itemIds: all } };
   // the gate hears of it: only units freed now go back (a repeated release frees nothing)

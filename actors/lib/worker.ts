@@ -4,19 +4,23 @@
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
-import { inbox, type Db, type Tx } from "../../db";
+import { type Db, inbox, type Tx } from "../../db";
 import {
   BadMessage,
-  MAX_DELIVER,
-  dlqSubject,
-  letterHeaders,
-  letterMsgId,
-  parseEnvelope,
   type ConsumerSpec,
+  dlqSubject,
   type Envelope,
   type Logger,
+  letterHeaders,
+  letterMsgId,
+  MAX_DELIVER,
+  markSent,
+  type OutboxRow,
+  type Outgoing,
+  parseEnvelope,
+  publishOnly,
+  writeOutbox,
 } from "../../nats";
-import { markSent, publishOnly, writeOutbox, type OutboxRow, type Outgoing } from "../../nats";
 
 export type Incoming = { env: Envelope; readonly traceparent?: string };
 /**
@@ -101,10 +105,20 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     let rows: OutboxRow[];
     try {
       rows = await o.db.transaction(async (tx) => {
-        const [, fresh] = await Promise.all([markSent(tx, marks), claimInbox(tx, durable, batch.map((p) => p.inc))]);
+        const [, fresh] = await Promise.all([
+          markSent(tx, marks),
+          claimInbox(
+            tx,
+            durable,
+            batch.map((p) => p.inc),
+          ),
+        ]);
         if (!fresh.length) return [];
         const out = await o.handle(tx, fresh, (fn) => after.push(fn));
-        return writeOutbox(tx, out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
+        return writeOutbox(
+          tx,
+          out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })),
+        );
       });
     } catch (err) {
       published.push(...marks);
@@ -231,7 +245,18 @@ async function claimInbox(tx: Tx, consumer: string, batch: Incoming[]): Promise<
 }
 
 function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: unknown): Promise<void> {
-  return toDlq(js, { durable, subject: m.subject, seq: m.info.streamSequence, deliveries: m.info.deliveryCount, headers: m.headers, data: m.data }, err);
+  return toDlq(
+    js,
+    {
+      durable,
+      subject: m.subject,
+      seq: m.info.streamSequence,
+      deliveries: m.info.deliveryCount,
+      headers: m.headers,
+      data: m.data,
+    },
+    err,
+  );
 }
 
 async function toDlq(
@@ -248,7 +273,12 @@ async function toDlq(
  * the worker's dead-letter path; JetStream announces it, and this files it in the DLQ. One instance of the
  * kind takes each announcement (a queue group).
  */
-export function startDeadLetterMover(nc: NatsConnection, js: JetStreamClient, specs: readonly ConsumerSpec[], log: Logger): () => Promise<void> {
+export function startDeadLetterMover(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  specs: readonly ConsumerSpec[],
+  log: Logger,
+): () => Promise<void> {
   const jsm = js.jetstreamManager();
   const subs = specs.map((spec) =>
     nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${spec.stream}.${spec.durable}`, {
@@ -260,10 +290,25 @@ export function startDeadLetterMover(nc: NatsConnection, js: JetStreamClient, sp
             const m = await (await jsm).streams.getMessage(spec.stream, { seq: a.stream_seq });
             if (!m) return; // gone already (limits): nothing left to file
             const err = `no answer after ${a.deliveries} deliveries (the consumer's process died or hung each time)`;
-            await toDlq(js, { durable: spec.durable, subject: m.subject, seq: a.stream_seq, deliveries: a.deliveries, headers: m.header, data: m.data }, err);
+            await toDlq(
+              js,
+              {
+                durable: spec.durable,
+                subject: m.subject,
+                seq: a.stream_seq,
+                deliveries: a.deliveries,
+                headers: m.header,
+                data: m.data,
+              },
+              err,
+            );
             log.error("dead-lettered", { subject: m.subject, deliveries: a.deliveries, err, consumer: spec.durable });
           } catch (err) {
-            log.error("dead-letter mover failed: the message stays in its stream", { stream: spec.stream, seq: a.stream_seq, err });
+            log.error("dead-letter mover failed: the message stays in its stream", {
+              stream: spec.stream,
+              seq: a.stream_seq,
+              err,
+            });
           }
         })();
       },
@@ -273,4 +318,3 @@ export function startDeadLetterMover(nc: NatsConnection, js: JetStreamClient, sp
     for (const s of subs) s.unsubscribe();
   };
 }
-

@@ -1,2 +1,2 @@
-export { MAIL_LEASE_MS, SEND_CONCURRENCY, SMTP_TIMEOUT_MS, sendDue, startMailer, type MailerOptions } from "./mailer";
 export { isPermanent, retryDelayMs } from "./backoff";
+export { MAIL_LEASE_MS, type MailerOptions, SEND_CONCURRENCY, SMTP_TIMEOUT_MS, sendDue, startMailer } from "./mailer";

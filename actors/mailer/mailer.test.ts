@@ -6,12 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq, sql } from "drizzle-orm";
 import nodemailer from "nodemailer";
-import { createDb, mails, runMigrations, type Db } from "../../db";
+import { createDb, type Db, mails, runMigrations } from "../../db";
 import { logger, uuidv7 } from "../../nats";
-import { ensureMailDev, receivedMail, type MailDev } from "../../scripts/lib/maildev";
+import { ensureMailDev, type MailDev, receivedMail } from "../../scripts/lib/maildev";
 import { freePort, root } from "../../scripts/lib/private-stack";
 import { dropDatabase, ensureDatabase } from "../../scripts/lib/services";
-import { sendDue, type MailerOptions } from "./mailer";
+import { type MailerOptions, sendDue } from "./mailer";
 
 const url = `postgres://postgres@127.0.0.1:5432/flashsale_mailer_${process.pid}`;
 const dir = mkdtempSync(join(tmpdir(), "flashsale-mailer-"));
@@ -35,9 +35,27 @@ afterAll(async () => {
 });
 
 const log = logger({ test: "mailer" });
-const options = (transport: MailerOptions["transport"]): MailerOptions => ({ db, transport, from: "test <t@test.dev>", log, pollMs: 50, backoff: { baseMs: 60_000, maxMs: 60_000 } });
+const options = (transport: MailerOptions["transport"]): MailerOptions => ({
+  db,
+  transport,
+  from: "test <t@test.dev>",
+  log,
+  pollMs: 50,
+  backoff: { baseMs: 60_000, maxMs: 60_000 },
+});
 const queue = (to: string) =>
-  db.insert(mails).values({ id: uuidv7(), to, kind: "verify_email", subject: "s", text: "t", html: "<p>h</p>", expiresAt: new Date(Date.now() + 3600_000) }).returning();
+  db
+    .insert(mails)
+    .values({
+      id: uuidv7(),
+      to,
+      kind: "verify_email",
+      subject: "s",
+      text: "t",
+      html: "<p>h</p>",
+      expiresAt: new Date(Date.now() + 3600_000),
+    })
+    .returning();
 
 describe("sendDue", () => {
   test("two mailers on one outbox: every mail goes out once", async () => {
@@ -48,7 +66,12 @@ describe("sendDue", () => {
     const b = options(pooled());
     // more than one batch each: both take mails in every round, never the same ones
     const rounds: number[][] = [];
-    for (let r = await Promise.all([sendDue(a), sendDue(b)]); r.some((n) => n > 0); r = await Promise.all([sendDue(a), sendDue(b)])) rounds.push(r);
+    for (
+      let r = await Promise.all([sendDue(a), sendDue(b)]);
+      r.some((n) => n > 0);
+      r = await Promise.all([sendDue(a), sendDue(b)])
+    )
+      rounds.push(r);
     expect(rounds[0]).toEqual([50, 50]);
     const got = (await receivedMail(mailDev.webUrl)).filter((m) => m.to[0]!.address.startsWith("pair-"));
     expect(got.map((m) => m.to[0]!.address).sort()).toEqual([...tos].sort());
@@ -58,7 +81,10 @@ describe("sendDue", () => {
 
   test("a failed send is put off by the backoff with its error kept; a 5xx refusal is given up", async () => {
     const [m] = await queue("flaky@test.dev");
-    const down = { sendMail: async () => Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ESOCKET" })) };
+    const down = {
+      sendMail: async () =>
+        Promise.reject(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ESOCKET" })),
+    };
     expect(await sendDue(options(down))).toBe(1);
     const [after] = await db.select().from(mails).where(eq(mails.id, m!.id));
     expect(after!.attempts).toBe(1);
@@ -67,7 +93,9 @@ describe("sendDue", () => {
     expect(await sendDue(options(down))).toBe(0); // not due yet
 
     await db.update(mails).set({ nextAttemptAt: new Date() }).where(eq(mails.id, m!.id));
-    const refused = { sendMail: async () => Promise.reject(Object.assign(new Error("550 no such user"), { responseCode: 550 })) };
+    const refused = {
+      sendMail: async () => Promise.reject(Object.assign(new Error("550 no such user"), { responseCode: 550 })),
+    };
     expect(await sendDue(options(refused))).toBe(1);
     const [final] = await db.select().from(mails).where(eq(mails.id, m!.id));
     expect(final!.failedAt).not.toBeNull();

@@ -4,8 +4,8 @@
 // their link expires. A mailer that dies mid-send leaves its mails to be taken again once the lease ends.
 import { eq, sql } from "drizzle-orm";
 import type { Transporter } from "nodemailer";
-import { mails, type Db } from "../../db";
-import { repeat, type Logger } from "../../nats";
+import { type Db, mails } from "../../db";
+import { type Logger, repeat } from "../../nats";
 import { isPermanent, retryDelayMs } from "./backoff";
 
 /** How long a taken mail is held by its mailer: past every SMTP timeout of one send. */
@@ -25,7 +25,15 @@ export type MailerOptions = {
   backoff: { baseMs: number; maxMs: number };
 };
 
-type Due = { id: string; to: string; kind: string; subject: string; text: string | null; html: string | null; attempts: number };
+type Due = {
+  id: string;
+  to: string;
+  kind: string;
+  subject: string;
+  text: string | null;
+  html: string | null;
+  attempts: number;
+};
 
 /** One round: gives up expired mails, then takes and sends the due ones. Returns how many it tried. */
 export async function sendDue(o: MailerOptions): Promise<number> {
@@ -34,7 +42,8 @@ export async function sendDue(o: MailerOptions): Promise<number> {
     .set({ failedAt: sql`now()`, text: null, html: null, lastError: "expired before it could be sent" })
     .where(sql`${mails.sentAt} is null and ${mails.failedAt} is null and ${mails.expiresAt} <= now()`)
     .returning({ id: mails.id, kind: mails.kind });
-  for (const m of expired) o.log.warn("mail given up: its link expired before it could be sent", { mailId: m.id, kind: m.kind });
+  for (const m of expired)
+    o.log.warn("mail given up: its link expired before it could be sent", { mailId: m.id, kind: m.kind });
 
   const due = (await o.db.execute(sql`
     update messaging.mails set next_attempt_at = now() + ${MAIL_LEASE_MS} * interval '1 millisecond', attempts = attempts + 1
@@ -55,12 +64,18 @@ export async function sendDue(o: MailerOptions): Promise<number> {
         // the same id on every attempt: a mail sent twice (a mailer died between send and mark) is recognisable
         messageId: `<${m.id}@flashsale>`,
       });
-      await o.db.update(mails).set({ sentAt: sql`now()`, text: null, html: null, lastError: null }).where(eq(mails.id, m.id));
+      await o.db
+        .update(mails)
+        .set({ sentAt: sql`now()`, text: null, html: null, lastError: null })
+        .where(eq(mails.id, m.id));
       o.log.info("mail sent", { mailId: m.id, kind: m.kind, attempts: m.attempts });
     } catch (err) {
       const lastError = String((err as Error)?.message ?? err).slice(0, 500);
       if (isPermanent(err)) {
-        await o.db.update(mails).set({ failedAt: sql`now()`, text: null, html: null, lastError }).where(eq(mails.id, m.id));
+        await o.db
+          .update(mails)
+          .set({ failedAt: sql`now()`, text: null, html: null, lastError })
+          .where(eq(mails.id, m.id));
         o.log.error("mail refused by the mail server: given up", { mailId: m.id, kind: m.kind, err });
         return;
       }
@@ -69,7 +84,13 @@ export async function sendDue(o: MailerOptions): Promise<number> {
         .update(mails)
         .set({ nextAttemptAt: sql`now() + ${delay} * interval '1 millisecond'`, lastError })
         .where(eq(mails.id, m.id));
-      o.log.warn("mail not sent: retrying", { mailId: m.id, kind: m.kind, attempts: m.attempts, retryInMs: delay, err });
+      o.log.warn("mail not sent: retrying", {
+        mailId: m.id,
+        kind: m.kind,
+        attempts: m.attempts,
+        retryInMs: delay,
+        err,
+      });
     }
   }
   // a few at a time (the transport's pool holds that many connections)

@@ -19,7 +19,12 @@ export async function postWithRetries(
     if (attempt > 1) await Bun.sleep(Math.round(o.backoffMs * 2 ** (attempt - 2) * (0.5 + Math.random())));
     try {
       await o.breaker.call(async (signal) => {
-        const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal });
+        const res = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+          signal,
+        });
         await res.arrayBuffer();
         if (!res.ok) throw new WebhookRefused(res.status);
       });

@@ -1,16 +1,16 @@
 // The notification worker on a private NATS server, real Postgres and a local webhook sink that fails on
 // demand: retries with backoff, no second post of a delivered notification when its batch is retried.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { jetstreamManager, type JetStreamClient } from "@nats-io/jetstream";
+import { type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { inArray } from "drizzle-orm";
-import { createDb, notifications, type Db } from "../../db";
-import { logger, publish, uuidv7, type ConsumerSpec } from "../../nats";
-import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
+import { createDb, type Db, notifications } from "../../db";
+import { breaker } from "../../domain/payment";
+import { type ConsumerSpec, logger, publish, uuidv7 } from "../../nats";
+import { type PrivateNats, startPrivateNats } from "../../scripts/lib/private-stack";
 import { eventually } from "../../tests/client";
 import { stack } from "../../tests/harness";
 import { startWorker } from "../lib/worker";
-import { breaker } from "../../domain/payment";
 import { notificationHandler } from "./worker";
 
 let nats: PrivateNats | undefined;
@@ -48,9 +48,18 @@ afterAll(async () => {
   await db?.$client.end();
 });
 
-const confirmed = (orderId = uuidv7()) => publish(js, "orders.evt.confirmed", { orderId, userId: uuidv7(), total: 1000 });
+const confirmed = (orderId = uuidv7()) =>
+  publish(js, "orders.evt.confirmed", { orderId, userId: uuidv7(), total: 1000 });
 const handler = (backoffMs: number, webhookUrl: string | null = `http://127.0.0.1:${sink.port}/hook`) =>
-  notificationHandler({ db, webhookUrl: webhookUrl ?? undefined, timeoutMs: 2_000, attempts: 3, backoffMs, log, breaker: breaker("test", { failures: 100, openMs: 1_000, timeoutMs: 2_000 }) });
+  notificationHandler({
+    db,
+    webhookUrl: webhookUrl ?? undefined,
+    timeoutMs: 2_000,
+    attempts: 3,
+    backoffMs,
+    log,
+    breaker: breaker("test", { failures: 100, openMs: 1_000, timeoutMs: 2_000 }),
+  });
 const settle = async (check: () => boolean, ms = 10_000) => {
   const until = Date.now() + ms;
   while (!check() && Date.now() < until) await Bun.sleep(20);
@@ -103,7 +112,11 @@ describe("notification webhook", () => {
     });
     await stop();
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: "cancelled", delivered: "log", text: `Order ${orderId} cancelled (PAYMENT_DECLINED)` });
+    expect(rows[0]).toMatchObject({
+      kind: "cancelled",
+      delivered: "log",
+      text: `Order ${orderId} cancelled (PAYMENT_DECLINED)`,
+    });
     expect(postsOf(orderId)).toEqual([]);
   });
 });

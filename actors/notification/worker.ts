@@ -1,10 +1,10 @@
 // Notification: tells the shopper (through a Slack-compatible webhook) that an order was confirmed or
 // cancelled, and records every notification. Without a webhook URL it only logs.
 import { inArray, sql } from "drizzle-orm";
-import { notifications, type Db } from "../../db";
+import { type Db, notifications } from "../../db";
+import { type Breaker, breaker } from "../../domain/payment";
 import type { Data, Envelope, Logger } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
-import { breaker, type Breaker } from "../../domain/payment";
 import { postWithRetries } from "./webhook";
 
 export type NotificationOptions = {
@@ -46,7 +46,15 @@ export function notificationHandler(opts: NotificationOptions): BatchHandler {
     }
     // A webhook post cannot be rolled back, so each delivered one is recorded at once, outside the batch's
     // transaction: when another post of the batch fails and the batch is retried, it is not posted again.
-    const sent = await tx.select({ id: notifications.id }).from(notifications).where(inArray(notifications.id, notes.map((n) => n.id)));
+    const sent = await tx
+      .select({ id: notifications.id })
+      .from(notifications)
+      .where(
+        inArray(
+          notifications.id,
+          notes.map((n) => n.id),
+        ),
+      );
     const done = new Set(sent.map((s) => s.id));
     const failures: unknown[] = [];
     await Promise.all(
@@ -54,8 +62,15 @@ export function notificationHandler(opts: NotificationOptions): BatchHandler {
         .filter((n) => !done.has(n.id))
         .map(async (n) => {
           try {
-            const attempts = await postWithRetries(opts.webhookUrl!, { text: n.text }, { attempts: opts.attempts, backoffMs: opts.backoffMs, breaker: b });
-            await opts.db.insert(notifications).values({ ...n, delivered: "webhook" }).onConflictDoNothing();
+            const attempts = await postWithRetries(
+              opts.webhookUrl!,
+              { text: n.text },
+              { attempts: opts.attempts, backoffMs: opts.backoffMs, breaker: b },
+            );
+            await opts.db
+              .insert(notifications)
+              .values({ ...n, delivered: "webhook" })
+              .onConflictDoNothing();
             if (attempts > 1) opts.log.info("notification delivered after retries", { orderId: n.orderId, attempts });
           } catch (err) {
             opts.log.warn("notification not delivered", { orderId: n.orderId, kind: n.kind, err });
@@ -64,7 +79,8 @@ export function notificationHandler(opts: NotificationOptions): BatchHandler {
         }),
     );
     // the messages go back for redelivery with backoff, and to the DLQ when their deliveries run out
-    if (failures.length) throw new Error(`notify webhook: ${failures.length} of ${notes.length} not delivered: ${String(failures[0])}`);
+    if (failures.length)
+      throw new Error(`notify webhook: ${failures.length} of ${notes.length} not delivered: ${String(failures[0])}`);
     return [];
   };
 }

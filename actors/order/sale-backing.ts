@@ -12,7 +12,13 @@ import type { Data } from "../../nats";
 
 export type Refusal = "LIMIT_REACHED" | "OUT_OF_STOCK" | "DUPLICATE_PURCHASE";
 /** What a sale's orders hold now: units in all, per shopper, and the Idempotency-Keys that have an order. */
-export type SaleHeld = { quantity: number; perUserLimit: number; total: number; byUser: Map<string, number>; keys: Set<string> };
+export type SaleHeld = {
+  quantity: number;
+  perUserLimit: number;
+  total: number;
+  byUser: Map<string, number>;
+  keys: Set<string>;
+};
 export type Placement = { orderId: string; userId: string; saleId: string; quantity: number; key?: string };
 
 const keyOf = (userId: string, key: string) => `${userId}:${key}`;
@@ -42,7 +48,13 @@ export function decidePlacements(placements: Placement[], held: Map<string, Sale
 
 export const placementOf = (d: Data<"orders.cmd.place">): Placement | undefined =>
   d.saleId
-    ? { orderId: d.orderId, userId: d.userId, saleId: d.saleId, quantity: d.items.reduce((n, i) => n + i.quantity, 0), key: d.idempotency?.key }
+    ? {
+        orderId: d.orderId,
+        userId: d.userId,
+        saleId: d.saleId,
+        quantity: d.items.reduce((n, i) => n + i.quantity, 0),
+        key: d.idempotency?.key,
+      }
     : undefined;
 
 /**
@@ -56,7 +68,14 @@ export async function saleHoldings(tx: Tx, placements: Placement[]): Promise<Map
   const rows = await tx.execute<{ id: string; quantity: number; per_user_limit: number }>(
     sql`select id, quantity, per_user_limit from ${sales} where id = any(${ids}::uuid[]) order by id for update`,
   );
-  for (const r of rows) held.set(r.id, { quantity: r.quantity, perUserLimit: r.per_user_limit, total: 0, byUser: new Map(), keys: new Set() });
+  for (const r of rows)
+    held.set(r.id, {
+      quantity: r.quantity,
+      perUserLimit: r.per_user_limit,
+      total: 0,
+      byUser: new Map(),
+      keys: new Set(),
+    });
   const taken = await tx.execute<{ sale_id: string; user_id: string; n: number }>(sql`
     select o.sale_id, o.user_id, sum(i.quantity)::int as n from ${orders} o join ${orderItems} i on i.order_id = o.id
     where o.sale_id = any(${ids}::uuid[]) and o.status <> 'CANCELLED'

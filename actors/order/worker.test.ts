@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { eq } from "drizzle-orm";
-import { createDb, orderHistory, orders, sagas, type Db } from "../../db";
-import { connectBus, envelope, logger, uuidv7, type Bus, type Data } from "../../nats";
-import { startPrivateNats, type PrivateNats } from "../../scripts/lib/private-stack";
-import { stack } from "../../tests/harness";
+import { createDb, type Db, orderHistory, orders, sagas } from "../../db";
+import { type Bus, connectBus, type Data, envelope, logger, uuidv7 } from "../../nats";
+import { type PrivateNats, startPrivateNats } from "../../scripts/lib/private-stack";
 import { client } from "../../tests/client";
+import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
 import { orderHandler, startDeadlineSweeper } from "./worker";
 
@@ -24,7 +24,14 @@ afterAll(async () => {
 
 function placement(): Data<"orders.cmd.place"> {
   const [orderId, userId, productId] = [uuidv7(), uuidv7(), uuidv7()];
-  return { orderId, userId, items: [{ itemId: uuidv7(), productId, quantity: 1, price: 1000 }], total: 1000, discount: 0, paymentMethod: "card_ok" };
+  return {
+    orderId,
+    userId,
+    items: [{ itemId: uuidv7(), productId, quantity: 1, price: 1000 }],
+    total: 1000,
+    discount: 0,
+    paymentMethod: "card_ok",
+  };
 }
 const incoming = (data: Data<"orders.cmd.place">): Incoming => ({ env: envelope("orders.cmd.place", data) });
 
@@ -40,10 +47,12 @@ describe("order worker", () => {
       return out;
     });
     await Bun.sleep(100);
-    const b = db.transaction((tx) => handle(tx, [incoming(data)], () => {})).then(
-      (out) => ({ out }),
-      (err: Error) => ({ err }),
-    );
+    const b = db
+      .transaction((tx) => handle(tx, [incoming(data)], () => {}))
+      .then(
+        (out) => ({ out }),
+        (err: Error) => ({ err }),
+      );
     await Bun.sleep(300); // B is now waiting on A's rows
     commitA();
     const outA = await a;
@@ -66,7 +75,9 @@ describe("order worker", () => {
     const after: (() => void)[] = [];
     await db.transaction((tx) => handle(tx, [incoming(data)], (fn) => after.push(fn)));
     expect(after).toHaveLength(0); // PENDING is the order's first status, not a change
-    const rejected = { env: envelope("inventory.evt.rejected", { orderId: data.orderId, reason: "OUT_OF_STOCK" }) } as Incoming;
+    const rejected = {
+      env: envelope("inventory.evt.rejected", { orderId: data.orderId, reason: "OUT_OF_STOCK" }),
+    } as Incoming;
     await db.transaction((tx) => handle(tx, [rejected], (fn) => after.push(fn)));
     expect(seen).toEqual([]);
     for (const fn of after) fn();
@@ -82,7 +93,13 @@ describe("postgres backs the flash-sale gate", () => {
     const product = await api.product(seller.token, 1000, 10);
     const sale = await api.call("POST", "/v1/sales", {
       token: seller.token,
-      body: { productId: product.id, price: 1000, quantity: 2, perUserLimit: 1, startsAt: new Date(Date.now() - 1000).toISOString() },
+      body: {
+        productId: product.id,
+        price: 1000,
+        quantity: 2,
+        perUserLimit: 1,
+        startsAt: new Date(Date.now() - 1000).toISOString(),
+      },
     });
     expect(sale.status).toBe(201);
     // what a gate that forgot its last writes (a failed-over primary) might admit: 4 placements for 2 units
@@ -144,7 +161,9 @@ describe("deadline sweeper", () => {
 
   test("two sweepers sweeping many times send one timeout per passed deadline", async () => {
     const orderId = uuidv7();
-    await db.insert(sagas).values({ orderId, state: "charging", snapshot: {}, deadlineAt: new Date(Date.now() - 1000) });
+    await db
+      .insert(sagas)
+      .values({ orderId, state: "charging", snapshot: {}, deadlineAt: new Date(Date.now() - 1000) });
     const firstMinute = Math.floor(Date.now() / 60_000);
     const stops = [startDeadlineSweeper(db, bus.js, log, 20), startDeadlineSweeper(db, bus.js, log, 20)];
     await Bun.sleep(400);

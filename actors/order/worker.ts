@@ -2,17 +2,26 @@
 // machine, and writes snapshots, the order read model and the emitted commands in the batch's transaction.
 // The hot path speaks SQL through drizzle's `sql` template, one statement per table and batch, with each column
 // passed as one array parameter (unnest): the query builder's cost per row was most of this worker's CPU.
-import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
-import { abandonedOrders, orderHistory, orderItems, orders, sagas, type Db, type Tx } from "../../db";
-import { publish, repeat, type Data, type Logger } from "../../nats";
-import type { JetStreamClient } from "@nats-io/jetstream";
-import type { Outgoing } from "../../nats";
-import type { BatchHandler, Incoming } from "../lib/worker";
-import { applyEvent, lockOrders, startSaga, type OrderStatus, type SagaEvent, type Step } from "../../domain/order";
-import { forgetCheckouts, takeOutOfCarts } from "./cart";
-import { decidePlacements, placementOf, saleHoldings, type Placement, type Refusal } from "./sale-backing";
 
-type Loaded = { snapshot: Step["snapshot"]; status: string; cancelled: Set<string>; dirty: boolean; isNew: boolean; deadlineAt?: number; state: string };
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { and, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import { abandonedOrders, type Db, orderHistory, orderItems, orders, sagas, type Tx } from "../../db";
+import { applyEvent, lockOrders, type OrderStatus, type SagaEvent, type Step, startSaga } from "../../domain/order";
+import type { Outgoing } from "../../nats";
+import { type Data, type Logger, publish, repeat } from "../../nats";
+import type { BatchHandler, Incoming } from "../lib/worker";
+import { forgetCheckouts, takeOutOfCarts } from "./cart";
+import { decidePlacements, type Placement, placementOf, type Refusal, saleHoldings } from "./sale-backing";
+
+type Loaded = {
+  snapshot: Step["snapshot"];
+  status: string;
+  cancelled: Set<string>;
+  dirty: boolean;
+  isNew: boolean;
+  deadlineAt?: number;
+  state: string;
+};
 
 export type OrderHandlerOptions = {
   paymentDeadlineMs: number;
@@ -29,7 +38,10 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
     // before go out together (one round trip, not one each)
     const [loaded, abandoned] = await Promise.all([lockSagas(tx, batch), lockSalePlacements(tx, batch)]);
     const refused = await checkSalePlacements(tx, batch, loaded, abandoned);
-    if (refused.size) opts.log.warn("flash-sale placements refused by postgres: the gate admitted them past what the sale holds", { refused: Object.fromEntries(refused) });
+    if (refused.size)
+      opts.log.warn("flash-sale placements refused by postgres: the gate admitted them past what the sale holds", {
+        refused: Object.fromEntries(refused),
+      });
     const { out, history, placed } = applyBatch(batch, loaded, abandoned, refused, opts);
     // new orders' rows and PENDING history first: a placement refused at once has its CANCELLED row after them
     await insertPlacedOrders(tx, placed);
@@ -37,8 +49,14 @@ export function orderHandler(opts: OrderHandlerOptions): BatchHandler {
       writeSagas(tx, loaded, placed),
       insertHistory(tx, history),
       // the shopper's cart follows the order in the same transaction: no delivery of the order's event for it
-      takeOutOfCarts(tx, history.filter((h) => h.status === "CONFIRMED").map((h) => h.orderId)),
-      forgetCheckouts(tx, history.filter((h) => h.status === "CANCELLED").map((h) => h.orderId)),
+      takeOutOfCarts(
+        tx,
+        history.filter((h) => h.status === "CONFIRMED").map((h) => h.orderId),
+      ),
+      forgetCheckouts(
+        tx,
+        history.filter((h) => h.status === "CANCELLED").map((h) => h.orderId),
+      ),
     ]);
     if (history.length && opts.onStatus) afterCommit(() => opts.onStatus!(history));
     return out;
@@ -72,7 +90,13 @@ async function lockSagas(tx: Tx, batch: Incoming[]): Promise<Map<string, Loaded>
  * Each message through the machine, in arrival order, over `loaded` (updated in place): the commands to send,
  * the status changes for the history, and the placements that start a saga.
  */
-function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: Set<string>, refused: Map<string, Refusal>, opts: OrderHandlerOptions) {
+function applyBatch(
+  batch: Incoming[],
+  loaded: Map<string, Loaded>,
+  abandoned: Set<string>,
+  refused: Map<string, Refusal>,
+  opts: OrderHandlerOptions,
+) {
   const out: { msg: Outgoing; cause: Incoming }[] = [];
   const history: { orderId: string; status: OrderStatus }[] = [];
   const placed: Data<"orders.cmd.place">[] = [];
@@ -86,7 +110,13 @@ function applyBatch(batch: Incoming[], loaded: Map<string, Loaded>, abandoned: S
       if (current || abandoned.has(orderId)) continue; // placed twice under two message ids, or given up
       const data = env.data as Data<"orders.cmd.place">;
       placed.push(data);
-      step = startSaga({ ...data, at, paymentDeadlineMs: opts.paymentDeadlineMs, autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined, refused: refused.get(orderId) });
+      step = startSaga({
+        ...data,
+        at,
+        paymentDeadlineMs: opts.paymentDeadlineMs,
+        autoDeliverAfterMs: opts.autoDeliverAfterMs || undefined,
+        refused: refused.get(orderId),
+      });
       if (step.context.status !== "PENDING") history.push({ orderId, status: step.context.status });
     } else {
       if (!current) throw new Error(`no saga for order ${orderId} (${env.type})`);
@@ -152,7 +182,10 @@ async function lockSalePlacements(tx: Tx, batch: Incoming[]): Promise<Set<string
     .sort();
   if (!ids.length) return new Set();
   await lockOrders(tx, ids);
-  const rows = await tx.select({ id: abandonedOrders.orderId }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, ids));
+  const rows = await tx
+    .select({ id: abandonedOrders.orderId })
+    .from(abandonedOrders)
+    .where(inArray(abandonedOrders.orderId, ids));
   return new Set(rows.map((r) => r.id));
 }
 
@@ -205,7 +238,9 @@ async function insertPlacedOrders(tx: Tx, placed: Data<"orders.cmd.place">[]) {
     insert into ${orderItems} (id, order_id, product_id, quantity, price)
     select * from unnest(${icol((i) => i.itemId)}::uuid[], ${icol((i) => i.orderId)}::uuid[], ${icol((i) => i.productId)}::uuid[],
       ${icol((i) => i.quantity)}::int[], ${icol((i) => i.price)}::int[])`);
-  await tx.execute(sql`insert into ${orderHistory} (order_id, status) select unnest(${list(mine.map((p) => p.orderId))}::uuid[]), 'PENDING'`);
+  await tx.execute(
+    sql`insert into ${orderHistory} (order_id, status) select unnest(${list(mine.map((p) => p.orderId))}::uuid[]), 'PENDING'`,
+  );
 }
 
 /** Copies status, reason and cancelled items from the saga context into the order read model. */
@@ -215,10 +250,13 @@ async function syncReadModel(tx: Tx, dirty: [string, Loaded][]) {
   for (const [orderId, l] of dirty) {
     const ctx = (l.snapshot as { context: Step["context"] }).context;
     for (const i of ctx.items) if (i.cancelled && !l.cancelled.has(i.itemId)) cancelledItems.push(i.itemId);
-    if (!(l.isNew && ctx.status === "PENDING")) changed.push({ id: orderId, status: ctx.status, reason: ctx.reason ?? null });
+    if (!(l.isNew && ctx.status === "PENDING"))
+      changed.push({ id: orderId, status: ctx.status, reason: ctx.reason ?? null });
   }
   if (cancelledItems.length)
-    await tx.execute(sql`update ${orderItems} set status = 'CANCELLED' where id = any(${list(cancelledItems)}::uuid[])`);
+    await tx.execute(
+      sql`update ${orderItems} set status = 'CANCELLED' where id = any(${list(cancelledItems)}::uuid[])`,
+    );
   if (changed.length)
     await tx.execute(sql`
       update ${orders} o set status = v.status::ordering.order_status, reason = v.reason, updated_at = now()
@@ -241,7 +279,11 @@ export function startDeadlineSweeper(db: Db, js: JetStreamClient, log: Logger, e
       // instances; a timeout the saga found early (another clock) is sent again the next minute
       const minute = Math.floor(Date.now() / 60_000);
       const id = (orderId: string, at: Date | null) => `timeout:${orderId}:${at?.getTime()}:${minute}`;
-      await Promise.all(due.map(({ orderId, deadlineAt }) => publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) })));
+      await Promise.all(
+        due.map(({ orderId, deadlineAt }) =>
+          publish(js, "orders.cmd.timeout", { orderId }, { id: id(orderId, deadlineAt) }),
+        ),
+      );
       if (due.length) log.info("deadlines passed", { count: due.length });
     },
     (err) => log.warn("deadline sweep failed", { err }),

@@ -2,11 +2,11 @@
 // per order however often it is charged, one fact per settlement, and a settlement that outruns its charge.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { inArray } from "drizzle-orm";
-import { createDb, payments, type Db } from "../../db";
+import { createDb, type Db, payments } from "../../db";
+import { breaker, type GatewayClient, type GatewayPayment } from "../../domain/payment";
 import { envelope, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
-import { breaker, type GatewayClient, type GatewayPayment } from "../../domain/payment";
 import { paymentHandler } from "./worker";
 
 let db: Db;
@@ -22,7 +22,14 @@ const charged = new Map<string, GatewayPayment>();
 const gateway: GatewayClient = {
   breaker: breaker("test-gateway"),
   charge: async (p) => {
-    const g = charged.get(p.orderId) ?? { id: `pay_${uuidv7()}`, orderId: p.orderId, amount: p.amount, method: p.method, status: "pending" as const, refunded: 0 };
+    const g = charged.get(p.orderId) ?? {
+      id: `pay_${uuidv7()}`,
+      orderId: p.orderId,
+      amount: p.amount,
+      method: p.method,
+      status: "pending" as const,
+      refunded: 0,
+    };
     charged.set(p.orderId, g);
     return g;
   },
@@ -31,7 +38,9 @@ const gateway: GatewayClient = {
 };
 const handle = paymentHandler(gateway);
 const run = (batch: Incoming[]) => db.transaction((tx) => handle(tx, batch, () => {}));
-const charge = (orderId: string, amount = 1000): Incoming => ({ env: envelope("payments.cmd.charge", { orderId, amount, method: "card_ok" }) });
+const charge = (orderId: string, amount = 1000): Incoming => ({
+  env: envelope("payments.cmd.charge", { orderId, amount, method: "card_ok" }),
+});
 const settle = (orderId: string, approved: boolean): Incoming => ({
   env: envelope("payments.cmd.settle", { orderId, gatewayPaymentId: charged.get(orderId)!.id, approved }),
 });
@@ -56,7 +65,9 @@ describe("payment batch", () => {
       { type: "payments.evt.declined", data: { orderId: b } },
       { type: "payments.evt.approved", data: { orderId: c, amount: 900 } },
     ]);
-    expect(out.map((o) => o.cause.env.data)).toEqual([settle(a, true), settle(b, false), settle(c, true)].map((s) => s.env.data));
+    expect(out.map((o) => o.cause.env.data)).toEqual(
+      [settle(a, true), settle(b, false), settle(c, true)].map((s) => s.env.data),
+    );
     expect(await run([settle(c, true)])).toEqual([]); // settled before: no second fact
   });
 

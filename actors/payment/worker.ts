@@ -2,21 +2,28 @@
 // webhook, refunds once per refund key. A batch's charges and settlements are written in one statement each.
 import { eq, sql } from "drizzle-orm";
 import { payments, refunds, type Tx } from "../../db";
-import type { Data } from "../../nats";
-import type { Outgoing } from "../../nats";
-import type { BatchHandler, Incoming } from "../lib/worker";
 import type { GatewayClient } from "../../domain/payment";
+import type { Data, Outgoing } from "../../nats";
+import type { BatchHandler, Incoming } from "../lib/worker";
 
 export function paymentHandler(gateway: GatewayClient): BatchHandler {
   return async (tx, batch) => {
     // gateway calls of a batch go out together; each is idempotent, so a retried batch repeats nothing
     const charges = batch.filter((b) => b.env.type === "payments.cmd.charge");
-    await chargeAll(tx, gateway, charges.map((c) => c.env.data as Data<"payments.cmd.charge">));
+    await chargeAll(
+      tx,
+      gateway,
+      charges.map((c) => c.env.data as Data<"payments.cmd.charge">),
+    );
     const settles = batch.filter((b) => b.env.type === "payments.cmd.settle");
-    const settled = await settleAll(tx, settles.map((b) => b.env.data as Data<"payments.cmd.settle">));
+    const settled = await settleAll(
+      tx,
+      settles.map((b) => b.env.data as Data<"payments.cmd.settle">),
+    );
     const msgs = new Map<Incoming, Outgoing | undefined>(settles.map((b, i) => [b, settled[i]]));
     for (const inc of batch)
-      if (inc.env.type === "payments.cmd.refund") msgs.set(inc, await refund(tx, gateway, inc.env.data as Data<"payments.cmd.refund">));
+      if (inc.env.type === "payments.cmd.refund")
+        msgs.set(inc, await refund(tx, gateway, inc.env.data as Data<"payments.cmd.refund">));
     return batch.flatMap((inc) => {
       const msg = msgs.get(inc);
       return msg ? [{ msg, cause: inc }] : [];
@@ -50,7 +57,9 @@ async function settleAll(tx: Tx, settles: Data<"payments.cmd.settle">[]): Promis
   const now = new Map(rows.map((r) => [r.order_id, r]));
   const unmatched = settles.filter((s) => !now.has(s.orderId)).map((s) => s.orderId);
   if (unmatched.length) {
-    const known = await tx.execute<{ order_id: string }>(sql`select order_id from ${payments} where order_id = any(${list(unmatched)}::uuid[])`);
+    const known = await tx.execute<{ order_id: string }>(
+      sql`select order_id from ${payments} where order_id = any(${list(unmatched)}::uuid[])`,
+    );
     const missing = unmatched.filter((id) => !known.some((k) => k.order_id === id));
     // the webhook can outrun the commit of the charge that caused it: retry until the row is there
     if (missing.length) throw new Error(`settle before charge was recorded: order ${missing[0]}`);
@@ -67,11 +76,18 @@ async function settleAll(tx: Tx, settles: Data<"payments.cmd.settle">[]): Promis
 
 async function refund(tx: Tx, gateway: GatewayClient, r: Data<"payments.cmd.refund">): Promise<Outgoing> {
   const done: Outgoing = { type: "payments.evt.refunded", data: r };
-  const fresh = await tx.insert(refunds).values({ key: r.key, orderId: r.orderId, amount: r.amount }).onConflictDoNothing().returning();
+  const fresh = await tx
+    .insert(refunds)
+    .values({ key: r.key, orderId: r.orderId, amount: r.amount })
+    .onConflictDoNothing()
+    .returning();
   if (!fresh.length) return done;
   const [p] = await tx.select().from(payments).where(eq(payments.orderId, r.orderId)).for("update");
   if (!p?.gatewayPaymentId) throw new Error(`refund ${r.key}: no payment for order ${r.orderId}`);
   await gateway.refund(p.gatewayPaymentId, r.amount, r.key);
-  await tx.update(payments).set({ refunded: sql`${payments.refunded} + ${r.amount}`, updatedAt: sql`now()` }).where(eq(payments.id, p.id));
+  await tx
+    .update(payments)
+    .set({ refunded: sql`${payments.refunded} + ${r.amount}`, updatedAt: sql`now()` })
+    .where(eq(payments.id, p.id));
   return done;
 }

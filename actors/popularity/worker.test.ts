@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
-import { createDb, likes, orderHistory, orderItems, orders, products, type Db } from "../../db";
+import { createDb, type Db, likes, orderHistory, orderItems, orders, products } from "../../db";
 import { POPULAR_KEY, rebuildPopularity, scoresFromPostgres } from "../../domain/popularity";
 import { envelope, uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
@@ -83,12 +83,16 @@ describe("popularity handler", () => {
     await order(b, 3, "CONFIRMED");
     const marks = new Set<string>();
     const handle = popularityHandler(marks);
-    const touched = (id: string): Incoming => ({ env: envelope("catalog.evt.liked", { productId: id, userId: uuidv7() }) });
+    const touched = (id: string): Incoming => ({
+      env: envelope("catalog.evt.liked", { productId: id, userId: uuidv7() }),
+    });
     await db.transaction((tx) => handle(tx, [touched(a), touched(b)], () => {}));
     await flushPopularity(db, redis, marks);
     expect([await score(a), await score(b)]).toEqual([1, 3]);
     await db.delete(likes).where(eq(likes.productId, a));
-    await db.transaction((tx) => handle(tx, [{ env: envelope("catalog.evt.unliked", { productId: a, userId: uuidv7() }) }], () => {}));
+    await db.transaction((tx) =>
+      handle(tx, [{ env: envelope("catalog.evt.unliked", { productId: a, userId: uuidv7() }) }], () => {}),
+    );
     await flushPopularity(db, redis, marks);
     expect(await score(a)).toBeNull();
     await redis.zadd(POPULAR_KEY, 99, b); // a stale figure: the rebuild sets it from Postgres again

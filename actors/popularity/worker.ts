@@ -5,18 +5,20 @@
 // whole set, so likes and sales older than the window leave it, a Redis that lost it gets it back, and marks a
 // crash lost (at most one flush's worth) are made good.
 import { sql } from "drizzle-orm";
-import { orderItems, type Db } from "../../db";
+import { type Db, orderItems } from "../../db";
 import { rebuildPopularity, updatePopularity } from "../../domain/popularity";
 import type { RedisClient } from "../../domain/redis";
-import { repeat, type Data, type Logger } from "../../nats";
+import { type Data, type Logger, repeat } from "../../nats";
 import type { BatchHandler } from "../lib/worker";
 
 export function popularityHandler(marks: Set<string>): BatchHandler {
   return async (tx, batch) => {
     const orderIds: string[] = [];
     for (const { env } of batch) {
-      if (env.type === "catalog.evt.liked" || env.type === "catalog.evt.unliked") marks.add((env.data as Data<"catalog.evt.liked">).productId);
-      if (env.type === "orders.evt.confirmed" || env.type === "orders.evt.cancelled") orderIds.push((env.data as Data<"orders.evt.confirmed">).orderId);
+      if (env.type === "catalog.evt.liked" || env.type === "catalog.evt.unliked")
+        marks.add((env.data as Data<"catalog.evt.liked">).productId);
+      if (env.type === "orders.evt.confirmed" || env.type === "orders.evt.cancelled")
+        orderIds.push((env.data as Data<"orders.evt.confirmed">).orderId);
     }
     if (orderIds.length) {
       const items = await tx
@@ -43,10 +45,25 @@ export async function flushPopularity(db: Db, redis: RedisClient, marks: Set<str
 }
 
 /** Flushes the marks every `flushMs` and rebuilds the whole ranking every `sweepMs` (and once at start). */
-export function startPopularity(o: { db: Db; redis: RedisClient; log: Logger; marks: Set<string>; flushMs: number; sweepMs: number }): () => Promise<void> {
+export function startPopularity(o: {
+  db: Db;
+  redis: RedisClient;
+  log: Logger;
+  marks: Set<string>;
+  flushMs: number;
+  sweepMs: number;
+}): () => Promise<void> {
   const stops = [
-    repeat(o.flushMs, () => flushPopularity(o.db, o.redis, o.marks), (err) => o.log.warn("popularity flush failed", { err })),
-    repeat(o.sweepMs, () => rebuildPopularity(o.db, o.redis), (err) => o.log.warn("popularity rebuild failed", { err })),
+    repeat(
+      o.flushMs,
+      () => flushPopularity(o.db, o.redis, o.marks),
+      (err) => o.log.warn("popularity flush failed", { err }),
+    ),
+    repeat(
+      o.sweepMs,
+      () => rebuildPopularity(o.db, o.redis),
+      (err) => o.log.warn("popularity rebuild failed", { err }),
+    ),
   ];
   return async () => {
     await Promise.all(stops.map((stop) => stop()));

@@ -24,7 +24,10 @@ export const coupons = coupon.table(
   (t) => [
     check("coupons_quantity_positive", sql`${t.quantity} > 0`),
     check("coupons_window", sql`${t.endsAt} > ${t.startsAt}`),
-    check("coupons_discount", sql`${t.discountValue} > 0 and (${t.discountType} = 'amount' or ${t.discountValue} <= 100)`),
+    check(
+      "coupons_discount",
+      sql`${t.discountValue} > 0 and (${t.discountType} = 'amount' or ${t.discountValue} <= 100)`,
+    ),
     index("coupons_ends_idx").on(t.endsAt),
   ],
 );
@@ -44,7 +47,10 @@ export const userCoupons = coupon.table(
     usedAt: at("used_at"),
     updatedAt: updatedAt(),
   },
-  (t) => [unique("user_coupons_user_coupon_key").on(t.userId, t.couponId), index("user_coupons_coupon_idx").on(t.couponId)],
+  (t) => [
+    unique("user_coupons_user_coupon_key").on(t.userId, t.couponId),
+    index("user_coupons_coupon_idx").on(t.couponId),
+  ],
 );
 
 export type Coupon = typeof coupons.$inferSelect;

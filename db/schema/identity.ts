@@ -30,7 +30,9 @@ export const refreshTokens = identity.table(
     familyId: uuid("family_id").notNull(),
     /** The access token issued with this refresh token, revoked with its family. */
     accessJti: uuid("access_jti").notNull(),
-    userId: uuid("user_id").notNull().references(() => users.id),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id),
     expiresAt: at("expires_at").notNull(),
     rotatedAt: at("rotated_at"),
     revokedAt: at("revoked_at"),
@@ -52,7 +54,9 @@ export const emailTokens = identity.table(
   "email_tokens",
   {
     tokenHash: text("token_hash").primaryKey(),
-    userId: uuid("user_id").notNull().references(() => users.id),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id),
     purpose: emailTokenPurpose("purpose").notNull(),
     expiresAt: at("expires_at").notNull(),
     usedAt: at("used_at"),
@@ -72,7 +76,9 @@ export const passkeys = identity.table(
   "passkeys",
   {
     id: id(),
-    userId: uuid("user_id").notNull().references(() => users.id),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id),
     /** The authenticator's credential id, base64url. */
     credentialId: text("credential_id").notNull().unique(),
     publicKey: bytes("public_key").notNull(),

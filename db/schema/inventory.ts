@@ -35,7 +35,9 @@ export const reservations = inventory.table(
     productId: uuid("product_id").notNull(),
     saleId: uuid("sale_id"),
     quantity: integer("quantity").notNull(),
-    status: text("status", { enum: ["RESERVED", "RELEASED"] }).notNull().default("RESERVED"),
+    status: text("status", { enum: ["RESERVED", "RELEASED"] })
+      .notNull()
+      .default("RESERVED"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -35,7 +35,9 @@ export const orderItems = ordering.table(
   "order_items",
   {
     id: id(),
-    orderId: uuid("order_id").notNull().references(() => orders.id),
+    orderId: uuid("order_id")
+      .notNull()
+      .references(() => orders.id),
     productId: uuid("product_id").notNull(),
     quantity: integer("quantity").notNull(),
     price: integer("price").notNull(),
@@ -48,7 +50,9 @@ export const orderHistory = ordering.table(
   "order_history",
   {
     seq: serial("seq").primaryKey(),
-    orderId: uuid("order_id").notNull().references(() => orders.id),
+    orderId: uuid("order_id")
+      .notNull()
+      .references(() => orders.id),
     status: orderStatus("status").notNull(),
     at: createdAt(),
   },

@@ -51,14 +51,26 @@ return 1
 const claimScript = luaScript(CLAIM);
 const primeScript = luaScript(PRIME);
 
-export type Claim = { userCouponId: string; couponId: string; userId: string; claimedAt: string; idempotencyKey: string };
+export type Claim = {
+  userCouponId: string;
+  couponId: string;
+  userId: string;
+  claimedAt: string;
+  idempotencyKey: string;
+};
 export type ClaimOutcome =
   | { outcome: "OK" | "ALREADY_CLAIMED"; claim: Claim }
   | { outcome: "SOLD_OUT" | "NOT_ACTIVE" | "UNKNOWN" };
 
 function parseClaim(couponId: string, userId: string, value: string): Claim {
   const [userCouponId, at, ...key] = value.split("|");
-  return { userCouponId: userCouponId!, couponId, userId, claimedAt: new Date(Number(at)).toISOString(), idempotencyKey: key.join("|") };
+  return {
+    userCouponId: userCouponId!,
+    couponId,
+    userId,
+    claimedAt: new Date(Number(at)).toISOString(),
+    idempotencyKey: key.join("|"),
+  };
 }
 
 /** Decides one claim. `userCouponId` is used only when the claim is won. */
@@ -67,11 +79,13 @@ export async function claimCoupon(
   c: { couponId: string; userId: string; userCouponId: string; idempotencyKey?: string },
 ): Promise<ClaimOutcome> {
   const k = couponKeys(c.couponId);
-  const [outcome, value] = (await claimScript(redis, [k.meta, k.claims, k.unpublished], [c.userId, c.userCouponId, c.idempotencyKey ?? ""])) as [
-    string,
-    string | undefined,
-  ];
-  if (outcome === "OK" || outcome === "ALREADY_CLAIMED") return { outcome, claim: parseClaim(c.couponId, c.userId, value!) };
+  const [outcome, value] = (await claimScript(
+    redis,
+    [k.meta, k.claims, k.unpublished],
+    [c.userId, c.userCouponId, c.idempotencyKey ?? ""],
+  )) as [string, string | undefined];
+  if (outcome === "OK" || outcome === "ALREADY_CLAIMED")
+    return { outcome, claim: parseClaim(c.couponId, c.userId, value!) };
   return { outcome: outcome as "SOLD_OUT" | "NOT_ACTIVE" | "UNKNOWN" };
 }
 
@@ -87,7 +101,11 @@ export async function primeCoupon(
   const k = couponKeys(coupon.id);
   const expireAt = coupon.endsAt.getTime() + graceS * 1000;
   const pairs = persisted.flatMap((p) => [p.userId, `${p.userCouponId}|${p.claimedAt.getTime()}|`]);
-  await primeScript(redis, [k.meta, k.claims], [coupon.startsAt.getTime(), coupon.endsAt.getTime(), coupon.quantity, expireAt, ...pairs]);
+  await primeScript(
+    redis,
+    [k.meta, k.claims],
+    [coupon.startsAt.getTime(), coupon.endsAt.getTime(), coupon.quantity, expireAt, ...pairs],
+  );
 }
 
 /** Publishes a won claim with its id as message id, so the edge and the reconciler never record it twice. */
@@ -102,12 +120,19 @@ export async function markPublished(redis: RedisClient, couponId: string, userId
 }
 
 /** Claims granted before `olderThanMs` ago (by Redis's clock) that are still unpublished, per coupon. */
-export async function unpublishedClaims(redis: RedisClient, couponIds: string[], olderThanMs: number, limit = 500): Promise<Claim[]> {
+export async function unpublishedClaims(
+  redis: RedisClient,
+  couponIds: string[],
+  olderThanMs: number,
+  limit = 500,
+): Promise<Claim[]> {
   if (!couponIds.length) return [];
   const [s, us] = await redis.time();
   const before = Number(s) * 1000 + Math.floor(Number(us) / 1000) - olderThanMs;
   // one command per coupon (each its own slot on a cluster), sent together
-  const users = await Promise.all(couponIds.map((id) => redis.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit)));
+  const users = await Promise.all(
+    couponIds.map((id) => redis.zrangebyscore(couponKeys(id).unpublished, "-inf", before, "LIMIT", 0, limit)),
+  );
   const out: Claim[] = [];
   for (const [i, id] of couponIds.entries()) {
     const ids = users[i]!;

@@ -1,1 +1,11 @@
-export { claimCoupon, couponKeys, markPublished, primeCoupon, publishClaim, unpublishedClaims, type Claim, type ClaimOutcome, type CouponWindow } from "./claims";
+export {
+  type Claim,
+  type ClaimOutcome,
+  type CouponWindow,
+  claimCoupon,
+  couponKeys,
+  markPublished,
+  primeCoupon,
+  publishClaim,
+  unpublishedClaims,
+} from "./claims";

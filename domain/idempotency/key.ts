@@ -9,4 +9,5 @@ export const IDEMPOTENCY_KEY_RULE = "Idempotency-Key: 1 to 255 visible ASCII cha
 export const validIdempotencyKey = (key: string) => IDEMPOTENCY_KEY.test(key);
 
 /** The hash a retry's body must match: SHA-256 of its parsed JSON, base64url (no "|" in it). */
-export const requestHash = (request: unknown) => createHash("sha256").update(JSON.stringify(request)).digest("base64url");
+export const requestHash = (request: unknown) =>
+  createHash("sha256").update(JSON.stringify(request)).digest("base64url");

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { canCancel } from "./cancel";
 import { orderSaga, type SagaEvent } from "./machine";
-import { applyEvent, startSaga, type Step } from "./saga";
+import { applyEvent, type Step, startSaga } from "./saga";
 import { RESTING_STATES, SAGA_STATES } from "./states";
 
 const orderId = "0190f000-0000-7000-8000-000000000001";
@@ -27,7 +27,8 @@ const view = (s: Step) => ({
   status: s.context.status,
   items: s.context.items.map((i) => ({ id: i.itemId, status: i.cancelled ? "CANCELLED" : "ACTIVE" })),
 });
-const cancel = (itemId?: string) => ({ type: "orders.cmd.cancel", data: { orderId, ...(itemId ? { itemId } : {}) } }) as const;
+const cancel = (itemId?: string) =>
+  ({ type: "orders.cmd.cancel", data: { orderId, ...(itemId ? { itemId } : {}) } }) as const;
 
 function agrees(s: Step, itemId?: string) {
   const allowed = canCancel(view(s), itemId).ok;
@@ -49,15 +50,27 @@ describe("canCancel", () => {
     expect(compensating.state).toBe("compensating");
     expect(canCancel(view(compensating)).ok).toBe(true);
     expect(step(compensating, cancel()).handled).toBe(false);
-    expect(canCancel(view(shipped))).toEqual({ ok: false, code: "NOT_CANCELLABLE", detail: "an order that is SHIPPED cannot be cancelled" });
+    expect(canCancel(view(shipped))).toEqual({
+      ok: false,
+      code: "NOT_CANCELLABLE",
+      detail: "an order that is SHIPPED cannot be cancelled",
+    });
   });
 
   test("one item: once confirmed, or the last one of a pending order, as the machine", () => {
     for (const s of [pending, charging, confirmed, oneLeft, shipped]) for (const id of [itemA, itemB]) agrees(s, id);
     agrees(start([itemA]), itemA);
     expect(canCancel(view(pending), itemA)).toMatchObject({ ok: false, code: "NOT_CANCELLABLE" });
-    expect(canCancel(view(oneLeft), itemA)).toEqual({ ok: false, code: "NOT_CANCELLABLE", detail: "this item is already cancelled" });
-    expect(canCancel(view(confirmed), "0190f000-0000-7000-8000-00000000000c")).toEqual({ ok: false, code: "NOT_FOUND", detail: "no such item" });
+    expect(canCancel(view(oneLeft), itemA)).toEqual({
+      ok: false,
+      code: "NOT_CANCELLABLE",
+      detail: "this item is already cancelled",
+    });
+    expect(canCancel(view(confirmed), "0190f000-0000-7000-8000-00000000000c")).toEqual({
+      ok: false,
+      code: "NOT_FOUND",
+      detail: "no such item",
+    });
   });
 });
 

@@ -14,6 +14,10 @@ export function canCancel(order: Cancellable, itemId?: string): CancelDecision {
   if (item.status !== "ACTIVE") return { ok: false, code: "NOT_CANCELLABLE", detail: "this item is already cancelled" };
   // the saga takes one item back only from a confirmed order (cancelling the last one cancels the order)
   if (order.status === "PENDING" && order.items.filter((i) => i.status === "ACTIVE").length > 1)
-    return { ok: false, code: "NOT_CANCELLABLE", detail: "one item can be cancelled once the order is confirmed; cancel the whole order instead" };
+    return {
+      ok: false,
+      code: "NOT_CANCELLABLE",
+      detail: "one item can be cancelled once the order is confirmed; cancel the whole order instead",
+    };
   return { ok: true };
 }

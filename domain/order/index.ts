@@ -1,5 +1,5 @@
-export { orderSaga, type Command, type SagaContext, type SagaEvent, type SagaInput } from "./machine";
-export { applyEvent, startSaga, type Persisted, type Step } from "./saga";
-export { canCancel, type CancelDecision } from "./cancel";
+export { type CancelDecision, canCancel } from "./cancel";
 export { lockOrders } from "./lock";
-export { ORDER_STATUSES, RESTING_STATES, SAGA_STATES, type OrderStatus, type SagaState } from "./states";
+export { type Command, orderSaga, type SagaContext, type SagaEvent, type SagaInput } from "./machine";
+export { applyEvent, type Persisted, type Step, startSaga } from "./saga";
+export { ORDER_STATUSES, type OrderStatus, RESTING_STATES, SAGA_STATES, type SagaState } from "./states";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { SagaEvent } from "./machine";
-import { applyEvent, startSaga, type Step } from "./saga";
+import { applyEvent, type Step, startSaga } from "./saga";
 
 const orderId = "0190f000-0000-7000-8000-000000000001";
 const userId = "0190f000-0000-7000-8000-0000000000aa";
@@ -34,8 +34,14 @@ const reserved: Ev = { type: "inventory.evt.reserved", data: { orderId } };
 const approved: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2500 } };
 const declined: Ev = { type: "payments.evt.declined", data: { orderId } };
 const released = (...itemIds: string[]): Ev => ({ type: "inventory.evt.released", data: { orderId, itemIds } });
-const refunded = (amount: number, key: string): Ev => ({ type: "payments.evt.refunded", data: { orderId, amount, key } });
-const cancel = (itemId?: string): Ev => ({ type: "orders.cmd.cancel", data: { orderId, ...(itemId ? { itemId } : {}) } });
+const refunded = (amount: number, key: string): Ev => ({
+  type: "payments.evt.refunded",
+  data: { orderId, amount, key },
+});
+const cancel = (itemId?: string): Ev => ({
+  type: "orders.cmd.cancel",
+  data: { orderId, ...(itemId ? { itemId } : {}) },
+});
 
 describe("order saga", () => {
   test("happy path: reserve, charge, confirm", () => {
@@ -44,9 +50,7 @@ describe("order saga", () => {
     expect(types(s0)).toEqual(["inventory.cmd.reserve"]);
     const s1 = run(s0, reserved);
     expect(s1.state).toBe("charging");
-    expect(s1.commands).toEqual([
-      { type: "payments.cmd.charge", data: { orderId, amount: 2500, method: "card_ok" } },
-    ]);
+    expect(s1.commands).toEqual([{ type: "payments.cmd.charge", data: { orderId, amount: 2500, method: "card_ok" } }]);
     expect(s1.context.deadlineAt).toBe(30_001);
     const s2 = run(s1, approved);
     expect(s2.state).toBe("confirmed");
@@ -75,9 +79,7 @@ describe("order saga", () => {
   test("declined: stock released, then cancelled", () => {
     const s1 = run(start("card_declined"), reserved, declined);
     expect(s1.state).toBe("compensating");
-    expect(s1.commands).toEqual([
-      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } },
-    ]);
+    expect(s1.commands).toEqual([{ type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
     expect(s1.context.status).toBe("PENDING");
     const s2 = run(s1, released(itemB, itemA));
     expect(s2.state).toBe("cancelled");
@@ -218,7 +220,10 @@ describe("coupon redemption", () => {
   test("a declined payment gives back the stock and the coupon, and waits for both", () => {
     const s1 = run(withCoupon("card_declined"), reserved, redeemed, declined);
     expect(s1.state).toBe("compensating");
-    expect(byType(s1)).toEqual([restore, { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
+    expect(byType(s1)).toEqual([
+      restore,
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } },
+    ]);
     const s2 = run(s1, couponBack);
     expect(s2.state).toBe("compensating");
     const s3 = run(s2, released(itemA, itemB));
@@ -227,7 +232,11 @@ describe("coupon redemption", () => {
   });
 
   test("a payment timeout gives the coupon back too", () => {
-    const s1 = run(withCoupon("card_no_answer"), reserved, redeemed, { type: "orders.cmd.timeout", data: { orderId }, at: 30_001 });
+    const s1 = run(withCoupon("card_no_answer"), reserved, redeemed, {
+      type: "orders.cmd.timeout",
+      data: { orderId },
+      at: 30_001,
+    });
     expect(s1.state).toBe("compensating");
     expect(types(s1)).toContain("coupons.cmd.restore");
     expect(run(s1, released(itemA, itemB), couponBack).context.reason).toBe("PAYMENT_TIMEOUT");
@@ -239,8 +248,14 @@ describe("coupon redemption", () => {
     expect(s1.handled).toBe(true);
     const s2 = run(s1, redeemed);
     expect(s2.state).toBe("compensating");
-    expect(byType(s2)).toEqual([restore, { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } }]);
-    expect(run(s2, couponBack, released(itemA, itemB)).context).toMatchObject({ status: "CANCELLED", reason: "CANCELLED_BY_USER" });
+    expect(byType(s2)).toEqual([
+      restore,
+      { type: "inventory.cmd.release", data: { orderId, itemIds: [itemA, itemB] } },
+    ]);
+    expect(run(s2, couponBack, released(itemA, itemB)).context).toMatchObject({
+      status: "CANCELLED",
+      reason: "CANCELLED_BY_USER",
+    });
   });
 
   test("cancel while redeeming, coupon rejected: stock back, cancelled by the user", () => {
@@ -254,7 +269,10 @@ describe("coupon redemption", () => {
     const s1 = run(withCoupon(), reserved, redeemed, paid, cancel());
     expect(s1.state).toBe("compensating");
     expect(types(s1).sort()).toEqual(["coupons.cmd.restore", "inventory.cmd.release", "payments.cmd.refund"]);
-    expect(s1.commands).toContainEqual({ type: "payments.cmd.refund", data: { orderId, amount: 2000, key: `order:${orderId}` } });
+    expect(s1.commands).toContainEqual({
+      type: "payments.cmd.refund",
+      data: { orderId, amount: 2000, key: `order:${orderId}` },
+    });
     const s2 = run(s1, refunded(2000, `order:${orderId}`), released(itemA, itemB));
     expect(s2.state).toBe("compensating");
     expect(run(s2, couponBack).state).toBe("cancelled");
@@ -272,7 +290,10 @@ describe("coupon redemption", () => {
     const paid: Ev = { type: "payments.evt.approved", data: { orderId, amount: 2000 } };
     // 2,500 less 500: item A (2,000) carries 400 of the discount, item B (500) 100
     const s1 = run(withCoupon(), reserved, redeemed, paid, cancel(itemB));
-    expect(s1.commands).toContainEqual({ type: "payments.cmd.refund", data: { orderId, amount: 400, key: `item:${itemB}` } });
+    expect(s1.commands).toContainEqual({
+      type: "payments.cmd.refund",
+      data: { orderId, amount: 400, key: `item:${itemB}` },
+    });
     expect(s1.context.refunded).toBe(400);
     const s2 = run(s1, cancel(itemA));
     expect(s2.state).toBe("compensating");

@@ -73,7 +73,10 @@ export const orderSaga = setup({
     releaseStock: enqueueActions(({ context, enqueue }) => {
       const items = active(context);
       if (!context.stockReserved || !items.length) return;
-      enqueue.emit({ type: "inventory.cmd.release", data: { orderId: context.orderId, itemIds: items.map((i) => i.itemId) } });
+      enqueue.emit({
+        type: "inventory.cmd.release",
+        data: { orderId: context.orderId, itemIds: items.map((i) => i.itemId) },
+      });
       enqueue.assign({ awaiting: [...context.awaiting, releaseKey(items.map((i) => i.itemId))] });
     }),
     /** Step: the total charged (the order id is the gateway's idempotency key), before the payment deadline. */
@@ -89,7 +92,10 @@ export const orderSaga = setup({
       const refund = context.charged - context.refunded;
       enqueue.assign({ deadlineAt: undefined, refunded: context.refunded + Math.max(refund, 0) });
       if (refund <= 0) return;
-      enqueue.emit({ type: "payments.cmd.refund", data: { orderId: context.orderId, amount: refund, key: refundKey(context) } });
+      enqueue.emit({
+        type: "payments.cmd.refund",
+        data: { orderId: context.orderId, amount: refund, key: refundKey(context) },
+      });
       enqueue.assign({ awaiting: [...context.awaiting, refundKey(context)] });
     }),
     confirm: enqueueActions(({ context, enqueue }) => {
@@ -101,7 +107,8 @@ export const orderSaga = setup({
     }),
     ship: assign({
       status: "SHIPPED" as const,
-      deadlineAt: ({ context, event }) => (context.autoDeliverAfterMs ? event.at + context.autoDeliverAfterMs : undefined),
+      deadlineAt: ({ context, event }) =>
+        context.autoDeliverAfterMs ? event.at + context.autoDeliverAfterMs : undefined,
     }),
     deliver: assign({ status: "DELIVERED" as const, deadlineAt: undefined }),
     requestCancel: assign({ cancelRequested: true }),
@@ -195,7 +202,9 @@ export const orderSaga = setup({
         ],
         "inventory.evt.rejected": {
           target: "cancelled",
-          actions: assign({ reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "OUT_OF_STOCK") }),
+          actions: assign({
+            reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "OUT_OF_STOCK"),
+          }),
         },
         "orders.cmd.cancel": { guard: "cancelsAll", actions: "requestCancel" },
       },
@@ -214,7 +223,9 @@ export const orderSaga = setup({
         ],
         "coupons.evt.rejected": {
           target: "compensating",
-          actions: assign({ reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "COUPON_INVALID") }),
+          actions: assign({
+            reason: ({ context }) => (context.cancelRequested ? "CANCELLED_BY_USER" : "COUPON_INVALID"),
+          }),
         },
         "orders.cmd.cancel": { guard: "cancelsAll", actions: "requestCancel" },
       },
@@ -222,7 +233,10 @@ export const orderSaga = setup({
     charging: {
       entry: "charge",
       on: {
-        "payments.evt.approved": { target: "confirmed", actions: assign({ charged: ({ event }) => event.data.amount }) },
+        "payments.evt.approved": {
+          target: "confirmed",
+          actions: assign({ charged: ({ event }) => event.data.amount }),
+        },
         "payments.evt.declined": { target: "compensating", actions: { type: "fail", params: "PAYMENT_DECLINED" } },
         "orders.cmd.timeout": {
           guard: "pastDeadline",

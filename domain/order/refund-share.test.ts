@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import { itemRefund } from "./refund-share";
 
-const line = (itemId: string, price: number, quantity = 1, cancelled?: boolean) => ({ itemId, price, quantity, ...(cancelled ? { cancelled } : {}) });
+const line = (itemId: string, price: number, quantity = 1, cancelled?: boolean) => ({
+  itemId,
+  price,
+  quantity,
+  ...(cancelled ? { cancelled } : {}),
+});
 
 /** Cancels the items one by one in the given order; returns each refund. */
 function cancelAll(items: ReturnType<typeof line>[], charged: number, order: string[]) {
@@ -26,7 +31,9 @@ describe("an item's share of what was paid", () => {
 
   test("uneven amounts: each discount share rounded down, the last active item takes the remainder", () => {
     // 30,000 less 5,000: shares 1,666, 1,666 and the remaining 1,668
-    expect(cancelAll([line("a", 10_000), line("b", 10_000), line("c", 10_000)], 25_000, ["a", "b", "c"])).toEqual([8_334, 8_334, 8_332]);
+    expect(cancelAll([line("a", 10_000), line("b", 10_000), line("c", 10_000)], 25_000, ["a", "b", "c"])).toEqual([
+      8_334, 8_334, 8_332,
+    ]);
     // 10,000 and 30,000 (a quantity of 3) less 10%: 1,000 and 3,000 off
     expect(cancelAll([line("a", 10_000), line("b", 10_000, 3)], 36_000, ["b", "a"])).toEqual([27_000, 9_000]);
   });
@@ -35,7 +42,11 @@ describe("an item's share of what was paid", () => {
     const items = [line("a", 999), line("b", 1, 7), line("c", 12_345, 2), line("d", 3)];
     const subtotal = 999 + 7 + 24_690 + 3;
     for (const charged of [subtotal, subtotal - 1, Math.floor(subtotal * 0.37), 1, 0])
-      for (const order of [["a", "b", "c", "d"], ["d", "c", "b", "a"], ["c", "a", "d", "b"]]) {
+      for (const order of [
+        ["a", "b", "c", "d"],
+        ["d", "c", "b", "a"],
+        ["c", "a", "d", "b"],
+      ]) {
         const refunds = cancelAll(items, charged, order);
         expect(refunds.reduce((s, r) => s + r, 0)).toBe(charged);
         expect(refunds.every((r) => r >= 0)).toBe(true);

@@ -1,6 +1,6 @@
 // Runs the pure machine one step at a time over persisted snapshots; no I/O here either.
-import { createActor, type AnyActorScope, type SnapshotFrom } from "xstate";
-import { orderSaga, type Command, type SagaContext, type SagaEvent, type SagaInput } from "./machine";
+import { type AnyActorScope, createActor, type SnapshotFrom } from "xstate";
+import { type Command, orderSaga, type SagaContext, type SagaEvent, type SagaInput } from "./machine";
 
 /**
  * What is stored of a saga: its state and its context. The machine has no history states, no children and no
@@ -28,7 +28,16 @@ type Snapshot = SnapshotFrom<typeof orderSaga>;
  */
 let collected: Action[] = [];
 const scope = (() => {
-  const input: SagaInput = { orderId: "", userId: "", items: [], total: 0, discount: 0, paymentMethod: "card_ok", at: 0, paymentDeadlineMs: 0 };
+  const input: SagaInput = {
+    orderId: "",
+    userId: "",
+    items: [],
+    total: 0,
+    discount: 0,
+    paymentMethod: "card_ok",
+    at: 0,
+    paymentDeadlineMs: 0,
+  };
   const s = (createActor(orderSaga, { input }) as unknown as { _actorScope: AnyActorScope })._actorScope;
   s.actionExecutor = (a: Action) => void collected.push(a);
   return s;
@@ -43,14 +52,18 @@ function collect(run: () => Snapshot): [Snapshot, Action[]] {
 }
 
 function commandsOf(actions: Action[]): Command[] {
-  return actions
-    .filter((a) => a.type === "xstate.emit")
-    .map((a) => (a.params as { event: Command }).event);
+  return actions.filter((a) => a.type === "xstate.emit").map((a) => (a.params as { event: Command }).event);
 }
 
 function result(snap: Snapshot, actions: Action[], handled: boolean): Step {
   const state = String(snap.value);
-  return { snapshot: { value: state, context: snap.context }, state, context: snap.context, commands: commandsOf(actions), handled };
+  return {
+    snapshot: { value: state, context: snap.context },
+    state,
+    context: snap.context,
+    commands: commandsOf(actions),
+    handled,
+  };
 }
 
 export function startSaga(input: SagaInput): Step {

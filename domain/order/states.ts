@@ -5,8 +5,23 @@ export const ORDER_STATUSES = ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 /** The saga's states (machine.ts's `states`, checked by machine.test.ts); `placing` is passed through at once, never stored. */
-export const SAGA_STATES = ["placing", "reservingStock", "redeemingCoupon", "charging", "confirmed", "shipped", "delivered", "compensating", "cancelled"] as const;
+export const SAGA_STATES = [
+  "placing",
+  "reservingStock",
+  "redeemingCoupon",
+  "charging",
+  "confirmed",
+  "shipped",
+  "delivered",
+  "compensating",
+  "cancelled",
+] as const;
 export type SagaState = (typeof SAGA_STATES)[number];
 
 /** States that wait on people or are over; every other state is a step in flight that should end by itself. */
-export const RESTING_STATES = ["confirmed", "shipped", "delivered", "cancelled"] as const satisfies readonly SagaState[];
+export const RESTING_STATES = [
+  "confirmed",
+  "shipped",
+  "delivered",
+  "cancelled",
+] as const satisfies readonly SagaState[];

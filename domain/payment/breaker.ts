@@ -12,7 +12,12 @@ export type BreakerState = "closed" | "open" | "half_open";
 
 /** Options left out take the shared defaults (domain/config), the call's timeout the payment gateway's. */
 export function breaker(name: string, options: { failures?: number; openMs?: number; timeoutMs?: number } = {}) {
-  const opts = { failures: BREAKER_FAILURES, openMs: BREAKER_OPEN_MS, timeoutMs: PAYMENT_GATEWAY_TIMEOUT_MS, ...options };
+  const opts = {
+    failures: BREAKER_FAILURES,
+    openMs: BREAKER_OPEN_MS,
+    timeoutMs: PAYMENT_GATEWAY_TIMEOUT_MS,
+    ...options,
+  };
   let state: BreakerState = "closed";
   let consecutive = 0;
   let openedAt = 0;

@@ -9,7 +9,11 @@ afterAll(() => gateway.stop(true));
 
 describe("gateway client", () => {
   test("404 and 409 are answers: thrown as GatewayError with their status, the breaker stays closed", async () => {
-    const client = gatewayClient(`http://127.0.0.1:${gateway.port}`, 1000, breaker("test", { failures: 2, openMs: 60_000, timeoutMs: 1000 }));
+    const client = gatewayClient(
+      `http://127.0.0.1:${gateway.port}`,
+      1000,
+      breaker("test", { failures: 2, openMs: 60_000, timeoutMs: 1000 }),
+    );
     for (const s of [404, 404, 409, 400, 404]) {
       status = s;
       const err = await client.get("pay_x").catch((e) => e);

@@ -1,7 +1,7 @@
 // The client of the external payment gateway (here: the simulator), and the webhook signature scheme
 // it uses: `X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">`.
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { breaker, type Breaker } from "./breaker";
+import { type Breaker, breaker } from "./breaker";
 
 export type GatewayPayment = {
   id: string;
@@ -21,7 +21,11 @@ export class GatewayError extends Error {
   }
 }
 
-export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = breaker("payment_gateway", { timeoutMs })) {
+export function gatewayClient(
+  baseUrl: string,
+  timeoutMs: number,
+  b: Breaker = breaker("payment_gateway", { timeoutMs }),
+) {
   async function request<T>(method: string, path: string, body?: unknown, idempotencyKey?: string): Promise<T> {
     const answer = await b.call(async (signal) => {
       const res = await fetch(baseUrl + path, {
@@ -37,7 +41,9 @@ export function gatewayClient(baseUrl: string, timeoutMs: number, b: Breaker = b
       // faults count against the breaker, or anyone able to send a signed note about an unknown payment
       // could open it for everyone's real settlements
       if (res.status >= 500) throw new GatewayError(`gateway ${method} ${path}: ${res.status}`, res.status);
-      return res.ok ? { ok: true as const, value: (await res.json()) as T } : { ok: false as const, status: res.status };
+      return res.ok
+        ? { ok: true as const, value: (await res.json()) as T }
+        : { ok: false as const, status: res.status };
     });
     if (!answer.ok) throw new GatewayError(`gateway ${method} ${path}: ${answer.status}`, answer.status);
     return answer.value;

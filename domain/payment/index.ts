@@ -1,3 +1,10 @@
-export { gatewayClient, signWebhook, verifyWebhook, GatewayError, type GatewayClient, type GatewayPayment } from "./gateway-client";
-export { breaker, CircuitOpen, type Breaker, type BreakerState } from "./breaker";
+export { type Breaker, type BreakerState, breaker, CircuitOpen } from "./breaker";
+export {
+  type GatewayClient,
+  GatewayError,
+  type GatewayPayment,
+  gatewayClient,
+  signWebhook,
+  verifyWebhook,
+} from "./gateway-client";
 export { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "./webhook-secret";

@@ -1,1 +1,10 @@
-export { POPULAR_BUILT_KEY, POPULAR_KEY, WINDOW_DAYS, rebuildPopularity, scoresFromPostgres, topFromPostgres, topProducts, updatePopularity } from "./ranking";
+export {
+  POPULAR_BUILT_KEY,
+  POPULAR_KEY,
+  rebuildPopularity,
+  scoresFromPostgres,
+  topFromPostgres,
+  topProducts,
+  updatePopularity,
+  WINDOW_DAYS,
+} from "./ranking";

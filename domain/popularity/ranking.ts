@@ -8,8 +8,8 @@
 // rebuild (Redis lost the set, or the periodic sweep that lets old events age out) takes the ranking's lock
 // exclusively.
 import { sql } from "drizzle-orm";
-import type { RedisClient } from "../redis";
 import type { Db, Tx } from "../../db";
+import type { RedisClient } from "../redis";
 
 /** Both keys share a hash tag: one slot on a cluster, so a rebuild replaces them in one MULTI. */
 export const POPULAR_KEY = "{popular}:rank";
@@ -56,7 +56,9 @@ export async function updatePopularity(tx: Tx, redis: RedisClient, productIds: s
   const ids = [...new Set(productIds)].sort();
   if (!ids.length) return;
   await tx.execute(sql`select pg_advisory_xact_lock_shared(${RANKING_LOCK})`);
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(id::text, ${RANKING_LOCK})) from unnest(${sql.param(ids)}::uuid[]) as id`);
+  await tx.execute(
+    sql`select pg_advisory_xact_lock(hashtextextended(id::text, ${RANKING_LOCK})) from unnest(${sql.param(ids)}::uuid[]) as id`,
+  );
   const scores = await scoresFromPostgres(tx, ids);
   const m = redis.multi();
   const kept = scores.filter((s) => s.score > 0);
@@ -70,7 +72,11 @@ export async function updatePopularity(tx: Tx, redis: RedisClient, productIds: s
  * Replaces the whole set with the scores Postgres holds now. With `onlyIfMissing`, does nothing when another
  * rebuild finished while this one waited for the lock. Returns whether it wrote.
  */
-export async function rebuildPopularity(db: Db, redis: RedisClient, o: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
+export async function rebuildPopularity(
+  db: Db,
+  redis: RedisClient,
+  o: { onlyIfMissing?: boolean } = {},
+): Promise<boolean> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${RANKING_LOCK})`);
     if (o.onlyIfMissing && (await redis.exists(POPULAR_BUILT_KEY))) return false;
@@ -89,10 +95,11 @@ export async function rebuildPopularity(db: Db, redis: RedisClient, o: { onlyIfM
 /** The top of the ranking, best first; rebuilt from Postgres first when Redis does not hold it whole. */
 export async function topProducts(db: Db, redis: RedisClient, n: number): Promise<Score[]> {
   const read = async () => {
-    const [[, built], [, flat]] = (await redis.multi().exists(POPULAR_BUILT_KEY).zrevrange(POPULAR_KEY, 0, n - 1, "WITHSCORES").exec()) as [
-      [unknown, number],
-      [unknown, string[]],
-    ];
+    const [[, built], [, flat]] = (await redis
+      .multi()
+      .exists(POPULAR_BUILT_KEY)
+      .zrevrange(POPULAR_KEY, 0, n - 1, "WITHSCORES")
+      .exec()) as [[unknown, number], [unknown, string[]]];
     if (!built) return undefined;
     const out: Score[] = [];
     for (let i = 0; i < flat.length; i += 2) out.push({ productId: flat[i]!, score: Number(flat[i + 1]) });
@@ -106,7 +113,9 @@ export async function topProducts(db: Db, redis: RedisClient, n: number): Promis
 
 /** The same ranking from Postgres alone (when Redis cannot answer). */
 export async function topFromPostgres(db: Db, n: number): Promise<Score[]> {
-  return (await scoresFromPostgres(db)).sort((a, b) => b.score - a.score || (a.productId < b.productId ? 1 : -1)).slice(0, n);
+  return (await scoresFromPostgres(db))
+    .sort((a, b) => b.score - a.score || (a.productId < b.productId ? 1 : -1))
+    .slice(0, n);
 }
 
 async function execOrThrow(m: ReturnType<RedisClient["multi"]>) {

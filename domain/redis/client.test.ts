@@ -28,9 +28,20 @@ describe("the Redis factory", () => {
   });
 
   test("what counts as Redis out of reach: worth a retry, not an internal error", () => {
-    for (const m of ["Connection is closed.", "CLUSTERDOWN The cluster is down", "TRYAGAIN Multiple keys request during rehashing of slot", "Too many Cluster redirections. Last error: x", "READONLY You can't write against a read only replica."])
+    for (const m of [
+      "Connection is closed.",
+      "CLUSTERDOWN The cluster is down",
+      "TRYAGAIN Multiple keys request during rehashing of slot",
+      "Too many Cluster redirections. Last error: x",
+      "READONLY You can't write against a read only replica.",
+    ])
       expect(redisUnavailable(new Error(m))).toBe(true);
-    for (const m of ["ERR wrong number of arguments", "WRONGTYPE Operation against a key holding the wrong kind of value", "boom"]) expect(redisUnavailable(new Error(m))).toBe(false);
+    for (const m of [
+      "ERR wrong number of arguments",
+      "WRONGTYPE Operation against a key holding the wrong kind of value",
+      "boom",
+    ])
+      expect(redisUnavailable(new Error(m))).toBe(false);
     expect(redisUnavailable("Connection is closed.")).toBe(false);
   });
 });

@@ -31,7 +31,12 @@ export function clusterSeeds(nodes: string): { host: string; port: number }[] {
 
 export function createRedis(s: RedisSettings, use: RedisUse = {}): RedisClient {
   const perCommand = use.failFast ? { maxRetriesPerRequest: 1 } : { maxRetriesPerRequest: 2 };
-  if (!s.clusterNodes) return new Redis(s.url, { ...perCommand, enableOfflineQueue: !use.failFast, enableAutoPipelining: use.autoPipelining ?? false });
+  if (!s.clusterNodes)
+    return new Redis(s.url, {
+      ...perCommand,
+      enableOfflineQueue: !use.failFast,
+      enableAutoPipelining: use.autoPipelining ?? false,
+    });
   return new Cluster(clusterSeeds(s.clusterNodes), {
     enableAutoPipelining: use.autoPipelining ?? false,
     // the edge too keeps commands while the slot map is (re)loaded: the retries below bound how long
@@ -47,10 +52,13 @@ export function createRedis(s: RedisSettings, use: RedisUse = {}): RedisClient {
 
 export const isCluster = (r: RedisClient): r is Cluster => r instanceof Cluster;
 
-const UNAVAILABLE = /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN|MOVED|ASK) |Connection is closed|enableOfflineQueue|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster is ended|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|max retries per request|MaxRetriesPerRequest/i;
+const UNAVAILABLE =
+  /^(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN|MOVED|ASK) |Connection is closed|enableOfflineQueue|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster is ended|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Command timed out|max retries per request|MaxRetriesPerRequest/i;
 
 /** Whether an error means Redis (or one of its nodes) could not be reached for now: worth a 503 and a retry. */
 export function redisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  return err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError" || UNAVAILABLE.test(err.message);
+  return (
+    err.name === "MaxRetriesPerRequestError" || err.name === "ClusterAllFailedError" || UNAVAILABLE.test(err.message)
+  );
 }

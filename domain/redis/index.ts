@@ -1,2 +1,10 @@
+export {
+  clusterSeeds,
+  createRedis,
+  isCluster,
+  type RedisClient,
+  type RedisSettings,
+  type RedisUse,
+  redisUnavailable,
+} from "./client";
 export { luaScript, type Script } from "./script";
-export { clusterSeeds, createRedis, isCluster, redisUnavailable, type RedisClient, type RedisSettings, type RedisUse } from "./client";

@@ -3,7 +3,9 @@
 import { createHash } from "node:crypto";
 import type { RedisClient } from "./client";
 
-export type Script = ((redis: RedisClient, keys: string[], args: (string | number)[]) => Promise<unknown>) & { sha: string };
+export type Script = ((redis: RedisClient, keys: string[], args: (string | number)[]) => Promise<unknown>) & {
+  sha: string;
+};
 
 export function luaScript(source: string): Script {
   const sha = createHash("sha1").update(source).digest("hex");

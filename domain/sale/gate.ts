@@ -1,6 +1,7 @@
 // The flash-sale gate over Redis: decides purchases, gives units back, loads and reads a sale's counters.
-import { decodeHold, idemField, type Hold } from "./hold";
+
 import { luaScript, type RedisClient } from "../redis";
+import { decodeHold, type Hold, idemField } from "./hold";
 import { loadLua, markLua, purchaseLua, releaseLua, repairLua } from "./lua";
 
 export const saleKeys = (saleId: string) => {
@@ -11,7 +12,18 @@ export const saleKeys = (saleId: string) => {
 export type PurchaseResult =
   | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
   | { ok: true; orderId: string; itemId: string; replayed: true }
-  | { ok: false; code: "MISSING" | "NONE" | "BUSY" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT" };
+  | {
+      ok: false;
+      code:
+        | "MISSING"
+        | "NONE"
+        | "BUSY"
+        | "IDEMPOTENCY_KEY_REUSED"
+        | "NOT_STARTED"
+        | "ENDED"
+        | "LIMIT_REACHED"
+        | "SOLD_OUT";
+    };
 
 export type GateLoad = {
   remaining: number;
@@ -27,30 +39,70 @@ export type GateLoad = {
   idem: Record<string, string>;
 };
 
-const scripts = { purchase: luaScript(purchaseLua), release: luaScript(releaseLua), mark: luaScript(markLua), load: luaScript(loadLua), repair: luaScript(repairLua) };
+const scripts = {
+  purchase: luaScript(purchaseLua),
+  release: luaScript(releaseLua),
+  mark: luaScript(markLua),
+  load: luaScript(loadLua),
+  repair: luaScript(repairLua),
+};
 
 export function gate(redis: RedisClient) {
   return {
     /** `replayOnly`: only answer whether this Idempotency-Key was seen (REPLAY) or not (NONE). */
-    async purchase(p: { saleId: string; userId: string; qty: number; orderId: string; itemId: string; idemKey?: string; requestHash?: string; now?: number; replayOnly?: boolean }): Promise<PurchaseResult> {
+    async purchase(p: {
+      saleId: string;
+      userId: string;
+      qty: number;
+      orderId: string;
+      itemId: string;
+      idemKey?: string;
+      requestHash?: string;
+      now?: number;
+      replayOnly?: boolean;
+    }): Promise<PurchaseResult> {
       const idem = p.idemKey ? idemField(p.userId, p.idemKey) : "";
-      const args = [p.userId, p.qty, p.orderId, p.now ?? Date.now(), idem, p.requestHash ?? "", p.itemId, p.replayOnly ? "1" : "0"];
+      const args = [
+        p.userId,
+        p.qty,
+        p.orderId,
+        p.now ?? Date.now(),
+        idem,
+        p.requestHash ?? "",
+        p.itemId,
+        p.replayOnly ? "1" : "0",
+      ];
       const res = (await scripts.purchase(redis, [...saleKeys(p.saleId)], args)) as (string | number)[];
       const code = String(res[0]);
-      if (code === "OK") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), position: Number(res[3]), remaining: Number(res[4]), replayed: false };
+      if (code === "OK")
+        return {
+          ok: true,
+          orderId: String(res[1]),
+          itemId: String(res[2]),
+          position: Number(res[3]),
+          remaining: Number(res[4]),
+          replayed: false,
+        };
       if (code === "REPLAY") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), replayed: true };
       return { ok: false, code: code as Extract<PurchaseResult, { ok: false }>["code"] };
     },
 
     /** Returns the units given back (0 when the hold was released already, -1 when the gate is not loaded). */
     release: (saleId: string, orderId: string, opts: { forgetIdempotency?: boolean; now?: number } = {}) =>
-      scripts.release(redis, [...saleKeys(saleId)], [orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"]) as Promise<number>,
+      scripts.release(
+        redis,
+        [...saleKeys(saleId)],
+        [orderId, opts.now ?? Date.now(), opts.forgetIdempotency ? "1" : "0"],
+      ) as Promise<number>,
 
     /** Moves the holds that are in state `from` to state `to`; returns how many moved. */
     mark: (saleId: string, from: Hold["state"], to: Hold["state"], orderIds: string[]) =>
-      orderIds.length ? (scripts.mark(redis, [saleKeys(saleId)[2]], [from, to, ...orderIds]) as Promise<number>) : Promise.resolve(0),
+      orderIds.length
+        ? (scripts.mark(redis, [saleKeys(saleId)[2]], [from, to, ...orderIds]) as Promise<number>)
+        : Promise.resolve(0),
 
-    load: (saleId: string, l: GateLoad) => scripts.load(redis, [...saleKeys(saleId)], [JSON.stringify(l)]).then((n) => n === 1),
+    load: (saleId: string, l: GateLoad) =>
+      scripts.load(redis, [...saleKeys(saleId)], [JSON.stringify(l)]).then((n) => n === 1),
 
     /** Merges Postgres's holds into a loaded gate (see repairLua); undefined when the gate is not loaded. */
     async repair(saleId: string, l: GateLoad, now = Date.now()) {

@@ -12,6 +12,8 @@ describe("hold codec", () => {
   });
 
   test("a hold without a key has an empty field", () => {
-    expect(decodeHold("o1", encodeHold({ state: "R", userId: "u", qty: 1, at: 5, idem: "", itemId: "i" }))).toMatchObject({ state: "R", idem: "", itemId: "i" });
+    expect(
+      decodeHold("o1", encodeHold({ state: "R", userId: "u", qty: 1, at: 5, idem: "", itemId: "i" })),
+    ).toMatchObject({ state: "R", idem: "", itemId: "i" });
   });
 });

@@ -1,3 +1,3 @@
-export { gate, saleKeys, type Gate, type GateLoad, type PurchaseResult } from "./gate";
-export { decodeHold, encodeHold, idemField, type Hold, type HoldState } from "./hold";
-export { rebuildGate, gateFromPostgres, expiryOf, ordersDrained } from "./rebuild";
+export { type Gate, type GateLoad, gate, type PurchaseResult, saleKeys } from "./gate";
+export { decodeHold, encodeHold, type Hold, type HoldState, idemField } from "./hold";
+export { expiryOf, gateFromPostgres, ordersDrained, rebuildGate } from "./rebuild";

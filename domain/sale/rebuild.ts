@@ -3,10 +3,10 @@
 // consumer has drained, so every purchase admitted before the loss is an order row.
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { eq, sql } from "drizzle-orm";
-import type { RedisClient } from "../redis";
-import { orderItems, orders, reservations, sales, type Db } from "../../db";
+import { type Db, orderItems, orders, reservations, sales } from "../../db";
 import type { Logger } from "../../nats";
-import { saleKeys, type Gate, type GateLoad } from "./gate";
+import type { RedisClient } from "../redis";
+import { type Gate, type GateLoad, saleKeys } from "./gate";
 import { encodeHold, encodeIdem, idemField } from "./hold";
 
 const DAY_MS = 86_400_000;
@@ -51,7 +51,14 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
     // a key's first order is its answer (a later one was refused as its duplicate: actors/order/sale-backing.ts)
     if (field && !idem[field]) idem[field] = encodeIdem({ orderId: r.orderId, itemId: r.itemId, requestHash: r.hash! });
     const given = r.released || r.status === "CANCELLED";
-    holds[r.orderId] = encodeHold({ state: given ? "R" : "S", userId: r.userId, qty: r.qty, at: r.at.getTime(), idem: field, itemId: r.itemId });
+    holds[r.orderId] = encodeHold({
+      state: given ? "R" : "S",
+      userId: r.userId,
+      qty: r.qty,
+      at: r.at.getTime(),
+      idem: field,
+      itemId: r.itemId,
+    });
     if (given) continue;
     taken += r.qty;
     users[r.userId] = (users[r.userId] ?? 0) + r.qty;
@@ -70,7 +77,10 @@ export async function gateFromPostgres(db: Db, saleId: string): Promise<GateLoad
   };
 }
 
-export async function rebuildGate(o: { db: Db; redis: RedisClient; gate: Gate; jsm?: JetStreamManager; log: Logger }, saleId: string): Promise<boolean> {
+export async function rebuildGate(
+  o: { db: Db; redis: RedisClient; gate: Gate; jsm?: JetStreamManager; log: Logger },
+  saleId: string,
+): Promise<boolean> {
   const [saleKey] = saleKeys(saleId);
   const lock = `${saleKey}:rebuild`;
   if ((await o.redis.set(lock, "1", "PX", REBUILD_LOCK_MS, "NX")) !== "OK") {
@@ -92,7 +102,11 @@ export async function rebuildGate(o: { db: Db; redis: RedisClient; gate: Gate; j
     // an ended sale is loaded too, for its keyed retries (the Lua answers ENDED to anything new); a day after
     // its end the keys expire at once and the sale is simply over
     await o.gate.load(saleId, load);
-    o.log.warn("sale gate rebuilt from postgres", { saleId, remaining: load.remaining, holds: Object.keys(load.holds).length });
+    o.log.warn("sale gate rebuilt from postgres", {
+      saleId,
+      remaining: load.remaining,
+      holds: Object.keys(load.holds).length,
+    });
     return true;
   } finally {
     await o.redis.del(lock);

@@ -1,7 +1,7 @@
 // The routes of mailed tokens: email verification, and the forgotten password (a mailed link, then a new password).
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { users, type Tx } from "../../db";
+import { type Tx, users } from "../../db";
 import type { admission } from "../admission";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -30,7 +30,11 @@ const markVerified = (tx: Tx, userId: string) =>
 
 export function emailRoutes(d: Deps, { hashing, budgetOf, revokeUser }: Shared) {
   const app = new Hono<Env>();
-  const perHour = { capacity: d.config.RESET_LIMIT_PER_HOUR, refillPerInterval: d.config.RESET_LIMIT_PER_HOUR, intervalS: 3600 };
+  const perHour = {
+    capacity: d.config.RESET_LIMIT_PER_HOUR,
+    refillPerInterval: d.config.RESET_LIMIT_PER_HOUR,
+    intervalS: 3600,
+  };
   const perIp = limiter(d.redis, { name: "reset-ip", ...perHour });
   const perEmail = limiter(d.redis, { name: "reset-email", ...perHour });
 
@@ -70,7 +74,10 @@ export function emailRoutes(d: Deps, { hashing, budgetOf, revokeUser }: Shared) 
       const arrived = c.get("deadlineAt") - d.config.REQUEST_TIMEOUT_MS;
       const { email } = c.req.valid("json");
       await d.db.transaction(async (tx) => {
-        const [user] = await tx.select({ id: users.id, email: users.email, name: users.name }).from(users).where(eq(users.email, email));
+        const [user] = await tx
+          .select({ id: users.id, email: users.email, name: users.name })
+          .from(users)
+          .where(eq(users.email, email));
         if (!user) return;
         await mailToken(tx, d.config.PUBLIC_URL, user, "reset_password");
         c.get("commit")();
@@ -86,7 +93,8 @@ export function emailRoutes(d: Deps, { hashing, budgetOf, revokeUser }: Shared) 
     "/v1/auth/password/reset",
     openapi({
       summary: "Set a new password with the token of the mailed link",
-      description: "Every session of the account is revoked on every edge (as logout does), and the other reset links die. Opening the mailed link proves the email, so it counts as verified.",
+      description:
+        "Every session of the account is revoked on every edge (as logout does), and the other reset links die. Opening the mailed link proves the email, so it counts as verified.",
       body: s.reset,
       responses: { 204: { description: "Password changed" } },
       errors: ["TOKEN_INVALID", "BUSY"],

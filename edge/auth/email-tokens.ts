@@ -20,7 +20,12 @@ export async function mintEmailToken(tx: Tx, userId: string, purpose: TokenPurpo
 }
 
 const usable = (token: string, purpose: TokenPurpose) =>
-  and(eq(emailTokens.tokenHash, hashToken(token)), eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, sql`now()`));
+  and(
+    eq(emailTokens.tokenHash, hashToken(token)),
+    eq(emailTokens.purpose, purpose),
+    isNull(emailTokens.usedAt),
+    gt(emailTokens.expiresAt, sql`now()`),
+  );
 
 /** The user a token is for, while it is usable; marks nothing. */
 export async function peekEmailToken(tx: Tx, token: string, purpose: TokenPurpose): Promise<string | undefined> {
@@ -30,7 +35,11 @@ export async function peekEmailToken(tx: Tx, token: string, purpose: TokenPurpos
 
 /** Uses a token up: the user it was for, or undefined when it is unknown, used or expired. */
 export async function consumeEmailToken(tx: Tx, token: string, purpose: TokenPurpose): Promise<string | undefined> {
-  const [row] = await tx.update(emailTokens).set({ usedAt: sql`now()` }).where(usable(token, purpose)).returning({ userId: emailTokens.userId });
+  const [row] = await tx
+    .update(emailTokens)
+    .set({ usedAt: sql`now()` })
+    .where(usable(token, purpose))
+    .returning({ userId: emailTokens.userId });
   return row?.userId;
 }
 

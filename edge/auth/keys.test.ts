@@ -17,7 +17,12 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const claims = () => ({ sub: crypto.randomUUID(), role: "shopper" as const, jti: crypto.randomUUID(), fam: crypto.randomUUID() });
+const claims = () => ({
+  sub: crypto.randomUUID(),
+  role: "shopper" as const,
+  jti: crypto.randomUUID(),
+  fam: crypto.randomUUID(),
+});
 const kidOf = (t: string) => JSON.parse(Buffer.from(t.split(".")[0]!, "base64url").toString()).kid as string;
 const opts = { issuer: "flashsale", ttlS: 900 };
 
@@ -45,7 +50,8 @@ describe("signing key rotation", () => {
     expect(kidOf(old.token)).toBe(before.kid);
     expect((await rotated.verify(old.token)).exp).toBe(old.exp);
     expect(rotated.jwks.keys.map((k) => k.kid).sort()).toEqual([before.kid, after.kid].sort());
-    for (const k of rotated.jwks.keys) expect(k).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
+    for (const k of rotated.jwks.keys)
+      expect(k).toMatchObject({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", use: "sig" });
     expect(rotated.jwks.keys.some((k) => "d" in k || "createdAt" in k)).toBe(false);
     // the same ring comes back on the next start
     expect((await devKeyRing(dir)).kid).toBe(after.kid);
@@ -72,7 +78,10 @@ describe("signing key rotation", () => {
   test("bun run keys:rotate", async () => {
     const dir = tempDir();
     const first = await devKeyRing(dir);
-    const run = Bun.spawnSync(["bun", "run", "keys:rotate"], { cwd: join(import.meta.dir, "../.."), env: { ...process.env, KEYS_DIR: dir } });
+    const run = Bun.spawnSync(["bun", "run", "keys:rotate"], {
+      cwd: join(import.meta.dir, "../.."),
+      env: { ...process.env, KEYS_DIR: dir },
+    });
     expect(run.exitCode).toBe(0);
     const out = JSON.parse(run.stdout.toString().trim().split("\n").at(-1)!);
     expect(out.signing).not.toBe(first.kid);

@@ -2,7 +2,7 @@
 // pair is generated on first start into KEYS_DIR; in production the keys come from the environment.
 import { linkSync, mkdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from "jose";
+import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 
 export type KeyRing = {
   kid: string;
@@ -29,7 +29,8 @@ export async function keyRing(signing: JWK, extraPublic: JWK[] = []): Promise<Ke
   const verifiers = new Map<string, CryptoKey>();
   for (const jwk of all) {
     if (!jwk.kid) throw new Error("every verification JWK needs a kid");
-    if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519") throw new Error(`key ${jwk.kid}: only Ed25519 (OKP) keys verify here`);
+    if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519")
+      throw new Error(`key ${jwk.kid}: only Ed25519 (OKP) keys verify here`);
     verifiers.set(jwk.kid, (await importJWK({ ...jwk, alg: "EdDSA" }, "EdDSA")) as CryptoKey);
   }
   return {
@@ -46,10 +47,14 @@ export async function keyRing(signing: JWK, extraPublic: JWK[] = []): Promise<Ke
  * lifetime, so no token it signed dies early), and at least `keep` keys stay. `rotate` appends a new key
  * (see scripts/rotate-keys.ts).
  */
-export async function devKeyRing(dir: string, opts: { rotate?: boolean; keep?: number; retainS?: number } = {}): Promise<KeyRing> {
+export async function devKeyRing(
+  dir: string,
+  opts: { rotate?: boolean; keep?: number; retainS?: number } = {},
+): Promise<KeyRing> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "jwks.json");
-  const read = async (): Promise<StoredKey[]> => ((await Bun.file(path).exists()) ? ((await Bun.file(path).json()) as { keys: StoredKey[] }).keys : []);
+  const read = async (): Promise<StoredKey[]> =>
+    (await Bun.file(path).exists()) ? ((await Bun.file(path).json()) as { keys: StoredKey[] }).keys : [];
   // written aside, then put in place in one step: no process ever reads half a file
   const aside = async (keys: StoredKey[]) => {
     const tmp = join(dir, `jwks.json.${process.pid}.${crypto.randomUUID()}`);

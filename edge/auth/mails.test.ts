@@ -4,8 +4,12 @@ import { mailLink, renderMail } from "./mails";
 
 describe("mails", () => {
   test("the links have the contract's form, whatever the base's trailing slash", () => {
-    expect(mailLink("http://localhost:3000", "verify_email", "abc_-1")).toBe("http://localhost:3000/verify-email?token=abc_-1");
-    expect(mailLink("https://shop.example/", "reset_password", "t")).toBe("https://shop.example/reset-password?token=t");
+    expect(mailLink("http://localhost:3000", "verify_email", "abc_-1")).toBe(
+      "http://localhost:3000/verify-email?token=abc_-1",
+    );
+    expect(mailLink("https://shop.example/", "reset_password", "t")).toBe(
+      "https://shop.example/reset-password?token=t",
+    );
   });
 
   test("the text part holds the link on a line of its own; the HTML part escapes what the user typed", () => {

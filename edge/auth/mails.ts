@@ -8,7 +8,10 @@ export type MailContent = { subject: string; text: string; html: string };
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-const templates: Record<TokenPurpose, { path: string; subject: string; intro: string; action: string; ttl: string; outro: string }> = {
+const templates: Record<
+  TokenPurpose,
+  { path: string; subject: string; intro: string; action: string; ttl: string; outro: string }
+> = {
   verify_email: {
     path: "/verify-email",
     subject: "Confirm your email address",
@@ -55,7 +58,12 @@ export async function enqueueMail(tx: Tx, to: string, kind: TokenPurpose, conten
 }
 
 /** Mints a one-time token for the user and queues the mail that carries its link, in the caller's transaction. */
-export async function mailToken(tx: Tx, publicUrl: string, user: { id: string; email: string; name: string }, purpose: TokenPurpose) {
+export async function mailToken(
+  tx: Tx,
+  publicUrl: string,
+  user: { id: string; email: string; name: string },
+  purpose: TokenPurpose,
+) {
   const { token, expiresAt } = await mintEmailToken(tx, user.id, purpose);
   const link = mailLink(publicUrl, purpose, token);
   await enqueueMail(tx, user.email, purpose, renderMail(purpose, { name: user.name, link }), expiresAt);

@@ -1,7 +1,7 @@
 // Small pages the edge serves for the accounts: the targets of the mailed links (/verify-email, /reset-password)
 // and /passkeys, where a person signs in, registers a passkey and logs in with it. Plain HTML and a few lines of
 // script calling the API; WebAuthn through the browser's JSON forms of the options and answers.
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import type { Env } from "../deps";
 import { openapi } from "../openapi";
 
@@ -134,8 +134,20 @@ const tokenPage = (page: string) => (c: Context<Env>) => {
 
 export function accountPages() {
   const app = new Hono<Env>();
-  app.get("/verify-email", openapi({ summary: "The page a verification mail links to (?token=)", tags: ["pages"], responses: html }), tokenPage(verifyPage));
-  app.get("/reset-password", openapi({ summary: "The page a password-reset mail links to (?token=)", tags: ["pages"], responses: html }), tokenPage(resetPage));
-  app.get("/passkeys", openapi({ summary: "Sign in, register a passkey and log in with it", tags: ["pages"], responses: html }), (c) => c.html(passkeysPage));
+  app.get(
+    "/verify-email",
+    openapi({ summary: "The page a verification mail links to (?token=)", tags: ["pages"], responses: html }),
+    tokenPage(verifyPage),
+  );
+  app.get(
+    "/reset-password",
+    openapi({ summary: "The page a password-reset mail links to (?token=)", tags: ["pages"], responses: html }),
+    tokenPage(resetPage),
+  );
+  app.get(
+    "/passkeys",
+    openapi({ summary: "Sign in, register a passkey and log in with it", tags: ["pages"], responses: html }),
+    (c) => c.html(passkeysPage),
+  );
   return app;
 }

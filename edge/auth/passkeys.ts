@@ -2,16 +2,16 @@
 // email at all). Every challenge lives in Redis for PASSKEY_CHALLENGE_TTL_S and is taken (GETDEL) by the first
 // answer that names it, so each works once; the signature counter must grow where the authenticator keeps one.
 import {
+  type AuthenticationResponseJSON,
   generateAuthenticationOptions,
   generateRegistrationOptions,
+  type RegistrationResponseJSON,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
 } from "@simplewebauthn/server";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { passkeys, users, type Passkey, type Tx, type User } from "../../db";
+import { type Passkey, passkeys, type Tx, type User, users } from "../../db";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -63,7 +63,8 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
     const stored = await d.redis.getdel(challengeKey(challenge));
     return stored ? { ...(JSON.parse(stored) as Challenge), challenge } : undefined;
   }
-  const userPasskeys = (userId: string) => d.db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(asc(passkeys.id));
+  const userPasskeys = (userId: string) =>
+    d.db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(asc(passkeys.id));
 
   app.post(
     "/v1/auth/passkeys/register/options",
@@ -111,7 +112,8 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
       const { response } = c.req.valid("json");
       const refuse = (why: string) => new AppError("PASSKEY_INVALID", why);
       const challenge = await take(response.response.clientDataJSON);
-      if (challenge?.kind !== "register" || challenge.userId !== sub) throw refuse("unknown, used or expired challenge");
+      if (challenge?.kind !== "register" || challenge.userId !== sub)
+        throw refuse("unknown, used or expired challenge");
       const result = await verifyRegistrationResponse({
         response: response as RegistrationResponseJSON,
         expectedChallenge: challenge.challenge,
@@ -188,7 +190,12 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
         expectedChallenge: challenge.challenge,
         expectedOrigin: rp.origin,
         expectedRPID: rp.rpID,
-        credential: { id: key.credentialId, publicKey: key.publicKey, counter: key.counter, transports: key.transports as never },
+        credential: {
+          id: key.credentialId,
+          publicKey: key.publicKey,
+          counter: key.counter,
+          transports: key.transports as never,
+        },
         requireUserVerification: false,
       }).catch(() => {
         // a bad signature, another origin, or a counter that did not grow (a cloned authenticator)
@@ -223,7 +230,12 @@ export function passkeyRoutes(d: Deps, { issue }: { issue: Issue }) {
   app.delete(
     "/v1/me/passkeys/:id",
     requireRole(),
-    openapi({ summary: "Remove one of the signed-in user's passkeys", tags: ["passkeys"], responses: { 204: { description: "Removed" } }, errors: ["NOT_FOUND"] }),
+    openapi({
+      summary: "Remove one of the signed-in user's passkeys",
+      tags: ["passkeys"],
+      responses: { 204: { description: "Removed" } },
+      errors: ["NOT_FOUND"],
+    }),
     async (c) => {
       const id = idParam(c);
       const [gone] = await d.db

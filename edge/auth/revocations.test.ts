@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDb, revokedTokens, runMigrations, type Db } from "../../db";
-import { connectBus, type Bus } from "../../nats";
+import { createDb, type Db, revokedTokens, runMigrations } from "../../db";
+import { type Bus, connectBus } from "../../nats";
 import { dropDatabase, ensureDatabase, ensureNats, type Started } from "../../scripts/lib/services";
 import { keyRing, newPrivateJwk } from "./keys";
 import { followRevocations, revokeEverywhere } from "./revocations";
-import { tokenService, type TokenService } from "./tokens";
+import { type TokenService, tokenService } from "./tokens";
 
 const freePort = () => {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -50,14 +50,23 @@ async function edge() {
   await followRevocations(bus, db, tokens);
   return { tokens, bus };
 }
-const refused = (tokens: TokenService, token: string) => tokens.verify(token).then(() => false, () => true);
+const refused = (tokens: TokenService, token: string) =>
+  tokens.verify(token).then(
+    () => false,
+    () => true,
+  );
 
 describe("revocation on every edge", () => {
   test("a logout on one edge is refused on the other within moments; a later edge loads it from Postgres", async () => {
     const a = await edge();
     const b = await edge();
     const jti = crypto.randomUUID();
-    const { token, exp } = await a.tokens.sign({ sub: crypto.randomUUID(), role: "shopper", jti, fam: crypto.randomUUID() });
+    const { token, exp } = await a.tokens.sign({
+      sub: crypto.randomUUID(),
+      role: "shopper",
+      jti,
+      fam: crypto.randomUUID(),
+    });
     expect(await refused(a.tokens, token)).toBe(false);
     expect(await refused(b.tokens, token)).toBe(false); // b has it cached now
 
@@ -72,14 +81,24 @@ describe("revocation on every edge", () => {
     const c = await edge();
     expect(await refused(c.tokens, token)).toBe(true);
     // and nothing else was swept up
-    const other = await a.tokens.sign({ sub: crypto.randomUUID(), role: "shopper", jti: crypto.randomUUID(), fam: crypto.randomUUID() });
+    const other = await a.tokens.sign({
+      sub: crypto.randomUUID(),
+      role: "shopper",
+      jti: crypto.randomUUID(),
+      fam: crypto.randomUUID(),
+    });
     expect(await refused(c.tokens, other.token)).toBe(false);
   });
 
   test("a malformed broadcast is ignored", async () => {
     const a = await edge();
     const b = await edge();
-    const { token } = await a.tokens.sign({ sub: crypto.randomUUID(), role: "shopper", jti: crypto.randomUUID(), fam: crypto.randomUUID() });
+    const { token } = await a.tokens.sign({
+      sub: crypto.randomUUID(),
+      role: "shopper",
+      jti: crypto.randomUUID(),
+      fam: crypto.randomUUID(),
+    });
     a.bus.nc.publish("auth.revoked", JSON.stringify({ jtis: ["not-a-uuid"], exp: "soon" }));
     await a.bus.nc.flush();
     await Bun.sleep(50);

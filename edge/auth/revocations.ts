@@ -1,8 +1,8 @@
 // Revoked access tokens reach every edge without a Redis round trip per request: each edge keeps a local
 // set, fed by a core NATS broadcast and rebuilt from Postgres at start.
 import { gt } from "drizzle-orm";
-import { revokedTokens, type Db } from "../../db";
-import { TOKEN_REVOKED, tokenRevoked, type Bus, type TokenRevoked } from "../../nats";
+import { type Db, revokedTokens } from "../../db";
+import { type Bus, TOKEN_REVOKED, type TokenRevoked, tokenRevoked } from "../../nats";
 import type { TokenService } from "./tokens";
 
 /** Revokes here at once and tells every other edge. The durable row is the caller's (same transaction). */

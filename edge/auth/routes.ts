@@ -4,6 +4,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { refreshTokens, revokedTokens, users } from "../../db";
 import { uuidv7 } from "../../nats";
+import { admission } from "../admission";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
@@ -11,14 +12,13 @@ import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { limiter } from "../rate-limit";
 import { idParam } from "../validate";
-import { admission } from "../admission";
-import { hashPassword, needsRehash, verifyPassword } from "./passwords";
 import { adminUserRoutes } from "./admin-users";
 import { emailRoutes } from "./email-routes";
 import { EMAIL_TOKEN_TTL_MS } from "./email-tokens";
 import { mailToken } from "./mails";
 import { accountPages } from "./pages";
 import { passkeyRoutes } from "./passkeys";
+import { hashPassword, needsRehash, verifyPassword } from "./passwords";
 import { revokeEverywhere } from "./revocations";
 import * as s from "./schemas";
 import { hashToken, sessions } from "./sessions";
@@ -28,15 +28,29 @@ const ME_CACHE_MAX = 50_000;
 
 export function authRoutes(d: Deps) {
   const app = new Hono<Env>();
-  const perIp = limiter(d.redis, { name: "login-ip", capacity: d.config.LOGIN_LIMIT_PER_MIN, refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN, intervalS: 60 });
-  const perEmail = limiter(d.redis, { name: "login-email", capacity: d.config.LOGIN_LIMIT_PER_MIN, refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN, intervalS: 60 });
+  const perIp = limiter(d.redis, {
+    name: "login-ip",
+    capacity: d.config.LOGIN_LIMIT_PER_MIN,
+    refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN,
+    intervalS: 60,
+  });
+  const perEmail = limiter(d.redis, {
+    name: "login-email",
+    capacity: d.config.LOGIN_LIMIT_PER_MIN,
+    refillPerInterval: d.config.LOGIN_LIMIT_PER_MIN,
+    intervalS: 60,
+  });
   const { issue, revoke: revokeSessions, revokeUser } = sessions(d);
   // GET /v1/me per access token, once the email is verified. Past that, a user row changes only through a role
   // change, which revokes every access token of that user on every edge, so an entry is never served stale: its
   // token is refused first. An unverified user's row is read each time (verification may happen on another edge).
   const meCache = new Map<string, string>(); // jti -> the answer's JSON
   // every password hash (signup, login, password reset) waits its turn here, or is refused 503 BUSY before any work
-  const hashing = admission({ concurrency: d.config.HASH_CONCURRENCY, maxWaitMs: d.config.HASH_MAX_WAIT_MS, name: "sign-in" });
+  const hashing = admission({
+    concurrency: d.config.HASH_CONCURRENCY,
+    maxWaitMs: d.config.HASH_MAX_WAIT_MS,
+    name: "sign-in",
+  });
   /**
    * Time left for a request's hash: HASH_MAX_WAIT_MS from its arrival (time spent before the line counts), and
    * never past its deadline less a margin for the writes after it.
@@ -104,7 +118,10 @@ export function authRoutes(d: Deps) {
       if (needsRehash(stored))
         hashing.whenIdle(async () => {
           const fresh = await hashPassword(input.password);
-          await d.db.update(users).set({ passwordHash: fresh }).where(and(eq(users.id, user.id), eq(users.passwordHash, stored)));
+          await d.db
+            .update(users)
+            .set({ passwordHash: fresh })
+            .where(and(eq(users.id, user.id), eq(users.passwordHash, stored)));
         });
       const pair = await d.db.transaction(async (tx) => {
         const issued = await issue(tx, user, uuidv7());
@@ -119,7 +136,8 @@ export function authRoutes(d: Deps) {
     "/v1/auth/refresh",
     openapi({
       summary: "Trade a refresh token for a new pair (the old refresh token dies)",
-      description: "A refresh token that was already traded comes back as TOKEN_REUSED, and its whole family (every token issued from the same login) is revoked.",
+      description:
+        "A refresh token that was already traded comes back as TOKEN_REUSED, and its whole family (every token issued from the same login) is revoked.",
       body: s.refresh,
       responses: { 200: s.tokenPair },
       errors: ["UNAUTHENTICATED", "TOKEN_REUSED"],
@@ -127,7 +145,11 @@ export function authRoutes(d: Deps) {
     async (c) => {
       const input = c.req.valid("json");
       const result = await d.db.transaction(async (tx) => {
-        const [row] = await tx.select().from(refreshTokens).where(eq(refreshTokens.tokenHash, hashToken(input.refreshToken))).for("update");
+        const [row] = await tx
+          .select()
+          .from(refreshTokens)
+          .where(eq(refreshTokens.tokenHash, hashToken(input.refreshToken)))
+          .for("update");
         if (!row || row.expiresAt < new Date()) return { error: "UNAUTHENTICATED" as const };
         if (row.revokedAt) return { error: "UNAUTHENTICATED" as const };
         if (row.rotatedAt) {
@@ -141,7 +163,12 @@ export function authRoutes(d: Deps) {
       });
       // a reuse revokes the family in a committed transaction before the 401 goes out
       if ("error" in result)
-        throw new AppError(result.error!, result.error === "TOKEN_REUSED" ? "this refresh token was already used; every session of its family is revoked" : "invalid refresh token");
+        throw new AppError(
+          result.error!,
+          result.error === "TOKEN_REUSED"
+            ? "this refresh token was already used; every session of its family is revoked"
+            : "invalid refresh token",
+        );
       return c.json(result.pair);
     },
   );
@@ -149,11 +176,17 @@ export function authRoutes(d: Deps) {
   app.post(
     "/v1/auth/logout",
     requireRole(),
-    openapi({ summary: "Log out: this access token and its refresh family stop working at once, on every edge", responses: { 204: { description: "Logged out" } } }),
+    openapi({
+      summary: "Log out: this access token and its refresh family stop working at once, on every edge",
+      responses: { 204: { description: "Logged out" } },
+    }),
     async (c) => {
       const user = caller(c);
       await d.db.transaction(async (tx) => {
-        await tx.insert(revokedTokens).values({ jti: user.jti, expiresAt: new Date(user.exp * 1000) }).onConflictDoNothing();
+        await tx
+          .insert(revokedTokens)
+          .values({ jti: user.jti, expiresAt: new Date(user.exp * 1000) })
+          .onConflictDoNothing();
         await revokeSessions(tx, eq(refreshTokens.familyId, user.fam));
       });
       revokeEverywhere(d.bus, d.tokens, { jtis: [user.jti], exp: user.exp });
@@ -161,23 +194,32 @@ export function authRoutes(d: Deps) {
     },
   );
 
-  app.get("/v1/me", requireRole(), openapi({ summary: "The signed-in user", responses: { 200: s.user } }), async (c) => {
-    const { jti, sub } = caller(c);
-    let me = meCache.get(jti);
-    if (!me) {
-      const [user] = await d.db.select().from(users).where(eq(users.id, sub));
-      if (!user) throw new AppError("NOT_FOUND");
-      me = JSON.stringify(publicUser(user));
-      if (!user.emailVerifiedAt) return c.body(me, 200, { "content-type": "application/json" });
-      if (meCache.size >= ME_CACHE_MAX) meCache.delete(meCache.keys().next().value!);
-      meCache.set(jti, me);
-    }
-    return c.body(me, 200, { "content-type": "application/json" });
-  });
+  app.get(
+    "/v1/me",
+    requireRole(),
+    openapi({ summary: "The signed-in user", responses: { 200: s.user } }),
+    async (c) => {
+      const { jti, sub } = caller(c);
+      let me = meCache.get(jti);
+      if (!me) {
+        const [user] = await d.db.select().from(users).where(eq(users.id, sub));
+        if (!user) throw new AppError("NOT_FOUND");
+        me = JSON.stringify(publicUser(user));
+        if (!user.emailVerifiedAt) return c.body(me, 200, { "content-type": "application/json" });
+        if (meCache.size >= ME_CACHE_MAX) meCache.delete(meCache.keys().next().value!);
+        meCache.set(jti, me);
+      }
+      return c.body(me, 200, { "content-type": "application/json" });
+    },
+  );
 
   app.get(
     "/.well-known/jwks.json",
-    openapi({ summary: "The public keys that verify access tokens (EdDSA, with kid)", tags: ["auth"], responses: { 200: s.jwks } }),
+    openapi({
+      summary: "The public keys that verify access tokens (EdDSA, with kid)",
+      tags: ["auth"],
+      responses: { 200: s.jwks },
+    }),
     (c) => {
       c.header("Cache-Control", "public, max-age=300");
       return c.json(d.tokens.jwks);
@@ -189,7 +231,8 @@ export function authRoutes(d: Deps) {
     requireRole("admin"),
     openapi({
       summary: "Change a user's role",
-      description: "The user's sessions are revoked on every edge, so the new role holds from the next login and no token keeps the old one.",
+      description:
+        "The user's sessions are revoked on every edge, so the new role holds from the next login and no token keeps the old one.",
       tags: ["admin"],
       body: s.roleChange,
       responses: { 200: s.user },

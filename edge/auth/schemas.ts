@@ -12,18 +12,45 @@ export const password = text()
 export const email = text().trim().toLowerCase().email().max(254);
 export const role = z.enum(["shopper", "seller", "admin"]);
 
-export const signup = z.object({ email, password, name: text().trim().min(1).max(100), role: z.enum(["shopper", "seller"]).optional() });
+export const signup = z.object({
+  email,
+  password,
+  name: text().trim().min(1).max(100),
+  role: z.enum(["shopper", "seller"]).optional(),
+});
 export const login = z.object({ email, password: text().min(1).max(128) });
 export const refresh = z.object({ refreshToken: text().min(20).max(200) });
 export const roleChange = z.object({ role });
 
 export const user = z
-  .object({ id: z.uuid(), email: z.string(), name: z.string(), role, emailVerified: z.boolean(), createdAt: z.iso.datetime() })
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role,
+    emailVerified: z.boolean(),
+    createdAt: z.iso.datetime(),
+  })
   .meta({ id: "User" });
 export const tokenPair = z
-  .object({ accessToken: z.string(), refreshToken: z.string(), tokenType: z.literal("Bearer"), expiresIn: z.number().int().describe("seconds") })
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal("Bearer"),
+    expiresIn: z.number().int().describe("seconds"),
+  })
   .meta({ id: "TokenPair" });
-export const jwks = z.object({ keys: z.array(z.looseObject({ kty: z.literal("OKP"), crv: z.literal("Ed25519"), x: z.string(), kid: z.string(), alg: z.literal("EdDSA") })) });
+export const jwks = z.object({
+  keys: z.array(
+    z.looseObject({
+      kty: z.literal("OKP"),
+      crv: z.literal("Ed25519"),
+      x: z.string(),
+      kid: z.string(),
+      alg: z.literal("EdDSA"),
+    }),
+  ),
+});
 
 /** A token from a mailed link (base64url of 32 random bytes). */
 const mailedToken = text().min(20).max(200);
@@ -38,7 +65,9 @@ export const userSearch = pageQuerySchema.extend({
 });
 
 /** A WebAuthn credential as the browser's `PublicKeyCredential.toJSON()` gives it; @simplewebauthn checks the rest. */
-const b64url = text().regex(/^[A-Za-z0-9_-]*={0,2}$/, "base64url").max(16_384);
+const b64url = text()
+  .regex(/^[A-Za-z0-9_-]*={0,2}$/, "base64url")
+  .max(16_384);
 const credential = <S extends z.ZodRawShape>(response: S) =>
   z.object({
     id: b64url.min(1).max(1024),
@@ -67,4 +96,6 @@ export const passkey = z
   })
   .meta({ id: "Passkey" });
 export const passkeyList = z.object({ items: z.array(passkey) });
-export const webauthnOptions = z.looseObject({ challenge: z.string(), rpId: z.string().optional(), timeout: z.number().optional() }).describe("WebAuthn options (JSON), for PublicKeyCredential.parse*OptionsFromJSON or @simplewebauthn/browser");
+export const webauthnOptions = z
+  .looseObject({ challenge: z.string(), rpId: z.string().optional(), timeout: z.number().optional() })
+  .describe("WebAuthn options (JSON), for PublicKeyCredential.parse*OptionsFromJSON or @simplewebauthn/browser");

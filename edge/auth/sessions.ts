@@ -1,6 +1,6 @@
 // Sessions: a token pair issued at login, and revocation of refresh families with their access tokens on every edge.
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import { refreshTokens, revokedTokens, type Tx, type User } from "../../db";
 import { uuidv7 } from "../../nats";
 import type { Deps } from "../deps";
@@ -47,7 +47,8 @@ export function sessions(d: Pick<Deps, "config" | "tokens" | "bus">) {
   }
 
   /** Every session of a user (a role change, a password reset). */
-  const revokeUser = (tx: Tx, userId: string) => revoke(tx, and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt))!);
+  const revokeUser = (tx: Tx, userId: string) =>
+    revoke(tx, and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt))!);
 
   return { issue, revoke, revokeUser };
 }

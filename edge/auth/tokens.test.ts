@@ -8,7 +8,12 @@ import { tokenService } from "./tokens";
 
 const ring = await keyRing(await newPrivateJwk());
 const tokens = tokenService(ring, { issuer: "flashsale", ttlS: 900 });
-const claims = { sub: crypto.randomUUID(), role: "shopper" as const, jti: crypto.randomUUID(), fam: crypto.randomUUID() };
+const claims = {
+  sub: crypto.randomUUID(),
+  role: "shopper" as const,
+  jti: crypto.randomUUID(),
+  fam: crypto.randomUUID(),
+};
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 const parts = (t: string) => t.split(".") as [string, string, string];
@@ -28,7 +33,11 @@ describe("access token verification", () => {
   test("a good token passes, with its claims", async () => {
     const { token, exp } = await tokens.sign(claims);
     expect(await tokens.verify(token)).toEqual({ ...claims, exp });
-    expect(JSON.parse(Buffer.from(parts(token)[0], "base64url").toString())).toEqual({ alg: "EdDSA", kid: ring.kid, typ: "JWT" });
+    expect(JSON.parse(Buffer.from(parts(token)[0], "base64url").toString())).toEqual({
+      alg: "EdDSA",
+      kid: ring.kid,
+      typ: "JWT",
+    });
   });
 
   test("alg none is refused", async () => {
@@ -52,7 +61,10 @@ describe("access token verification", () => {
   test("a foreign key is refused, with an unknown kid or with ours", async () => {
     const foreign = await keyRing(await newPrivateJwk());
     const theirs = tokenService(foreign, { issuer: "flashsale", ttlS: 900 });
-    expect(await refusal((await theirs.sign(claims)).token)).toEqual({ code: "UNAUTHENTICATED", detail: "unknown signing key" });
+    expect(await refusal((await theirs.sign(claims)).token)).toEqual({
+      code: "UNAUTHENTICATED",
+      detail: "unknown signing key",
+    });
     const posing = await new SignJWT({ role: "admin", fam: claims.fam })
       .setProtectedHeader({ alg: "EdDSA", kid: ring.kid })
       .setSubject(claims.sub)
@@ -77,7 +89,11 @@ describe("access token verification", () => {
   test("another issuer, a missing kid, a missing claim or an unknown role is refused", async () => {
     const other = tokenService(ring, { issuer: "someone-else", ttlS: 900 });
     expect((await refusal((await other.sign(claims)).token)).code).toBe("UNAUTHENTICATED");
-    const base = () => new SignJWT({ role: "shopper", fam: claims.fam }).setSubject(claims.sub).setIssuer("flashsale").setExpirationTime("5m");
+    const base = () =>
+      new SignJWT({ role: "shopper", fam: claims.fam })
+        .setSubject(claims.sub)
+        .setIssuer("flashsale")
+        .setExpirationTime("5m");
     const noKid = await base().setJti(crypto.randomUUID()).setProtectedHeader({ alg: "EdDSA" }).sign(ring.privateKey);
     expect((await refusal(noKid)).code).toBe("UNAUTHENTICATED");
     const noJti = await base().setProtectedHeader({ alg: "EdDSA", kid: ring.kid }).sign(ring.privateKey);
@@ -93,7 +109,8 @@ describe("access token verification", () => {
   });
 
   test("garbage is refused", async () => {
-    for (const junk of ["", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30.", "x".repeat(5000)]) expect((await refusal(junk)).code).toBe("UNAUTHENTICATED");
+    for (const junk of ["", "a.b.c", "....", "eyJhbGciOiJFZERTQSJ9.e30.", "x".repeat(5000)])
+      expect((await refusal(junk)).code).toBe("UNAUTHENTICATED");
   });
 
   test("a revoked token is refused even though its claims are cached", async () => {

@@ -1,6 +1,6 @@
 // Access tokens: EdDSA JWTs signed here and verified once per token, then served from a bounded cache
 // until they expire. Revoked token ids live in a local set fed by broadcasts over NATS.
-import { errors, jwtVerify, SignJWT, type JWTHeaderParameters } from "jose";
+import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from "jose";
 import type { Role } from "../../db";
 import { AppError } from "../errors";
 import type { KeyRing } from "./keys";
@@ -11,7 +11,10 @@ const MAX_CACHED = 100_000;
 /** At most one key reload per this long, so tokens with made-up kids cannot make an edge reread keys. */
 const RELOAD_EVERY_MS = 30_000;
 
-export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: number; reload?: () => Promise<KeyRing> }) {
+export function tokenService(
+  initial: KeyRing,
+  opts: { issuer: string; ttlS: number; reload?: () => Promise<KeyRing> },
+) {
   let keys = initial;
   let reloadedAt = 0;
   const cache = new Map<string, Claims>();
@@ -57,7 +60,8 @@ export function tokenService(initial: KeyRing, opts: { issuer: string; ttlS: num
           },
           { algorithms: ["EdDSA"], issuer: opts.issuer, requiredClaims: ["sub", "jti", "exp"] },
         );
-        if (!isRole(payload.role) || typeof payload.fam !== "string") throw new AppError("UNAUTHENTICATED", "malformed token");
+        if (!isRole(payload.role) || typeof payload.fam !== "string")
+          throw new AppError("UNAUTHENTICATED", "malformed token");
         claims = { sub: payload.sub!, role: payload.role, jti: payload.jti!, fam: payload.fam, exp: payload.exp! };
       } catch (err) {
         if (err instanceof errors.JWTExpired) throw new AppError("TOKEN_EXPIRED");

@@ -1,2 +1,2 @@
-export { cartRoutes } from "./routes";
 export { cartLines, recordCheckout } from "./lines";
+export { cartRoutes } from "./routes";

@@ -1,6 +1,6 @@
 // A shopper's cart as the edge reads it: only products that still exist, with their price and stock now.
 import { and, asc, eq, isNull, sql } from "drizzle-orm";
-import { cartCheckouts, cartItems, products, stock, type Db, type Tx } from "../../db";
+import { cartCheckouts, cartItems, type Db, products, stock, type Tx } from "../../db";
 
 export async function loadCart(db: Db, userId: string) {
   const rows = await db
@@ -26,6 +26,13 @@ export async function cartLines(db: Db, userId: string): Promise<{ productId: st
 }
 
 /** Written with the order, so the cart loses these lines when (and only when) the order is confirmed. */
-export async function recordCheckout(tx: Tx, orderId: string, userId: string, lines: { productId: string; quantity: number }[]) {
-  await tx.insert(cartCheckouts).values({ orderId, userId, lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) });
+export async function recordCheckout(
+  tx: Tx,
+  orderId: string,
+  userId: string,
+  lines: { productId: string; quantity: number }[],
+) {
+  await tx
+    .insert(cartCheckouts)
+    .values({ orderId, userId, lines: lines.map((l) => ({ productId: l.productId, quantity: l.quantity })) });
 }

@@ -20,8 +20,11 @@ const MAX_LINES = 100;
 export function cartRoutes(d: Deps) {
   const app = new Hono<Env>();
 
-  app.get("/v1/cart", requireRole("shopper"), openapi({ summary: "The caller's cart", responses: { 200: s.cart } }), async (c) =>
-    c.json(await loadCart(d.db, caller(c).sub)),
+  app.get(
+    "/v1/cart",
+    requireRole("shopper"),
+    openapi({ summary: "The caller's cart", responses: { 200: s.cart } }),
+    async (c) => c.json(await loadCart(d.db, caller(c).sub)),
   );
 
   app.put(
@@ -40,12 +43,16 @@ export function cartRoutes(d: Deps) {
       const { quantity } = c.req.valid("json");
       const p = await findProduct(d.db, productId);
       if (!p) throw new AppError("NOT_FOUND", "no such product");
-      if (quantity > p.stock) throw new AppError("INSUFFICIENT_STOCK", `only ${p.stock} available`, { available: p.stock });
+      if (quantity > p.stock)
+        throw new AppError("INSUFFICIENT_STOCK", `only ${p.stock} available`, { available: p.stock });
       await d.db.transaction(async (tx) => {
         await tx
           .insert(cartItems)
           .values({ userId, productId, quantity })
-          .onConflictDoUpdate({ target: [cartItems.userId, cartItems.productId], set: { quantity, updatedAt: sql`now()` } });
+          .onConflictDoUpdate({
+            target: [cartItems.userId, cartItems.productId],
+            set: { quantity, updatedAt: sql`now()` },
+          });
         const [lines] = await tx.select({ n: count() }).from(cartItems).where(eq(cartItems.userId, userId));
         // thrown inside the transaction: the line just added is rolled back
         if (lines!.n > MAX_LINES) throw new AppError("VALIDATION_FAILED", `a cart holds at most ${MAX_LINES} products`);

@@ -73,7 +73,10 @@ export function catalogCache(redis: RedisClient, o: { ttlS: number; log: Logger 
         } catch (err) {
           if (attempt === 3) {
             o.log.error("catalog cache not invalidated", { err });
-            throw new AppError("UPSTREAM_UNAVAILABLE", `the change is saved, but reads may show the previous version for up to ${o.ttlS} s`);
+            throw new AppError(
+              "UPSTREAM_UNAVAILABLE",
+              `the change is saved, but reads may show the previous version for up to ${o.ttlS} s`,
+            );
           }
           await Bun.sleep(50 * attempt);
         }

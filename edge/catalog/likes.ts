@@ -2,17 +2,17 @@
 // in the same transaction as the like row, and each change of state goes out as an event (outbox) for the
 // popularity ranking.
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { likes, products, stock } from "../../db";
-import { publishRows, uuidv7, writeOutbox, type OutboxRow } from "../../nats";
+import { type OutboxRow, publishRows, uuidv7, writeOutbox } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
 import { pageQuerySchema } from "../pagination";
 import { idParam } from "../validate";
-import { liveFields } from "./search";
 import * as s from "./schemas";
+import { liveFields } from "./search";
 
 export function likeRoutes(d: Deps) {
   const app = new Hono<Env>();
@@ -31,8 +31,15 @@ export function likeRoutes(d: Deps) {
         .for("update");
       if (!p) throw new AppError("NOT_FOUND", "no such product");
       const changed = liked
-        ? await tx.insert(likes).values({ id: uuidv7(), userId, productId }).onConflictDoNothing().returning({ id: likes.id })
-        : await tx.delete(likes).where(and(eq(likes.userId, userId), eq(likes.productId, productId))).returning({ id: likes.id });
+        ? await tx
+            .insert(likes)
+            .values({ id: uuidv7(), userId, productId })
+            .onConflictDoNothing()
+            .returning({ id: likes.id })
+        : await tx
+            .delete(likes)
+            .where(and(eq(likes.userId, userId), eq(likes.productId, productId)))
+            .returning({ id: likes.id });
       if (!changed.length) return { liked, likes: p.likes };
       const [moved] = await tx
         .update(products)
@@ -40,7 +47,12 @@ export function likeRoutes(d: Deps) {
         .where(eq(products.id, productId))
         .returning({ likes: products.likes });
       c.get("commit")();
-      rows = await writeOutbox(tx, [{ msg: { type: liked ? "catalog.evt.liked" : "catalog.evt.unliked", data: { productId, userId } }, traceparent: c.get("traceparent") }]);
+      rows = await writeOutbox(tx, [
+        {
+          msg: { type: liked ? "catalog.evt.liked" : "catalog.evt.unliked", data: { productId, userId } },
+          traceparent: c.get("traceparent"),
+        },
+      ]);
       return { liked, likes: moved!.likes };
     });
     // the relay publishes what this misses
@@ -49,7 +61,12 @@ export function likeRoutes(d: Deps) {
   }
 
   const described = (summary: string) =>
-    openapi({ summary, description: "Idempotent: liking twice counts once, and so does taking a like back.", responses: { 200: s.likeState }, errors: ["NOT_FOUND"] });
+    openapi({
+      summary,
+      description: "Idempotent: liking twice counts once, and so does taking a like back.",
+      responses: { 200: s.likeState },
+      errors: ["NOT_FOUND"],
+    });
   app.put("/v1/products/:id/like", requireRole("shopper"), described("Like a product"), (c) => setLike(c, true));
   app.delete("/v1/products/:id/like", requireRole("shopper"), described("Take back a like"), (c) => setLike(c, false));
 
@@ -75,7 +92,10 @@ export function likeRoutes(d: Deps) {
         .limit(limit + 1);
       const shown = rows.slice(0, limit);
       // the cursor is the like's id: the order is the likes', not the products'
-      return c.json({ items: shown.map(({ likeId: _, ...p }) => p), nextCursor: rows.length > limit ? shown.at(-1)!.likeId : null });
+      return c.json({
+        items: shown.map(({ likeId: _, ...p }) => p),
+        nextCursor: rows.length > limit ? shown.at(-1)!.likeId : null,
+      });
     },
   );
 

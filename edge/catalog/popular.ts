@@ -15,7 +15,10 @@ const popularQuery = z.object({ limit: z.coerce.number().int().min(1).max(MAX_PA
 /** Ranked products deleted since their last score are skipped: read a few more than asked. */
 const SPARE = 10;
 
-export function popularRoutes(d: Deps, withCounts: <T extends { id: string }>(items: T[]) => Promise<(T & { stock: number; likes: number })[]>) {
+export function popularRoutes(
+  d: Deps,
+  withCounts: <T extends { id: string }>(items: T[]) => Promise<(T & { stock: number; likes: number })[]>,
+) {
   const app = new Hono<Env>();
 
   app.get(
@@ -35,9 +38,19 @@ export function popularRoutes(d: Deps, withCounts: <T extends { id: string }>(it
       const rows = await d.db
         .select(productFields)
         .from(products)
-        .where(and(inArray(products.id, ranked.map((r) => r.productId)), isNull(products.deletedAt)));
+        .where(
+          and(
+            inArray(
+              products.id,
+              ranked.map((r) => r.productId),
+            ),
+            isNull(products.deletedAt),
+          ),
+        );
       const byId = new Map(rows.map((r) => [r.id, r]));
-      const items = ranked.flatMap((r) => (byId.has(r.productId) ? [{ ...byId.get(r.productId)!, score: r.score }] : [])).slice(0, limit);
+      const items = ranked
+        .flatMap((r) => (byId.has(r.productId) ? [{ ...byId.get(r.productId)!, score: r.score }] : []))
+        .slice(0, limit);
       return c.json({ items: await withCounts(items) });
     },
   );

@@ -3,7 +3,7 @@
 // admin writes, and every write invalidates the cache before it answers.
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { products, stock, type Db } from "../../db";
+import { type Db, products, stock } from "../../db";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -14,11 +14,10 @@ import { idParam } from "../validate";
 import { catalogCache } from "./cache";
 import { likeRoutes } from "./likes";
 import { popularRoutes } from "./popular";
-import { decodeCursor, isSearch, liveFields, productFields, search, searchQuery } from "./search";
 import * as s from "./schemas";
+import { decodeCursor, isSearch, liveFields, productFields, search, searchQuery } from "./search";
 
 export { createProduct, updateProduct } from "./schemas";
-
 
 /** A live product straight from Postgres, with its available stock and likes (no cache: writes and checks use it). */
 export function findProduct(db: Db, id: string) {
@@ -36,7 +35,11 @@ export function findProduct(db: Db, id: string) {
  */
 export function liveCounts(db: Db) {
   const query = db
-    .select({ id: products.id, stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number), likes: products.likes })
+    .select({
+      id: products.id,
+      stock: sql<number>`coalesce(${stock.available}, 0)`.mapWith(Number),
+      likes: products.likes,
+    })
     .from(products)
     .leftJoin(stock, eq(stock.productId, products.id))
     .where(sql`${products.id} = any(${sql.placeholder("ids")}::uuid[])`)
@@ -74,15 +77,22 @@ export function catalogRoutes(d: Deps) {
       const q = c.req.valid("query");
       if (isSearch(q)) {
         const found = await search(d.db, q);
-        if (!found) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this sort (pass nextCursor as it came, with the same sort)");
+        if (!found)
+          throw new AppError(
+            "VALIDATION_FAILED",
+            "cursor: not a cursor of this sort (pass nextCursor as it came, with the same sort)",
+          );
         return c.json(found);
       }
-      if (q.cursor !== undefined && !decodeCursor("new", q.cursor)) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
+      if (q.cursor !== undefined && !decodeCursor("new", q.cursor))
+        throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
       // only the first page is cached, in two sizes (the default, and the largest), each cut to the limit
       // asked: a cursor is any id a client cares to send, and a cache keyed by it would grow as large as
       // clients make it; a later page is one range scan on the primary key
       const size = q.limit <= DEFAULT_PAGE ? DEFAULT_PAGE : MAX_PAGE;
-      const rows = q.cursor ? await newestFirst(q.cursor, q.limit + 1) : await cache.read(`list:${size}`, () => newestFirst(undefined, size + 1));
+      const rows = q.cursor
+        ? await newestFirst(q.cursor, q.limit + 1)
+        : await cache.read(`list:${size}`, () => newestFirst(undefined, size + 1));
       const { items, nextCursor } = page(rows!, q.limit);
       return c.json({ items: await withCounts(items), nextCursor });
     },
@@ -92,32 +102,46 @@ export function catalogRoutes(d: Deps) {
   app.route("/", popularRoutes(d, withCounts));
   app.route("/", likeRoutes(d));
 
-  app.get("/v1/products/:id", openapi({ summary: "One product, with its available stock and likes", responses: { 200: s.product } }), async (c) => {
-    const id = idParam(c);
-    // the cached fields and the live counts at once: neither waits for the other
-    const [p, live] = await Promise.all([
-      cache.read(`product:${id}`, () =>
-        d.db
-          .select(productFields)
-          .from(products)
-          .where(and(eq(products.id, id), isNull(products.deletedAt)))
-          .then((r) => r[0]),
-      ),
-      countsOf([id]),
-    ]);
-    if (!p) throw new AppError("NOT_FOUND", "no such product");
-    return c.json({ ...p, stock: live.get(id)?.stock ?? 0, likes: live.get(id)?.likes ?? 0 });
-  });
+  app.get(
+    "/v1/products/:id",
+    openapi({ summary: "One product, with its available stock and likes", responses: { 200: s.product } }),
+    async (c) => {
+      const id = idParam(c);
+      // the cached fields and the live counts at once: neither waits for the other
+      const [p, live] = await Promise.all([
+        cache.read(`product:${id}`, () =>
+          d.db
+            .select(productFields)
+            .from(products)
+            .where(and(eq(products.id, id), isNull(products.deletedAt)))
+            .then((r) => r[0]),
+        ),
+        countsOf([id]),
+      ]);
+      if (!p) throw new AppError("NOT_FOUND", "no such product");
+      return c.json({ ...p, stock: live.get(id)?.stock ?? 0, likes: live.get(id)?.likes ?? 0 });
+    },
+  );
 
   app.post(
     "/v1/products",
     requireRole("seller", "admin"),
-    openapi({ summary: "Create a product (the caller is its seller)", body: s.createProduct, responses: { 201: s.product } }),
+    openapi({
+      summary: "Create a product (the caller is its seller)",
+      body: s.createProduct,
+      responses: { 201: s.product },
+    }),
     async (c) => {
       const input = c.req.valid("json");
       const id = uuidv7();
       await d.db.transaction(async (tx) => {
-        await tx.insert(products).values({ id, sellerId: caller(c).sub, name: input.name, description: input.description, price: input.price });
+        await tx.insert(products).values({
+          id,
+          sellerId: caller(c).sub,
+          name: input.name,
+          description: input.description,
+          price: input.price,
+        });
         await tx.insert(stock).values({ productId: id, available: input.stock });
       });
       await cache.invalidate();
@@ -137,15 +161,24 @@ export function catalogRoutes(d: Deps) {
   app.patch(
     "/v1/products/:id",
     requireRole("seller", "admin"),
-    openapi({ summary: "Change a product (its seller or an admin)", body: s.updateProduct, responses: { 200: s.product } }),
+    openapi({
+      summary: "Change a product (its seller or an admin)",
+      body: s.updateProduct,
+      responses: { 200: s.product },
+    }),
     async (c) => {
       const id = idParam(c);
       const input = c.req.valid("json");
       await owned(c, id);
       await d.db.transaction(async (tx) => {
         const { stock: available, ...rest } = input;
-        if (Object.keys(rest).length) await tx.update(products).set({ ...rest, updatedAt: sql`now()` }).where(eq(products.id, id));
-        if (available !== undefined) await tx.update(stock).set({ available, updatedAt: sql`now()` }).where(eq(stock.productId, id));
+        if (Object.keys(rest).length)
+          await tx
+            .update(products)
+            .set({ ...rest, updatedAt: sql`now()` })
+            .where(eq(products.id, id));
+        if (available !== undefined)
+          await tx.update(stock).set({ available, updatedAt: sql`now()` }).where(eq(stock.productId, id));
       });
       await cache.invalidate();
       return c.json(await findProduct(d.db, id));
@@ -155,7 +188,10 @@ export function catalogRoutes(d: Deps) {
   app.delete(
     "/v1/products/:id",
     requireRole("seller", "admin"),
-    openapi({ summary: "Delete a product (soft: orders keep pointing at it)", responses: { 204: { description: "Deleted" } } }),
+    openapi({
+      summary: "Delete a product (soft: orders keep pointing at it)",
+      responses: { 204: { description: "Deleted" } },
+    }),
     async (c) => {
       const id = idParam(c);
       await owned(c, id);

@@ -35,5 +35,7 @@ export const likedPage = z.object({
   nextCursor: z.uuid().nullable(),
 });
 export const popularPage = z.object({
-  items: z.array(product.extend({ score: z.number().int().describe(`likes and confirmed units sold in the last 7 days`) })),
+  items: z.array(
+    product.extend({ score: z.number().int().describe(`likes and confirmed units sold in the last 7 days`) }),
+  ),
 });

@@ -3,7 +3,7 @@
 // search over 100,000 products (the GIN indexes, no sequential scan).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq, sql } from "drizzle-orm";
-import { createDb, products, runMigrations, stock, type Db } from "../../db";
+import { createDb, type Db, products, runMigrations, stock } from "../../db";
 import { uuidv7 } from "../../nats";
 import { writeCorpus } from "../../scripts/bench/lib/search-corpus";
 import { dropDatabase, ensureDatabase } from "../../scripts/lib/services";
@@ -28,7 +28,14 @@ async function make(sellerId: string, list: Made[]): Promise<string[]> {
   const ids: string[] = [];
   for (const p of list) {
     const id = uuidv7();
-    await db.insert(products).values({ id, sellerId, name: p.name, description: p.description ?? null, price: p.price ?? 1000, likes: p.likes ?? 0 });
+    await db.insert(products).values({
+      id,
+      sellerId,
+      name: p.name,
+      description: p.description ?? null,
+      price: p.price ?? 1000,
+      likes: p.likes ?? 0,
+    });
     await db.insert(stock).values({ productId: id, available: p.stock ?? 1 });
     ids.push(id);
   }
@@ -93,11 +100,20 @@ describe("what a query finds", () => {
     expect(await names(seller, { q: "ke" })).toEqual([]);
     expect(await names(seller, { q: "%%%" })).toEqual([]);
     expect(await names(seller, { q: "100%" })).toEqual(["Coffee mug"]);
-    expect(wordsOf("a_b 100% x\\y")).toEqual([{ word: "a_b", like: "%a\\_b%" }, { word: "100%", like: "%100\\%%" }, { word: "x\\y", like: "%x\\\\y%" }]);
+    expect(wordsOf("a_b 100% x\\y")).toEqual([
+      { word: "a_b", like: "%a\\_b%" },
+      { word: "100%", like: "%100\\%%" },
+      { word: "x\\y", like: "%x\\\\y%" },
+    ]);
   });
 
   test("a price range, with and without a query", async () => {
-    expect((await names(seller, { minPrice: "10000", maxPrice: "100000", sort: "price_asc" }))).toEqual(["Coffee mug", "신발 정리함", "Wireless Keyboard", "신발장"]);
+    expect(await names(seller, { minPrice: "10000", maxPrice: "100000", sort: "price_asc" })).toEqual([
+      "Coffee mug",
+      "신발 정리함",
+      "Wireless Keyboard",
+      "신발장",
+    ]);
     expect(await names(seller, { q: "keyboard", maxPrice: "10000" })).toEqual(["Keyboard cover"]);
     expect(await names(seller, { minPrice: "120000" })).toEqual(["나이키운동화 에어맥스"]);
   });
@@ -135,8 +151,12 @@ describe("bad input", () => {
     expect(await search(db, s)).toBeUndefined();
     // a key no int4 column holds is refused before Postgres sees it
     for (const key of ["2147483648", "9999999999", "-2147483648"])
-      expect(await search(db, searchQuery.parse({ sort: "price_asc", cursor: `${key}.${crypto.randomUUID()}` }))).toBeUndefined();
-    expect((await search(db, searchQuery.parse({ sort: "price_asc", cursor: `2147483647.${crypto.randomUUID()}` })))?.items).toEqual([]);
+      expect(
+        await search(db, searchQuery.parse({ sort: "price_asc", cursor: `${key}.${crypto.randomUUID()}` })),
+      ).toBeUndefined();
+    expect(
+      (await search(db, searchQuery.parse({ sort: "price_asc", cursor: `2147483647.${crypto.randomUUID()}` })))?.items,
+    ).toEqual([]);
   });
 });
 
@@ -175,13 +195,17 @@ describe("every sort walked page by page while products are added", () => {
         }
         cursor = r.nextCursor;
         // a product added between pages, with keys that fall before and after the cursor
-        await make(seller, [{ name: `walk added ${added}`, description: "for the walk", price: 1000 * (added % 5), likes: added % 4 }]);
+        await make(seller, [
+          { name: `walk added ${added}`, description: "for the walk", price: 1000 * (added % 5), likes: added % 4 },
+        ]);
         added++;
       } while (cursor && added < 50);
       expect(new Set(seen).size).toBe(seen.length); // no product twice
       for (const id of start) expect(seen).toContain(id); // none that was there skipped
-      if (label === "price_asc") expect(keys.map((k) => k[0]!)).toEqual(keys.map((k) => k[0]!).toSorted((a, b) => a - b));
-      if (label === "price_desc") expect(keys.map((k) => k[0]!)).toEqual(keys.map((k) => k[0]!).toSorted((a, b) => b - a));
+      if (label === "price_asc")
+        expect(keys.map((k) => k[0]!)).toEqual(keys.map((k) => k[0]!).toSorted((a, b) => a - b));
+      if (label === "price_desc")
+        expect(keys.map((k) => k[0]!)).toEqual(keys.map((k) => k[0]!).toSorted((a, b) => b - a));
       if (label === "popular") expect(keys.map((k) => k[1]!)).toEqual(keys.map((k) => k[1]!).toSorted((a, b) => b - a));
       if (label === "new") {
         const startSeen = seen.filter((id) => start.includes(id));

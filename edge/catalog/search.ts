@@ -9,9 +9,9 @@
 // Pages are keyset pages: each sort orders by its key and then the id, and the cursor is the last row's key
 // and id, so a page starts strictly after the previous one whatever was added meanwhile (no row twice,
 // none skipped). `new` keeps the plain list's cursor, the last id (ids are UUIDv7, time-ordered).
-import { and, asc, desc, eq, gte, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { products, stock, type Db, type Tx } from "../../db";
+import { type Db, products, stock, type Tx } from "../../db";
 import { DEFAULT_PAGE, MAX_PAGE } from "../pagination";
 import { text } from "../validate";
 
@@ -39,7 +39,9 @@ export const searchQuery = z
       .max(MAX_QUERY, `q: at most ${MAX_QUERY} characters`)
       .optional()
       .transform((v) => v?.normalize("NFC").trim() || undefined)
-      .describe(`words to find in name or description: whole words, or parts of words from ${PART_MIN} characters; every word must match`),
+      .describe(
+        `words to find in name or description: whole words, or parts of words from ${PART_MIN} characters; every word must match`,
+      ),
     minPrice: price("minPrice"),
     maxPrice: price("maxPrice"),
     sellerId: z.uuid().optional(),
@@ -47,7 +49,9 @@ export const searchQuery = z
     sort: z
       .enum(SORTS, { error: `sort must be one of ${SORTS.join(", ")}` })
       .optional()
-      .describe("new (default without q), price_asc, price_desc, popular (most liked); with q and no sort: best match first"),
+      .describe(
+        "new (default without q), price_asc, price_desc, popular (most liked); with q and no sort: best match first",
+      ),
     cursor: text().max(100).optional().describe("nextCursor of the previous page, under the same sort"),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(DEFAULT_PAGE),
   })
@@ -55,12 +59,20 @@ export const searchQuery = z
     message: "minPrice must not be above maxPrice",
     path: ["minPrice"],
   })
-  .refine((s) => !s.q || s.q.split(/\s+/).length <= MAX_WORDS, { message: `q: at most ${MAX_WORDS} words`, path: ["q"] });
+  .refine((s) => !s.q || s.q.split(/\s+/).length <= MAX_WORDS, {
+    message: `q: at most ${MAX_WORDS} words`,
+    path: ["q"],
+  });
 export type SearchQuery = z.output<typeof searchQuery>;
 
 /** Whether a request asks for more than the plain newest-first list (which the catalog cache serves). */
 export const isSearch = (s: SearchQuery) =>
-  s.q !== undefined || s.minPrice !== undefined || s.maxPrice !== undefined || s.sellerId !== undefined || s.inStock === "true" || (s.sort ?? "new") !== "new";
+  s.q !== undefined ||
+  s.minPrice !== undefined ||
+  s.maxPrice !== undefined ||
+  s.sellerId !== undefined ||
+  s.inStock === "true" ||
+  (s.sort ?? "new") !== "new";
 
 export const sortOf = (s: SearchQuery): Sort => s.sort ?? (s.q ? "relevance" : "new");
 
@@ -102,7 +114,8 @@ export function decodeCursor(sort: Sort, raw: string): Cursor | undefined {
   if (keyed && Math.abs(Number(m[1])) > MAX_KEY) return undefined;
   return keyed ? { key: Number(m[1]), id: m[2]!.toLowerCase() } : { id: m[2]!.toLowerCase() };
 }
-const encodeCursor = (sort: Sort, row: { id: string; key: number }) => (sort === "new" ? row.id : `${row.key}.${row.id}`);
+const encodeCursor = (sort: Sort, row: { id: string; key: number }) =>
+  sort === "new" ? row.id : `${row.key}.${row.id}`;
 
 /** A product's own fields: what the catalog cache may hold (stock and likes move without a catalog write). */
 export const productFields = {
@@ -150,18 +163,27 @@ export function searchStatement(db: Db | Tx, s: SearchQuery, sort: Sort, cursor:
         s.minPrice !== undefined ? gte(products.price, s.minPrice) : undefined,
         s.maxPrice !== undefined ? lte(products.price, s.maxPrice) : undefined,
         s.sellerId ? eq(products.sellerId, s.sellerId) : undefined,
-        s.inStock === "true" ? sql`exists (select 1 from ${stock} where ${stock.productId} = ${products.id} and ${stock.available} > 0)` : undefined,
+        s.inStock === "true"
+          ? sql`exists (select 1 from ${stock} where ${stock.productId} = ${products.id} and ${stock.available} > 0)`
+          : undefined,
         after,
       ),
     )
-    .orderBy(...(key ? [ascending ? asc(key) : desc(key), ascending ? asc(products.id) : desc(products.id)] : [desc(products.id)]))
+    .orderBy(
+      ...(key
+        ? [ascending ? asc(key) : desc(key), ascending ? asc(products.id) : desc(products.id)]
+        : [desc(products.id)]),
+    )
     .limit(s.limit + 1);
 }
 
 export type Found = Omit<Awaited<ReturnType<typeof searchStatement>>[number], "key"> & { stock: number };
 
 /** A page of the search; undefined when the cursor does not belong to this sort. */
-export async function search(db: Db | Tx, s: SearchQuery): Promise<{ items: Found[]; nextCursor: string | null } | undefined> {
+export async function search(
+  db: Db | Tx,
+  s: SearchQuery,
+): Promise<{ items: Found[]; nextCursor: string | null } | undefined> {
   const sort = sortOf(s);
   const cursor = s.cursor === undefined ? undefined : decodeCursor(sort, s.cursor);
   if (s.cursor !== undefined && !cursor) return undefined;
@@ -175,7 +197,14 @@ export async function search(db: Db | Tx, s: SearchQuery): Promise<{ items: Foun
   const page = rows.slice(0, s.limit);
   const ids = page.map((p) => p.id);
   const units = ids.length
-    ? new Map((await db.select({ id: stock.productId, available: stock.available }).from(stock).where(sql`${stock.productId} = any(${sql.param(ids)}::uuid[])`)).map((r) => [r.id, r.available]))
+    ? new Map(
+        (
+          await db
+            .select({ id: stock.productId, available: stock.available })
+            .from(stock)
+            .where(sql`${stock.productId} = any(${sql.param(ids)}::uuid[])`)
+        ).map((r) => [r.id, r.available]),
+      )
     : new Map<string, number>();
   return {
     items: page.map(({ key: _, ...p }) => ({ ...p, stock: units.get(p.id) ?? 0 })),

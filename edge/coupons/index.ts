@@ -1,3 +1,3 @@
-export { couponRoutes } from "./routes";
+export { type Discount, discountOf } from "./discount";
 export { heldCoupon } from "./held";
-export { discountOf, type Discount } from "./discount";
+export { couponRoutes } from "./routes";

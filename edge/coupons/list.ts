@@ -1,11 +1,11 @@
 // GET /v1/coupons: coupons that can be claimed now or will be, soonest first, with the claims left. Claims
 // are counted where they are decided, in Redis, when it holds the coupon; otherwise from Postgres (claims
 // recorded so far).
-import { and, asc, count, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, count, gt, inArray, lte, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { couponKeys } from "../../domain/coupon";
 import { coupons, userCoupons } from "../../db";
+import { couponKeys } from "../../domain/coupon";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";
@@ -38,7 +38,9 @@ async function claimsOf(d: Deps, ids: string[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   try {
     // one transaction per coupon, at once: a coupon's keys share its slot, different coupons do not
-    const counts = await Promise.all(ids.map((id) => d.redis.multi().exists(couponKeys(id).meta).hlen(couponKeys(id).claims).exec()));
+    const counts = await Promise.all(
+      ids.map((id) => d.redis.multi().exists(couponKeys(id).meta).hlen(couponKeys(id).claims).exec()),
+    );
     counts.forEach((res, i) => {
       const [[e1, primed], [e2, n]] = res as [[Error | null, number], [Error | null, number]];
       if (!e1 && !e2 && primed) out.set(ids[i]!, Number(n));
@@ -48,7 +50,11 @@ async function claimsOf(d: Deps, ids: string[]): Promise<Map<string, number>> {
   }
   const missing = ids.filter((id) => !out.has(id));
   if (missing.length) {
-    const rows = await d.db.select({ id: userCoupons.couponId, n: count() }).from(userCoupons).where(inArray(userCoupons.couponId, missing)).groupBy(userCoupons.couponId);
+    const rows = await d.db
+      .select({ id: userCoupons.couponId, n: count() })
+      .from(userCoupons)
+      .where(inArray(userCoupons.couponId, missing))
+      .groupBy(userCoupons.couponId);
     for (const id of missing) out.set(id, rows.find((r) => r.id === id)?.n ?? 0);
   }
   return out;
@@ -61,7 +67,8 @@ export function couponListRoutes(d: Deps) {
     "/v1/coupons",
     openapi({
       summary: "Coupons that can be claimed now (active) or later (upcoming), soonest first, with the claims left",
-      description: "Cursor pagination: pass `nextCursor` as `cursor` with the same status (`limit` 1 to 100, default 20).",
+      description:
+        "Cursor pagination: pass `nextCursor` as `cursor` with the same status (`limit` 1 to 100, default 20).",
       query: couponsQuery,
       responses: { 200: couponPage },
       errors: ["VALIDATION_FAILED"],
@@ -69,7 +76,8 @@ export function couponListRoutes(d: Deps) {
     async (c) => {
       const { status: wanted, cursor: raw, limit } = c.req.valid("query");
       const cursor = raw === undefined ? undefined : timeCursor.decode(raw);
-      if (raw !== undefined && !cursor) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
+      if (raw !== undefined && !cursor)
+        throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
       const now = new Date();
       const windows: SQL[] = [];
       if (wanted.has("active")) windows.push(and(lte(coupons.startsAt, now), gt(coupons.endsAt, now))!);
@@ -77,11 +85,21 @@ export function couponListRoutes(d: Deps) {
       const rows = await d.db
         .select()
         .from(coupons)
-        .where(and(or(...windows), cursor ? sql`(${coupons.startsAt}, ${coupons.id}) > (${cursor.at.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined))
+        .where(
+          and(
+            or(...windows),
+            cursor
+              ? sql`(${coupons.startsAt}, ${coupons.id}) > (${cursor.at.toISOString()}::timestamptz, ${cursor.id}::uuid)`
+              : undefined,
+          ),
+        )
         .orderBy(asc(coupons.startsAt), asc(coupons.id))
         .limit(limit + 1);
       const { items } = page(rows, limit);
-      const claims = await claimsOf(d, items.map((r) => r.id));
+      const claims = await claimsOf(
+        d,
+        items.map((r) => r.id),
+      );
       const last = items.at(-1);
       return c.json({
         items: items.map((r) => ({

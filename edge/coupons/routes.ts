@@ -3,8 +3,8 @@
 // the coupon actor, and a claim whose publish never happened is republished by the actor's reconciler.
 import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
-import { coupons, userCoupons, type Coupon } from "../../db";
-import { claimCoupon, markPublished, primeCoupon, publishClaim, type ClaimOutcome } from "../../domain/coupon";
+import { type Coupon, coupons, userCoupons } from "../../db";
+import { type ClaimOutcome, claimCoupon, markPublished, primeCoupon, publishClaim } from "../../domain/coupon";
 import { uuidv7 } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -19,7 +19,10 @@ import * as s from "./schemas";
 export { createCoupon } from "./schemas";
 
 const idempotencyHeader = {
-  "Idempotency-Key": { description: "The same key answers the same way again (24 h for creations; for a claim, as long as the coupon lives)." },
+  "Idempotency-Key": {
+    description:
+      "The same key answers the same way again (24 h for creations; for a claim, as long as the coupon lives).",
+  },
 };
 
 const publicCoupon = (c: Coupon) => ({
@@ -41,7 +44,12 @@ export function couponRoutes(d: Deps) {
   app.post(
     "/v1/coupons",
     requireRole("admin"),
-    openapi({ summary: "Create a first-come-first-served coupon", body: s.createCoupon, responses: { 201: s.coupon }, headers: idempotencyHeader }),
+    openapi({
+      summary: "Create a first-come-first-served coupon",
+      body: s.createCoupon,
+      responses: { 201: s.coupon },
+      headers: idempotencyHeader,
+    }),
     async (c) => {
       const user = caller(c);
       const input = c.req.valid("json");
@@ -66,7 +74,8 @@ export function couponRoutes(d: Deps) {
         },
       );
       // ready for the rush; if Redis misses this, the first claim primes it from Postgres
-      if (created) await primeCoupon(d.redis, created, [], graceS).catch((err) => c.get("log").warn("coupon not primed", { err }));
+      if (created)
+        await primeCoupon(d.redis, created, [], graceS).catch((err) => c.get("log").warn("coupon not primed", { err }));
       if (answer.replayed) c.header("Idempotent-Replayed", "true");
       return c.json(answer.body, answer.status);
     },
@@ -95,9 +104,17 @@ export function couponRoutes(d: Deps) {
     verified,
     openapi({
       summary: "Claim a coupon, first come first served",
-      description: "Decided at once in Redis: within the coupon's window, once per shopper, up to its quantity. The claim is recorded asynchronously and shows in GET /v1/me/coupons within a second.",
+      description:
+        "Decided at once in Redis: within the coupon's window, once per shopper, up to its quantity. The claim is recorded asynchronously and shows in GET /v1/me/coupons within a second.",
       responses: { 201: s.claimed },
-      errors: ["SOLD_OUT", "ALREADY_CLAIMED", "NOT_ACTIVE", "VALIDATION_FAILED", "UPSTREAM_UNAVAILABLE", "EMAIL_NOT_VERIFIED"],
+      errors: [
+        "SOLD_OUT",
+        "ALREADY_CLAIMED",
+        "NOT_ACTIVE",
+        "VALIDATION_FAILED",
+        "UPSTREAM_UNAVAILABLE",
+        "EMAIL_NOT_VERIFIED",
+      ],
       headers: idempotencyHeader,
     }),
     async (c) => {

@@ -5,7 +5,10 @@ import { text } from "../validate";
 export const discount = z
   .discriminatedUnion("type", [
     z.object({ type: z.literal("amount"), value: z.number().int().min(1).max(1_000_000_000).describe("KRW off") }),
-    z.object({ type: z.literal("percent"), value: z.number().int().min(1).max(100).describe("% off, rounded down to the won") }),
+    z.object({
+      type: z.literal("percent"),
+      value: z.number().int().min(1).max(100).describe("% off, rounded down to the won"),
+    }),
   ])
   .meta({ id: "Discount" });
 
@@ -17,7 +20,10 @@ export const createCoupon = z
     startsAt: z.iso.datetime({ offset: true }),
     endsAt: z.iso.datetime({ offset: true }),
   })
-  .refine((c) => Date.parse(c.endsAt) > Date.parse(c.startsAt), { message: "endsAt must be after startsAt", path: ["endsAt"] })
+  .refine((c) => Date.parse(c.endsAt) > Date.parse(c.startsAt), {
+    message: "endsAt must be after startsAt",
+    path: ["endsAt"],
+  })
   .refine((c) => Date.parse(c.endsAt) > Date.now(), { message: "endsAt must be in the future", path: ["endsAt"] });
 
 export const coupon = z

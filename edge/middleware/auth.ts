@@ -14,7 +14,8 @@ const ROLES = Symbol("roles");
  */
 export function bearer(header: string | undefined): string | undefined | null {
   if (header === undefined) return undefined;
-  if (header.length < 8 || (!header.startsWith("Bearer ") && header.slice(0, 7).toLowerCase() !== "bearer ")) return null;
+  if (header.length < 8 || (!header.startsWith("Bearer ") && header.slice(0, 7).toLowerCase() !== "bearer "))
+    return null;
   const token = header.slice(7).trim();
   return token && !token.includes(" ") ? token : null;
 }

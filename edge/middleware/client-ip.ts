@@ -40,7 +40,10 @@ export function clientIp(peer: string, forwardedFor: string | undefined, trusted
     return !!b && trusted.some((c) => c.v6 === b.v6 && (b.n & c.mask) === c.net);
   };
   if (!trusted.length || !isTrusted(peer) || !forwardedFor) return peer;
-  const hops = forwardedFor.split(",").map((s) => s.trim()).filter(Boolean);
+  const hops = forwardedFor
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) if (!isTrusted(hops[i]!)) return isIP(hops[i]!) ? hops[i]! : peer;
   return hops[0] ?? peer;
 }

@@ -21,7 +21,13 @@ describe("request deadline", () => {
     expect(limit.pending()).toBe(0);
   });
 
-  const layer = front({ log: logger({ test: "deadline" }), metrics: createMetrics(), trustedProxies: "", onError: renderError, timeoutMs: 150 });
+  const layer = front({
+    log: logger({ test: "deadline" }),
+    metrics: createMetrics(),
+    trustedProxies: "",
+    onError: renderError,
+    timeoutMs: 150,
+  });
   const app = new Hono<Env>();
   app.use(layer);
   app.get("/fast", (c) => c.text("ok"));

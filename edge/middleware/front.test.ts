@@ -9,7 +9,7 @@ import type { Env } from "../deps";
 import { AppError, renderError } from "../errors";
 import { createMetrics } from "../metrics";
 import type { Decision } from "../rate-limit";
-import { front, type FrontOptions } from "./front";
+import { type FrontOptions, front } from "./front";
 
 const claims: Claims = { sub: "u1", role: "shopper", jti: "j1", fam: "f1", exp: Math.floor(Date.now() / 1000) + 900 };
 const admitted: Decision = { success: true, limit: 100, remaining: 99, reset: Date.now() + 1000, degraded: false };
@@ -17,7 +17,9 @@ const refused: Decision = { ...admitted, success: false, remaining: 0 };
 
 function app(o: Partial<FrontOptions>) {
   const a = new Hono<Env>();
-  a.use(front({ log: logger({ test: "front" }), metrics: createMetrics(), trustedProxies: "", onError: renderError, ...o }));
+  a.use(
+    front({ log: logger({ test: "front" }), metrics: createMetrics(), trustedProxies: "", onError: renderError, ...o }),
+  );
   a.get("/me", (c) => c.json({ sub: c.get("user")?.sub ?? null }));
   a.onError(renderError);
   return a;
@@ -37,15 +39,23 @@ describe("front layer", () => {
       },
     });
     const limited = await a.request("/me", { headers: { origin: site } }, env);
-    expect([limited.status, limited.headers.get("access-control-allow-origin"), limited.headers.get("retry-after")]).toEqual([429, site, "1"]);
-    const notBearer = await app({ ...withCors, limit: () => admitted, tokens: { peek: () => undefined, seen: () => false, verify: async () => claims } }).request(
-      "/me",
-      { headers: { origin: site, authorization: "Basic abc" } },
-      env,
-    );
+    expect([
+      limited.status,
+      limited.headers.get("access-control-allow-origin"),
+      limited.headers.get("retry-after"),
+    ]).toEqual([429, site, "1"]);
+    const notBearer = await app({
+      ...withCors,
+      limit: () => admitted,
+      tokens: { peek: () => undefined, seen: () => false, verify: async () => claims },
+    }).request("/me", { headers: { origin: site, authorization: "Basic abc" } }, env);
     expect([notBearer.status, notBearer.headers.get("access-control-allow-origin")]).toEqual([401, site]);
     const before = calls;
-    const preflight = await a.request("/me", { method: "OPTIONS", headers: { origin: site, "access-control-request-method": "GET" } }, env);
+    const preflight = await a.request(
+      "/me",
+      { method: "OPTIONS", headers: { origin: site, "access-control-request-method": "GET" } },
+      env,
+    );
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-origin")).toBe(site);
     expect(preflight.headers.get("x-request-id")).toBeString();
@@ -97,7 +107,9 @@ describe("signature checks per address", () => {
         },
       },
     });
-    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => forged.request("/me", { headers: { authorization: `Bearer f${i}` } }, env)));
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => forged.request("/me", { headers: { authorization: `Bearer f${i}` } }, env)),
+    );
     expect(checks).toBeLessThanOrEqual(21);
     expect(answers.filter((r) => r.status === 429).length).toBe(60 - checks);
     expect(answers.find((r) => r.status === 429)!.headers.get("retry-after")).toBe("1");
@@ -115,7 +127,9 @@ describe("signature checks per address", () => {
         },
       },
     });
-    const late = await Promise.all(Array.from({ length: 60 }, (_, i) => expired.request("/me", { headers: { authorization: `Bearer e${i}` } }, env)));
+    const late = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => expired.request("/me", { headers: { authorization: `Bearer e${i}` } }, env)),
+    );
     expect(late.map((r) => r.status)).toEqual(Array(60).fill(401));
     expect(expiredChecks).toBe(60);
   });

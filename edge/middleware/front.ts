@@ -11,7 +11,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { getConnInfo } from "hono/bun";
-import { traceIdOf, uuidv7, type Fields, type Logger } from "../../nats";
+import { type Fields, type Logger, traceIdOf, uuidv7 } from "../../nats";
 import type { Claims, TokenService } from "../auth/tokens";
 import type { Env } from "../deps";
 import { AppError, problemBody } from "../errors";
@@ -96,7 +96,9 @@ class RequestLog implements Logger {
   }
 }
 
-export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Request): Response | undefined; pending(): number } {
+export function front(
+  o: FrontOptions,
+): MiddlewareHandler<Env> & { early(req: Request): Response | undefined; pending(): number } {
   const trusted = parseCidrs(o.trustedProxies);
   const late = o.timeoutMs ? deadline(o.timeoutMs) : undefined;
   const limitBody = o.maxBodyBytes
@@ -114,7 +116,10 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
   };
   const series = requestSeries(o.metrics);
   const shortcuts = o.metrics.counter("shortcut_answers_total", {});
-  const checked = { valid: o.metrics.counter("token_checks_total", { result: "valid" }), invalid: o.metrics.counter("token_checks_total", { result: "invalid" }) };
+  const checked = {
+    valid: o.metrics.counter("token_checks_total", { result: "valid" }),
+    invalid: o.metrics.counter("token_checks_total", { result: "invalid" }),
+  };
 
   /**
    * The token, then the bucket: a valid token is limited per user, never per address (shoppers behind one
@@ -222,7 +227,15 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     }
     let ip: string | undefined;
     c.set("traceparent", traceparent);
-    c.set("clientIp", () => (ip ??= clientIp(getConnInfo(c).remote.address ?? "0.0.0.0", trusted.length ? c.req.header("x-forwarded-for") : undefined, trusted)));
+    c.set(
+      "clientIp",
+      () =>
+        (ip ??= clientIp(
+          getConnInfo(c).remote.address ?? "0.0.0.0",
+          trusted.length ? c.req.header("x-forwarded-for") : undefined,
+          trusted,
+        )),
+    );
     c.set("log", new RequestLog(o.log, { requestId, traceId }));
     // 0 working, 1 committing (the deadline waits for it), 2 answered by the deadline (nothing may commit)
     let phase = 0;
@@ -240,7 +253,8 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
           return;
         }
       }
-      const verdict = o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.path, c.req.raw.headers) : undefined;
+      const verdict =
+        o.cors && c.req.method === o.shortcut?.method ? o.shortcut.decide(c.req.path, c.req.raw.headers) : undefined;
       if (verdict) {
         c.set("shortcut", true);
         throw verdict;
@@ -287,7 +301,8 @@ export function front(o: FrontOptions): MiddlewareHandler<Env> & { early(req: Re
     const seconds = (performance.now() - started) / 1000;
     series(method, route ?? (c.req.routePath || "unmatched"), status)(seconds);
     o.onAnswer?.(status);
-    if (status >= 500 || seconds > 1) c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
+    if (status >= 500 || seconds > 1)
+      c.get("log").warn("request", { method, path: c.req.path, status, ms: seconds * 1000 });
   };
   return Object.assign(mw, { early, pending: () => late?.pending() ?? 0 });
 }

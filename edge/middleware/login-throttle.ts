@@ -7,7 +7,11 @@ import type { Decision } from "../rate-limit";
 
 type Limit = (identity: string) => Decision | Promise<Decision>;
 
-export function loginThrottle(perIp: Limit, perEmail: Limit, what = "login attempts"): MiddlewareHandler<Env, string, { out: { json: { email: string } } }> {
+export function loginThrottle(
+  perIp: Limit,
+  perEmail: Limit,
+  what = "login attempts",
+): MiddlewareHandler<Env, string, { out: { json: { email: string } } }> {
   return async function loginThrottle(c, next) {
     const decisions = await Promise.all([perIp(c.get("clientIp")()), perEmail(c.req.valid("json").email)]);
     const refused = decisions.find((d) => !d.success);

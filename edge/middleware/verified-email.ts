@@ -9,7 +9,10 @@ import { AppError } from "../errors";
 
 const REMEMBERED_MAX = 100_000;
 
-export function verifiedEmail(o: { required: boolean; isVerified: (userId: string) => Promise<boolean> }): MiddlewareHandler<Env> {
+export function verifiedEmail(o: {
+  required: boolean;
+  isVerified: (userId: string) => Promise<boolean>;
+}): MiddlewareHandler<Env> {
   if (!o.required)
     return function verifiedEmail(_c, next) {
       return next();
@@ -19,7 +22,8 @@ export function verifiedEmail(o: { required: boolean; isVerified: (userId: strin
     const userId = c.get("user")?.sub;
     if (!userId) throw new AppError("UNAUTHENTICATED");
     if (!verified.has(userId)) {
-      if (!(await o.isVerified(userId))) throw new AppError("EMAIL_NOT_VERIFIED", "verify your email first: open the link mailed at signup");
+      if (!(await o.isVerified(userId)))
+        throw new AppError("EMAIL_NOT_VERIFIED", "verify your email first: open the link mailed at signup");
       if (verified.size >= REMEMBERED_MAX) verified.delete(verified.values().next().value!);
       verified.add(userId);
     }

@@ -58,7 +58,9 @@ ${body ? `<h4>Request body (application/json)</h4>${pretty(body)}` : ""}
       nav.push(`<a href="#${id}">${esc(method.toUpperCase())} ${esc(path)}</a>`);
     }
   }
-  const sections = [...byTag].sort(([a], [b]) => a.localeCompare(b)).map(([tag, ops]) => `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2>${ops.join("\n")}`);
+  const sections = [...byTag]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([tag, ops]) => `<h2 id="tag-${esc(tag)}">${esc(tag)}</h2>${ops.join("\n")}`);
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(doc.info.title)} API</title><style>${style}</style></head><body>
 <nav><strong>${esc(doc.info.title)} ${esc(doc.info.version)}</strong><p><a href="/openapi.json">openapi.json</a></p>${nav.join("")}</nav>
@@ -66,5 +68,8 @@ ${body ? `<h4>Request body (application/json)</h4>${pretty(body)}` : ""}
 <h3>Problems</h3>${pretty(doc.components.schemas && (doc.components.schemas as Record<string, unknown>).Problem)}
 ${sections.join("\n")}</main></body></html>`;
   const hash = createHash("sha256").update(style).digest("base64");
-  return { html, csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'` };
+  return {
+    html,
+    csp: `default-src 'none'; style-src 'sha256-${hash}'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  };
 }

@@ -12,9 +12,9 @@ import { connectBus, logger } from "../../nats";
 import { ensureNats } from "../../scripts/lib/services";
 import { createApp } from "../app";
 import { loadConfig } from "../config";
-import { createMetrics } from "../metrics";
 import type { Deps, Env } from "../deps";
 import { AppError, problem } from "../errors";
+import { createMetrics } from "../metrics";
 import { requireRole } from "../middleware/auth";
 import { openapiDocument, undocumented } from "./document";
 import { openapi } from "./operation";
@@ -44,7 +44,14 @@ function freePort() {
 }
 
 describe("the OpenAPI document of the edge", () => {
-  const app = createApp({ config, db, redis, bus, log: logger({ test: "openapi" }), metrics: createMetrics() } as unknown as Deps);
+  const app = createApp({
+    config,
+    db,
+    redis,
+    bus,
+    log: logger({ test: "openapi" }),
+    metrics: createMetrics(),
+  } as unknown as Deps);
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch });
   afterAll(() => server.stop(true));
   const get = (path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
@@ -68,8 +75,14 @@ describe("the OpenAPI document of the edge", () => {
       items?: Schema;
       additionalProperties?: Schema | boolean;
     };
-    type Op = { requestBody?: { content?: Record<string, { schema?: Schema }> }; parameters?: { name: string; in: string; schema: Schema }[] };
-    const doc = (await (await get("/openapi.json")).json()) as { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, Schema> } };
+    type Op = {
+      requestBody?: { content?: Record<string, { schema?: Schema }> };
+      parameters?: { name: string; in: string; schema: Schema }[];
+    };
+    const doc = (await (await get("/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Op>>;
+      components: { schemas: Record<string, Schema> };
+    };
     const free: string[] = [];
     const walk = (node: Schema | boolean | undefined, where: string): void => {
       if (!node || typeof node !== "object") return;
@@ -79,7 +92,8 @@ describe("the OpenAPI document of the edge", () => {
       }
       const patterns = [node.pattern, ...(node.allOf ?? []).map((n) => n.pattern)];
       const guarded = patterns.some((p) => p === "^[^\\x00-\\x1f]*$" || p === "^[^\\x00-\\x08\\x0b-\\x1f]*$");
-      if (node.type === "string" && !node.format && !node.enum && node.const === undefined && !guarded) free.push(where);
+      if (node.type === "string" && !node.format && !node.enum && node.const === undefined && !guarded)
+        free.push(where);
       for (const [k, v] of Object.entries(node.properties ?? {})) walk(v, `${where}.${k}`);
       for (const k of ["items", "additionalProperties"] as const) walk(node[k], `${where}[]`);
       for (const k of ["anyOf", "oneOf"] as const) for (const v of node[k] ?? []) walk(v, where);
@@ -87,7 +101,8 @@ describe("the OpenAPI document of the edge", () => {
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops)) {
         walk(op.requestBody?.content?.["application/json"]?.schema, `${method.toUpperCase()} ${path} body`);
-        for (const p of op.parameters ?? []) if (p.in === "query") walk(p.schema, `${method.toUpperCase()} ${path} ?${p.name}`);
+        for (const p of op.parameters ?? [])
+          if (p.in === "query") walk(p.schema, `${method.toUpperCase()} ${path} ?${p.name}`);
       }
     expect(free).toEqual([]);
   });
@@ -103,7 +118,9 @@ describe("the OpenAPI document of the edge", () => {
     expect(signup.requestBody.content["application/json"].schema.properties.password.minLength).toBe(8);
     expect(signup.responses["201"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/User" });
     expect(doc.components.schemas.User.properties.role.enum).toEqual(["shopper", "seller", "admin"]);
-    expect(signup.responses["409"].content["application/problem+json"].schema.allOf[1].properties.code.enum).toEqual(["EMAIL_TAKEN"]);
+    expect(signup.responses["409"].content["application/problem+json"].schema.allOf[1].properties.code.enum).toEqual([
+      "EMAIL_TAKEN",
+    ]);
     const role = doc.paths["/v1/admin/users/{id}/role"].patch;
     expect(role["x-roles"]).toEqual(["admin"]);
     expect(role.security).toEqual([{ bearer: [] }]);
@@ -125,7 +142,14 @@ describe("the OpenAPI document of the edge", () => {
 
 describe("the edge app's failures", () => {
   test("a failure inside a handler is 500 INTERNAL with the request id, and nothing of the failure", async () => {
-    const broken = createApp({ config, db: createDb("postgres://postgres@127.0.0.1:1/nowhere", { max: 1 }), redis, bus, log: logger({ test: "openapi" }), metrics: createMetrics() } as unknown as Deps);
+    const broken = createApp({
+      config,
+      db: createDb("postgres://postgres@127.0.0.1:1/nowhere", { max: 1 }),
+      redis,
+      bus,
+      log: logger({ test: "openapi" }),
+      metrics: createMetrics(),
+    } as unknown as Deps);
     const s = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: broken.fetch });
     try {
       const res = await fetch(`http://127.0.0.1:${s.port}/v1/products`);
@@ -148,9 +172,12 @@ describe("openapi() validates what it documents", () => {
     .post("/things", openapi({ summary: "make", body, query, responses: { 201: body } }), (c) =>
       c.json({ body: c.req.valid("json"), query: c.req.valid("query") }, 201),
     )
-    .get("/guarded/:id", requireRole("admin"), openapi({ summary: "guarded", responses: { 200: body } }), (c) => c.json({ n: 1 }));
+    .get("/guarded/:id", requireRole("admin"), openapi({ summary: "guarded", responses: { 200: body } }), (c) =>
+      c.json({ n: 1 }),
+    );
   app.onError((err, c) => (err instanceof AppError ? problem(c, err) : c.text("boom", 500)));
-  const post = (b: string, type = "application/json", qs = "") => app.request(`/things${qs}`, { method: "POST", body: b, headers: { "content-type": type } });
+  const post = (b: string, type = "application/json", qs = "") =>
+    app.request(`/things${qs}`, { method: "POST", body: b, headers: { "content-type": type } });
 
   test("valid input reaches the handler parsed", async () => {
     const res = await post(`{"n":2}`, "application/json", "?limit=7");
@@ -176,8 +203,17 @@ describe("openapi() validates what it documents", () => {
   test("the document of a small app", () => {
     const doc = openapiDocument(app.routes, { title: "t", version: "1" });
     const op = doc.paths["/things"]!.post!;
-    expect(op.parameters).toEqual([{ name: "limit", in: "query", required: false, schema: expect.objectContaining({ type: "integer", maximum: 10, default: 5 }) }]);
-    expect(op.requestBody).toMatchObject({ content: { "application/json": { schema: { type: "object", required: ["n"] } } } });
+    expect(op.parameters).toEqual([
+      {
+        name: "limit",
+        in: "query",
+        required: false,
+        schema: expect.objectContaining({ type: "integer", maximum: 10, default: 5 }),
+      },
+    ]);
+    expect(op.requestBody).toMatchObject({
+      content: { "application/json": { schema: { type: "object", required: ["n"] } } },
+    });
     expect(doc.paths["/guarded/{id}"]!.get!["x-roles"]).toEqual(["admin"]);
   });
 });

@@ -2,16 +2,23 @@
 // describes, the roles each `requireRole()` guard admits, and the problem answers the middleware chain adds.
 import type { RouterRoute } from "hono/types";
 import { z } from "zod";
-import { codes, type Code } from "../errors";
+import { type Code, codes } from "../errors";
 import { rolesOf } from "../middleware/auth";
 import { operationOf, type Reply } from "./operation";
 
 type Json = Record<string, unknown>;
-export type OpenApiDocument = { openapi: string; info: Json; paths: Record<string, Record<string, Json>>; components: Json; tags: Json[] };
+export type OpenApiDocument = {
+  openapi: string;
+  info: Json;
+  paths: Record<string, Record<string, Json>>;
+  components: Json;
+  tags: Json[];
+};
 
 const problemSchema = {
   type: "object",
-  description: "RFC 9457 problem details; `code` is stable and machine-readable, `instance` is the request id (also in X-Request-Id).",
+  description:
+    "RFC 9457 problem details; `code` is stable and machine-readable, `instance` is the request id (also in X-Request-Id).",
   properties: {
     type: { type: "string", format: "uri" },
     title: { type: "string" },
@@ -19,7 +26,10 @@ const problemSchema = {
     detail: { type: "string" },
     code: { type: "string", enum: Object.keys(codes) },
     instance: { type: "string" },
-    errors: { type: "array", items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } } },
+    errors: {
+      type: "array",
+      items: { type: "object", properties: { path: { type: "string" }, message: { type: "string" } } },
+    },
   },
   required: ["type", "title", "status", "detail", "code"],
 };
@@ -31,8 +41,14 @@ const rateHeaders = {
   "X-Request-Id": { description: "The request id (the problem's `instance`).", schema: { type: "string" } },
 };
 
-export function openapiDocument(routes: RouterRoute[], info: { title: string; version: string; description?: string }): OpenApiDocument {
-  const components = { schemas: { Problem: problemSchema } as Record<string, unknown>, securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT (EdDSA)" } } };
+export function openapiDocument(
+  routes: RouterRoute[],
+  info: { title: string; version: string; description?: string },
+): OpenApiDocument {
+  const components = {
+    schemas: { Problem: problemSchema } as Record<string, unknown>,
+    securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT (EdDSA)" } },
+  };
 
   /** zod -> JSON Schema 2020-12 (what OpenAPI 3.1 speaks); named schemas become shared components. */
   const schemaOf = (s: z.ZodType, io: "input" | "output"): Json => {
@@ -62,18 +78,31 @@ export function openapiDocument(routes: RouterRoute[], info: { title: string; ve
     tags.add(tag);
 
     const parameters: Json[] = [
-      ...names.map((name) => ({ name, in: "path", required: true, schema: op.params?.[name] ? schemaOf(op.params[name]!, "input") : { type: "string", format: "uuid" } })),
+      ...names.map((name) => ({
+        name,
+        in: "path",
+        required: true,
+        schema: op.params?.[name] ? schemaOf(op.params[name]!, "input") : { type: "string", format: "uuid" },
+      })),
       ...Object.entries(op.query?.shape ?? {}).map(([name, s]) => ({
         name,
         in: "query",
         required: !(s as z.ZodType).safeParse(undefined).success,
         schema: schemaOf(s as z.ZodType, "input"),
       })),
-      ...Object.entries(op.headers ?? {}).map(([name, h]) => ({ name, in: "header", required: !!h.required, description: h.description, schema: { type: "string" } })),
+      ...Object.entries(op.headers ?? {}).map(([name, h]) => ({
+        name,
+        in: "header",
+        required: !!h.required,
+        description: h.description,
+        schema: { type: "string" },
+      })),
     ];
 
     const failures = new Set<Code>(op.errors ?? []);
-    if (op.body) for (const c of ["VALIDATION_FAILED", "MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"] as const) failures.add(c);
+    if (op.body)
+      for (const c of ["VALIDATION_FAILED", "MALFORMED_JSON", "UNSUPPORTED_MEDIA_TYPE", "PAYLOAD_TOO_LARGE"] as const)
+        failures.add(c);
     if (op.query) failures.add("VALIDATION_FAILED");
     if (names.length) failures.add("NOT_FOUND");
     if (roles) for (const c of ["UNAUTHENTICATED", "TOKEN_EXPIRED"] as const) failures.add(c);
@@ -87,7 +116,9 @@ export function openapiDocument(routes: RouterRoute[], info: { title: string; ve
       responses[status] = {
         description: r.description,
         headers: op.rateLimited === false ? undefined : rateHeaders,
-        ...(r.schema ? { content: { [r.contentType ?? "application/json"]: { schema: schemaOf(r.schema, "output") } } } : {}),
+        ...(r.schema
+          ? { content: { [r.contentType ?? "application/json"]: { schema: schemaOf(r.schema, "output") } } }
+          : {}),
       };
     }
     const byStatus = new Map<number, Code[]>();
@@ -95,22 +126,38 @@ export function openapiDocument(routes: RouterRoute[], info: { title: string; ve
     for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
       responses[String(status)] = {
         description: list.map((c) => `${c}: ${codes[c][1]}`).join("; "),
-        ...(status === 429 ? { headers: { ...rateHeaders, "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } } } } : {}),
-        content: { "application/problem+json": { schema: { allOf: [{ $ref: "#/components/schemas/Problem" }, { properties: { code: { enum: list } } }] } } },
+        ...(status === 429
+          ? {
+              headers: {
+                ...rateHeaders,
+                "Retry-After": { description: "Seconds to wait.", schema: { type: "integer" } },
+              },
+            }
+          : {}),
+        content: {
+          "application/problem+json": {
+            schema: { allOf: [{ $ref: "#/components/schemas/Problem" }, { properties: { code: { enum: list } } }] },
+          },
+        },
       };
     }
 
     const who = roles === undefined ? "public" : roles.length ? roles.join(", ") : "any signed-in user";
     paths[openPath] ??= {};
     paths[openPath][method.toLowerCase()] = {
-      operationId: (method.toLowerCase() + openPath.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(\w)/g, (_, ch: string) => ch.toUpperCase())).replace(/\W/g, ""),
+      operationId: (
+        method.toLowerCase() +
+        openPath.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(\w)/g, (_, ch: string) => ch.toUpperCase())
+      ).replace(/\W/g, ""),
       summary: op.summary,
       description: [op.description, `Who: ${who}.`].filter(Boolean).join("\n\n"),
       tags: [tag],
       "x-roles": roles === undefined ? "public" : roles.length ? roles : "any",
       security: roles === undefined ? [] : [{ bearer: [] }],
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(op.body, "input") } } } } : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { "application/json": { schema: schemaOf(op.body, "input") } } } }
+        : {}),
       responses,
     };
   }

@@ -1,3 +1,3 @@
-export { openapi, operationOf, type Operation } from "./operation";
-export { openapiDocument, undocumented, type OpenApiDocument } from "./document";
+export { type OpenApiDocument, openapiDocument, undocumented } from "./document";
+export { type Operation, openapi, operationOf } from "./operation";
 export { openapiRoutes } from "./routes";

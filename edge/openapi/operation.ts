@@ -44,21 +44,23 @@ type Validated<O extends Operation> = {
 
 export type DescribedHandler = MiddlewareHandler & { [OPERATION]: Operation };
 
-export function openapi<const O extends Operation, P extends string = string>(op: O): MiddlewareHandler<Env, P, Validated<O>> {
+export function openapi<const O extends Operation, P extends string = string>(
+  op: O,
+): MiddlewareHandler<Env, P, Validated<O>> {
   const bodySchema = op.rawBody ? undefined : op.body;
   const query = op.query;
-  const mw: MiddlewareHandler<Env, P, Validated<O>> =
-    query || bodySchema
-      ? async function openapi(c, next) {
-          if (query) c.req.addValidatedData("query", parse(query, c.req.query()) as object);
-          if (bodySchema) c.req.addValidatedData("json", (await body(c, bodySchema)) as object);
-          await next();
-        }
-      : // nothing to validate: only a description, passed through at no cost
-        function openapi(_c, next) {
-          return next();
-        };
+  const mw: MiddlewareHandler<Env, P, Validated<O>> = query || bodySchema
+    ? async function openapi(c, next) {
+        if (query) c.req.addValidatedData("query", parse(query, c.req.query()) as object);
+        if (bodySchema) c.req.addValidatedData("json", (await body(c, bodySchema)) as object);
+        await next();
+      }
+    : // nothing to validate: only a description, passed through at no cost
+      function openapi(_c, next) {
+        return next();
+      };
   return Object.assign(mw, { [OPERATION]: op as Operation });
 }
 
-export const operationOf = (h: unknown): Operation | undefined => (h as Partial<DescribedHandler> | undefined)?.[OPERATION];
+export const operationOf = (h: unknown): Operation | undefined =>
+  (h as Partial<DescribedHandler> | undefined)?.[OPERATION];

@@ -4,7 +4,7 @@ import type { RouterRoute } from "hono/types";
 import { z } from "zod";
 import type { Env } from "../deps";
 import { docsPage } from "./docs-page";
-import { openapiDocument, type OpenApiDocument } from "./document";
+import { type OpenApiDocument, openapiDocument } from "./document";
 import { openapi } from "./operation";
 
 const info = {
@@ -23,12 +23,20 @@ export function openapiRoutes(routes: () => RouterRoute[]) {
 
   app.get(
     "/openapi.json",
-    openapi({ summary: "This API as an OpenAPI 3.1 document", tags: ["docs"], responses: { 200: { description: "OpenAPI 3.1", schema: z.looseObject({ openapi: z.string() }) } } }),
+    openapi({
+      summary: "This API as an OpenAPI 3.1 document",
+      tags: ["docs"],
+      responses: { 200: { description: "OpenAPI 3.1", schema: z.looseObject({ openapi: z.string() }) } },
+    }),
     (c) => c.json(document()),
   );
   app.get(
     "/docs",
-    openapi({ summary: "This API as a browsable page (works offline)", tags: ["docs"], responses: { 200: { description: "HTML", contentType: "text/html" } } }),
+    openapi({
+      summary: "This API as a browsable page (works offline)",
+      tags: ["docs"],
+      responses: { 200: { description: "HTML", contentType: "text/html" } },
+    }),
     (c) => {
       page ??= docsPage(document());
       c.header("Content-Security-Policy", page.csp);

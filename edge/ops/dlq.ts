@@ -1,10 +1,10 @@
 // Dead letters (admin): list the DLQ stream, and replay one to its original subject with its original
 // envelope. The consumers' inbox makes a replay of something already handled a no-op; a replayed letter
 // is deleted from the DLQ so it is listed (and replayed) once.
-import { jetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { Hono } from "hono";
 import { z } from "zod";
-import { DLQ_STREAM as STREAM, dlqSubject, readLetter, replayHeaders } from "../../nats";
+import { dlqSubject, readLetter, replayHeaders, DLQ_STREAM as STREAM } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
@@ -37,7 +37,9 @@ export const replayed = z.object({ id: z.number().int(), subject: z.string(), me
 export async function* lettersOf(jsm: JetStreamManager, durable: string, max = 10_000): AsyncGenerator<StoredMsg> {
   for (let seq = 1, n = 0; n < max; n++) {
     // the server's next-by-subject lookup (the client's type only names the direct API's)
-    const m = await jsm.streams.getMessage(STREAM, { seq, next_by_subj: dlqSubject(durable) } as unknown as { seq: number });
+    const m = await jsm.streams.getMessage(STREAM, { seq, next_by_subj: dlqSubject(durable) } as unknown as {
+      seq: number;
+    });
     if (!m) return;
     yield m;
     seq = m.seq + 1;
@@ -84,7 +86,12 @@ export function dlqRoutes(d: Deps) {
   app.get(
     "/v1/ops/dlq",
     requireRole("admin"),
-    openapi({ summary: "Dead letters, oldest first", tags: ["ops"], query: dlqQuery, responses: { 200: deadLetterPage } }),
+    openapi({
+      summary: "Dead letters, oldest first",
+      tags: ["ops"],
+      query: dlqQuery,
+      responses: { 200: deadLetterPage },
+    }),
     async (c) => {
       const { items, nextCursor } = await deadLetters(await manager(), c.req.valid("query"));
       return c.json({ items, nextCursor });
@@ -112,7 +119,11 @@ export function dlqRoutes(d: Deps) {
       await d.bus.js.publish(letter.subject, m.data, { headers: h, msgID: `replay:${STREAM}:${m.seq}` });
       await (await manager()).streams.deleteMessage(STREAM, m.seq, false).catch(() => false);
       c.get("log").info("dead letter replayed", { id: m.seq, subject: letter.subject, messageId: letter.messageId });
-      return c.json({ id: m.seq, subject: letter.subject, ...(letter.messageId ? { messageId: letter.messageId } : {}) });
+      return c.json({
+        id: m.seq,
+        subject: letter.subject,
+        ...(letter.messageId ? { messageId: letter.messageId } : {}),
+      });
     },
   );
 

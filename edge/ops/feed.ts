@@ -8,11 +8,11 @@
 //   say something moved (at most once a second), else every ORDERS_EVERY_MS in case a broadcast was lost;
 // - stuck sagas and each started sale's audit every SLOW_EVERY_MS (an audit again only when its sale moved or
 //   was not quiet), the DLQ's state every DLQ_EVERY_MS and its letters when that changed.
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { desc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { orders, products, sales } from "../../db";
 import { gate } from "../../domain/sale";
-import { OPS_TICK, ORDER_STATUS_ANY, opsTick, type OpsTick } from "../../nats";
+import { OPS_TICK, type OpsTick, ORDER_STATUS_ANY, opsTick } from "../../nats";
 import type { Deps } from "../deps";
 import { auditSale } from "../sales/audit";
 import { saleStatus } from "../sales/status";
@@ -36,7 +36,15 @@ const STUCK_AFTER_S = 60;
 export type FeedEvent = "sales" | "answers" | "health" | "audits" | "stuck" | "dlq";
 export type Listener = (event: FeedEvent, data: unknown) => void;
 
-type Tracked = { id: string; productName: string; price: number; quantity: number; perUserLimit: number; startsAt: Date; endsAt: Date | null };
+type Tracked = {
+  id: string;
+  productName: string;
+  price: number;
+  quantity: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date | null;
+};
 
 export function opsFeed(d: Deps) {
   const answers = answersWindow(WINDOW_S);
@@ -123,7 +131,12 @@ export function opsFeed(d: Deps) {
         const rows = await d.db
           .select({ saleId: orders.saleId, status: orders.status, n: sql<number>`count(*)::int` })
           .from(orders)
-          .where(inArray(orders.saleId, tracked.map((s) => s.id)))
+          .where(
+            inArray(
+              orders.saleId,
+              tracked.map((s) => s.id),
+            ),
+          )
           .groupBy(orders.saleId, orders.status);
         byStatus.clear();
         for (const r of rows) (byStatus.get(r.saleId!) ?? byStatus.set(r.saleId!, {}).get(r.saleId!)!)[r.status] = r.n;
@@ -159,7 +172,10 @@ export function opsFeed(d: Deps) {
             settled: n("CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"),
             confirmed: n("CONFIRMED", "SHIPPED", "DELIVERED"),
             cancelled: n("CANCELLED"),
-            soldOut: remaining !== null ? timeToSellOut({ startsAt: s.startsAt.getTime(), remaining, soldOutAt: c?.soldOutAt, pace, now }) : null,
+            soldOut:
+              remaining !== null
+                ? timeToSellOut({ startsAt: s.startsAt.getTime(), remaining, soldOutAt: c?.soldOutAt, pace, now })
+                : null,
           };
         }),
       );
@@ -183,7 +199,10 @@ export function opsFeed(d: Deps) {
       for (const s of tracked) {
         // an audit without the gate's counters fails for want of them: wait until a purchase loads the gate
         if (s.startsAt.getTime() > now || !readings.get(s.id)?.length) continue;
-        const counted = { admitted: readings.get(s.id)?.at(-1)?.admitted ?? -1, orders: Object.values(byStatus.get(s.id) ?? {}).reduce((a, b) => a + b, 0) };
+        const counted = {
+          admitted: readings.get(s.id)?.at(-1)?.admitted ?? -1,
+          orders: Object.values(byStatus.get(s.id) ?? {}).reduce((a, b) => a + b, 0),
+        };
         const before = audited.get(s.id);
         if (before?.quiet && before.admitted === counted.admitted && before.orders === counted.orders) continue;
         const report = await auditSale(d.db, g, await manager(), s.id);

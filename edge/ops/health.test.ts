@@ -39,7 +39,8 @@ describe("/metrics", () => {
   });
 
   test("with METRICS_PORT: not on the public port at all, for anyone; served by the internal listener", async () => {
-    for (const user of [undefined, as("admin")]) expect((await publicApp({ METRICS_PORT: "9100" }, user).request("/metrics")).status).toBe(404);
+    for (const user of [undefined, as("admin")])
+      expect((await publicApp({ METRICS_PORT: "9100" }, user).request("/metrics")).status).toBe(404);
     const r = await fetch(`http://127.0.0.1:${internal.port}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toStartWith("text/plain");

@@ -4,7 +4,7 @@
 import { and, desc, eq, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orders, orderStatus, sagas, type Db } from "../../db";
+import { type Db, orderStatus, orders, sagas } from "../../db";
 import { RESTING_STATES } from "../../domain/order";
 import type { Deps, Env } from "../deps";
 import { requireRole } from "../middleware/auth";
@@ -74,7 +74,10 @@ export async function opsOrders(db: Db, q: z.infer<typeof opsOrdersQuery>): Prom
         q.status ? eq(orders.status, q.status) : undefined,
         q.state ? eq(sagas.state, q.state) : undefined,
         q.stuck === "true"
-          ? and(or(isNull(sagas.state), notInArray(sagas.state, [...RESTING_STATES])), lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`))
+          ? and(
+              or(isNull(sagas.state), notInArray(sagas.state, [...RESTING_STATES])),
+              lt(changed, sql`now() - make_interval(secs => ${q.olderThanS})`),
+            )
           : undefined,
         q.cursor ? lt(orders.id, q.cursor) : undefined,
       ),

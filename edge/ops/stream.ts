@@ -5,7 +5,7 @@ import { streamSSE } from "hono/streaming";
 import type { Deps, Env } from "../deps";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
-import { opsFeed, WINDOW_S, type FeedEvent } from "./feed";
+import { type FeedEvent, opsFeed, WINDOW_S } from "./feed";
 
 export function opsStreamRoutes(d: Deps) {
   const app = new Hono<Env>();

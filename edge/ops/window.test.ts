@@ -7,7 +7,10 @@ describe("answersWindow", () => {
     w.add(100, { "202": 3, "409": 10 });
     w.add(100, { "202": 2 }); // a second edge, same second
     w.add(102, { "409": 7, "429": 1 });
-    expect(w.series(103)).toEqual({ from: 98, statuses: { "202": [0, 0, 5, 0, 0], "409": [0, 0, 10, 0, 7], "429": [0, 0, 0, 0, 1] } });
+    expect(w.series(103)).toEqual({
+      from: 98,
+      statuses: { "202": [0, 0, 5, 0, 0], "409": [0, 0, 10, 0, 7], "429": [0, 0, 0, 0, 1] },
+    });
     // the second in progress is left out until it is over
     w.add(103, { "202": 1 });
     expect(w.series(103).statuses["202"]).toEqual([0, 0, 5, 0, 0]);
@@ -28,13 +31,20 @@ describe("perSecond", () => {
 describe("timeToSellOut", () => {
   const startsAt = 1_000_000;
   test("taken: from the start to the gate's sold-out time", () => {
-    expect(timeToSellOut({ startsAt, remaining: 0, soldOutAt: startsAt + 270, pace: 0, now: startsAt + 5000 })).toEqual({ seconds: 0.27, estimated: false });
+    expect(timeToSellOut({ startsAt, remaining: 0, soldOutAt: startsAt + 270, pace: 0, now: startsAt + 5000 })).toEqual(
+      { seconds: 0.27, estimated: false },
+    );
   });
   test("estimated from the pace while units remain; none before the start or without a pace", () => {
-    expect(timeToSellOut({ startsAt, remaining: 100, pace: 50, now: startsAt + 3000 })).toEqual({ seconds: 5, estimated: true });
+    expect(timeToSellOut({ startsAt, remaining: 100, pace: 50, now: startsAt + 3000 })).toEqual({
+      seconds: 5,
+      estimated: true,
+    });
     expect(timeToSellOut({ startsAt, remaining: 100, pace: 0, now: startsAt + 3000 })).toBeNull();
     expect(timeToSellOut({ startsAt, remaining: 100, pace: 50, now: startsAt - 1 })).toBeNull();
     // sold out once, then units came back: no longer sold out, the estimate speaks again
-    expect(timeToSellOut({ startsAt, remaining: 4, soldOutAt: startsAt + 270, pace: 2, now: startsAt + 3000 })).toEqual({ seconds: 5, estimated: true });
+    expect(timeToSellOut({ startsAt, remaining: 4, soldOutAt: startsAt + 270, pace: 2, now: startsAt + 3000 })).toEqual(
+      { seconds: 5, estimated: true },
+    );
   });
 });

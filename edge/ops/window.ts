@@ -40,8 +40,15 @@ export function perSecond(prev: { at: number; admitted: number } | undefined, at
  * Seconds from a sale's start to its last unit: taken when the gate has recorded it (sold out), else estimated
  * from the pace of the last seconds while units remain (null when nothing moves or the sale has not started).
  */
-export function timeToSellOut(s: { startsAt: number; remaining: number; soldOutAt?: number; pace: number; now: number }): { seconds: number; estimated: boolean } | null {
-  if (s.soldOutAt !== undefined && s.remaining <= 0) return { seconds: Math.max(0, (s.soldOutAt - s.startsAt) / 1000), estimated: false };
+export function timeToSellOut(s: {
+  startsAt: number;
+  remaining: number;
+  soldOutAt?: number;
+  pace: number;
+  now: number;
+}): { seconds: number; estimated: boolean } | null {
+  if (s.soldOutAt !== undefined && s.remaining <= 0)
+    return { seconds: Math.max(0, (s.soldOutAt - s.startsAt) / 1000), estimated: false };
   if (s.now < s.startsAt || s.pace <= 0 || s.remaining <= 0) return null;
   return { seconds: (s.now - s.startsAt) / 1000 + s.remaining / s.pace, estimated: true };
 }

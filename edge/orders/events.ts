@@ -3,9 +3,9 @@
 // order actor's broadcast after each commit only says "look again"; a slow re-read catches a lost one.
 import { and, asc, eq, gt } from "drizzle-orm";
 import { Hono } from "hono";
-import { streamSSE, type SSEStreamingApi } from "hono/streaming";
+import { type SSEStreamingApi, streamSSE } from "hono/streaming";
 import { z } from "zod";
-import { orderHistory, orders, type Db } from "../../db";
+import { type Db, orderHistory, orders } from "../../db";
 import { orderStatusSubject } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -50,7 +50,13 @@ export function orderEventRoutes(d: Deps) {
         "For the order's owner, at most MAX_STREAMS_PER_USER (10) open at once per user on one edge (then 429 RATE_LIMITED with Retry-After). The first `status` event is the current status, then one per change; the stream ends after CANCELLED or DELIVERED. Event ids are history positions: reconnecting with Last-Event-ID resumes after it.",
       tags: ["orders"],
       headers: { "Last-Event-ID": { description: "Resume after this event id (sent by EventSource on reconnect)." } },
-      responses: { 200: { description: "text/event-stream of `status` events", schema: orderStatusEvent, contentType: "text/event-stream" } },
+      responses: {
+        200: {
+          description: "text/event-stream of `status` events",
+          schema: orderStatusEvent,
+          contentType: "text/event-stream",
+        },
+      },
       errors: ["RATE_LIMITED"],
     }),
     async (c) => {
@@ -64,7 +70,10 @@ export function orderEventRoutes(d: Deps) {
       const streams = open.get(user) ?? 0;
       if (streams >= d.config.MAX_STREAMS_PER_USER) {
         c.header("Retry-After", String(RETRY_AFTER_S));
-        throw new AppError("RATE_LIMITED", `at most ${d.config.MAX_STREAMS_PER_USER} open event streams per user; close one first`);
+        throw new AppError(
+          "RATE_LIMITED",
+          `at most ${d.config.MAX_STREAMS_PER_USER} open event streams per user; close one first`,
+        );
       }
       open.set(user, streams + 1);
       const closed = () => {
@@ -96,7 +105,9 @@ export function orderEventRoutes(d: Deps) {
           for (;;) {
             for (const r of rows) {
               const reason =
-                r.status === "CANCELLED" ? (await d.db.select({ reason: orders.reason }).from(orders).where(eq(orders.id, id)))[0]?.reason : undefined;
+                r.status === "CANCELLED"
+                  ? (await d.db.select({ reason: orders.reason }).from(orders).where(eq(orders.id, id)))[0]?.reason
+                  : undefined;
               const data = { orderId: id, status: r.status, ...(reason ? { reason } : {}), at: r.at.toISOString() };
               await stream.writeSSE({ event: "status", id: String(r.seq), data: JSON.stringify(data) });
               last = r.seq;

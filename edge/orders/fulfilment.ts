@@ -3,7 +3,7 @@
 import { and, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orderItems, products, type Db } from "../../db";
+import { type Db, orderItems, products } from "../../db";
 import { publish } from "../../nats";
 import type { Claims } from "../auth/tokens";
 import type { Deps, Env } from "../deps";
@@ -52,9 +52,17 @@ export function fulfilmentRoutes(d: Deps) {
         const id = idParam(c);
         const order = await fulfillable(d.db, caller(c), id);
         if (order.status !== step.from)
-          throw new AppError("INVALID_TRANSITION", `an order that is ${order.status} cannot be marked ${step.verb === "ship" ? "shipped" : "delivered"}`);
+          throw new AppError(
+            "INVALID_TRANSITION",
+            `an order that is ${order.status} cannot be marked ${step.verb === "ship" ? "shipped" : "delivered"}`,
+          );
         // one message id per order and step: a repeated click is dropped by JetStream, then by the saga's inbox
-        await publish(d.bus.js, step.subject, { orderId: id }, { id: `${step.verb}:${id}`, traceparent: c.get("traceparent") });
+        await publish(
+          d.bus.js,
+          step.subject,
+          { orderId: id },
+          { id: `${step.verb}:${id}`, traceparent: c.get("traceparent") },
+        );
         return c.json({ orderId: id, status: step.from }, 202);
       },
     );

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { Hono } from "hono";
 import postgres from "postgres";
-import { createDb, orderHistory, orderItems, orders, type Db } from "../../db";
+import { createDb, type Db, orderHistory, orderItems, orders } from "../../db";
 import * as schema from "../../db/schema";
 import { uuidv7 } from "../../nats";
 import { stack } from "../../tests/harness";
@@ -21,7 +21,11 @@ beforeAll(async () => {
   const url = (await stack()).env.DATABASE_URL!;
   db = createDb(url, { max: 2 });
   // postgres.js calls `debug` once per query sent; its own type lookup on each new connection is not counted
-  const client = postgres(url, { max: 4, onnotice: () => {}, debug: (_c, q) => void (q.includes("pg_catalog.pg_type") || queries++) });
+  const client = postgres(url, {
+    max: 4,
+    onnotice: () => {},
+    debug: (_c, q) => void (q.includes("pg_catalog.pg_type") || queries++),
+  });
   counted = Object.assign(drizzle(client, { schema }), { $client: client });
 }, 60_000);
 afterAll(async () => {
@@ -44,7 +48,15 @@ describe("GET /v1/orders", () => {
   test("100 orders with items, history and refunds: one query per table, each order with exactly its own rows", async () => {
     const userId = uuidv7();
     const placed = Array.from({ length: 101 }, (_, n) => ({ id: uuidv7(), n }));
-    await db.insert(orders).values(placed.map((o) => ({ id: o.id, userId, total: 1000 * (o.n + 1), paymentMethod: "card_ok", status: "CONFIRMED" as const })));
+    await db.insert(orders).values(
+      placed.map((o) => ({
+        id: o.id,
+        userId,
+        total: 1000 * (o.n + 1),
+        paymentMethod: "card_ok",
+        status: "CONFIRMED" as const,
+      })),
+    );
     await db.insert(orderItems).values(
       placed.flatMap((o) => [
         { id: uuidv7(), orderId: o.id, productId: uuidv7(), quantity: 1, price: 1000 * (o.n + 1) },
@@ -59,7 +71,15 @@ describe("GET /v1/orders", () => {
     const res = await api.request("/v1/orders?limit=100");
     const used = queries;
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { items: { id: string; total: number; items: { quantity: number; price: number }[]; history: { status: string }[] }[]; nextCursor: string | null };
+    const body = (await res.json()) as {
+      items: {
+        id: string;
+        total: number;
+        items: { quantity: number; price: number }[];
+        history: { status: string }[];
+      }[];
+      nextCursor: string | null;
+    };
     process.stderr.write(`GET /v1/orders?limit=100: ${used} queries\n`);
     // orders, their items, their history, their refunds
     expect(used).toBeLessThanOrEqual(4);
@@ -70,7 +90,10 @@ describe("GET /v1/orders", () => {
     for (const [i, o] of body.items.entries()) {
       const n = newest[i]!.n;
       expect(o.total).toBe(1000 * (n + 1));
-      expect(o.items.map((it) => [it.quantity, it.price])).toEqual([[1, 1000 * (n + 1)], [2, 0]]);
+      expect(o.items.map((it) => [it.quantity, it.price])).toEqual([
+        [1, 1000 * (n + 1)],
+        [2, 0],
+      ]);
       expect(o.history.map((h) => h.status)).toEqual(["PENDING", "CONFIRMED"]);
       expect((o as { refunded?: number }).refunded).toBe(0);
     }
@@ -82,7 +105,9 @@ describe("GET /v1/orders", () => {
     expect(queries).toBeLessThanOrEqual(4);
 
     // another user sees none of them
-    const stranger = (await (await app({ sub: uuidv7(), role: "shopper", jti: "j", fam: "f", exp: 0 }).request("/v1/orders")).json()) as typeof body;
+    const stranger = (await (
+      await app({ sub: uuidv7(), role: "shopper", jti: "j", fam: "f", exp: 0 }).request("/v1/orders")
+    ).json()) as typeof body;
     expect(stranger.items).toEqual([]);
   });
 });

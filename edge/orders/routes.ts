@@ -3,12 +3,12 @@
 import { and, asc, desc, eq, inArray, isNull, lt, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orderHistory, orderItems, orders, payments, products, type Db, type Order } from "../../db";
+import { type Db, type Order, orderHistory, orderItems, orders, payments, products } from "../../db";
 import { canCancel, ORDER_STATUSES } from "../../domain/order";
 import { fitsAmount, MAX_AMOUNT, paymentMethod, publish, publishRows, uuidv7, writeOutbox } from "../../nats";
-import type { Deps, Env } from "../deps";
 import { cartLines, recordCheckout } from "../cart";
 import { discountOf, heldCoupon } from "../coupons";
+import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotent } from "../idempotency";
 import { caller, requireRole } from "../middleware/auth";
@@ -38,7 +38,15 @@ export const orderView = z
     id: z.uuid(),
     userId: z.uuid(),
     status: orderStatus,
-    items: z.array(z.object({ id: z.uuid(), productId: z.uuid(), quantity: z.number().int(), price: z.number().int(), status: z.string() })),
+    items: z.array(
+      z.object({
+        id: z.uuid(),
+        productId: z.uuid(),
+        quantity: z.number().int(),
+        price: z.number().int(),
+        status: z.string(),
+      }),
+    ),
     total: z.number().int(),
     discount: z.number().int(),
     refunded: z.number().int().describe("every refund of the order so far; at most its charge"),
@@ -58,9 +66,16 @@ async function orderViews(db: Db, rows: Order[]) {
   const ids = sql.param(rows.map((o) => o.id));
   const [items, history, refunds] = await Promise.all([
     db.select().from(orderItems).where(sql`${orderItems.orderId} = any(${ids}::uuid[])`).orderBy(asc(orderItems.id)),
-    db.select().from(orderHistory).where(sql`${orderHistory.orderId} = any(${ids}::uuid[])`).orderBy(asc(orderHistory.seq)),
+    db
+      .select()
+      .from(orderHistory)
+      .where(sql`${orderHistory.orderId} = any(${ids}::uuid[])`)
+      .orderBy(asc(orderHistory.seq)),
     // refunds are the payment actor's record: what went back through the gateway, not what the saga asked for
-    db.select({ orderId: payments.orderId, refunded: payments.refunded }).from(payments).where(sql`${payments.orderId} = any(${ids}::uuid[])`),
+    db
+      .select({ orderId: payments.orderId, refunded: payments.refunded })
+      .from(payments)
+      .where(sql`${payments.orderId} = any(${ids}::uuid[])`),
   ]);
   const refundedOf = new Map(refunds.map((r) => [r.orderId, r.refunded]));
   const itemsOf = Map.groupBy(items, (i) => i.orderId);
@@ -69,7 +84,13 @@ async function orderViews(db: Db, rows: Order[]) {
     id: order.id,
     userId: order.userId,
     status: order.status,
-    items: (itemsOf.get(order.id) ?? []).map((i) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
+    items: (itemsOf.get(order.id) ?? []).map((i) => ({
+      id: i.id,
+      productId: i.productId,
+      quantity: i.quantity,
+      price: i.price,
+      status: i.status,
+    })),
     total: order.total,
     discount: order.discount,
     refunded: refundedOf.get(order.id) ?? 0,
@@ -122,24 +143,49 @@ export function orderRoutes(d: Deps) {
           const missing = ids.filter((id) => !price.has(id));
           if (missing.length) throw new AppError("NOT_FOUND", `no such product: ${missing.join(", ")}`);
           const orderId = uuidv7();
-          const items = lines.map((i) => ({ itemId: uuidv7(), productId: i.productId, quantity: i.quantity, price: price.get(i.productId)! }));
+          const items = lines.map((i) => ({
+            itemId: uuidv7(),
+            productId: i.productId,
+            quantity: i.quantity,
+            price: price.get(i.productId)!,
+          }));
           const subtotal = items.reduce((s, i) => s + i.price * i.quantity, 0);
           // every line is part of the subtotal: one check covers them all
-          if (!fitsAmount(subtotal)) throw new AppError("VALIDATION_FAILED", `the order's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`);
+          if (!fitsAmount(subtotal))
+            throw new AppError(
+              "VALIDATION_FAILED",
+              `the order's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`,
+            );
           const discount = coupon ? discountOf(coupon, subtotal) : 0;
           const total = subtotal - discount;
           const couponId = input.couponId;
-          await tx.insert(orders).values({ id: orderId, userId: user.sub, total, discount, couponId, paymentMethod: input.paymentMethod });
-          if (input.fromCart) await recordCheckout(tx, orderId, user.sub, lines);
           await tx
-            .insert(orderItems)
-            .values(items.map((i) => ({ id: i.itemId, orderId, productId: i.productId, quantity: i.quantity, price: i.price })));
+            .insert(orders)
+            .values({ id: orderId, userId: user.sub, total, discount, couponId, paymentMethod: input.paymentMethod });
+          if (input.fromCart) await recordCheckout(tx, orderId, user.sub, lines);
+          await tx.insert(orderItems).values(
+            items.map((i) => ({
+              id: i.itemId,
+              orderId,
+              productId: i.productId,
+              quantity: i.quantity,
+              price: i.price,
+            })),
+          );
           await tx.insert(orderHistory).values({ orderId, status: "PENDING" });
           rows = await writeOutbox(tx, [
             {
               msg: {
                 type: "orders.cmd.place",
-                data: { orderId, userId: user.sub, items, total, discount, couponId, paymentMethod: input.paymentMethod },
+                data: {
+                  orderId,
+                  userId: user.sub,
+                  items,
+                  total,
+                  discount,
+                  couponId,
+                  paymentMethod: input.paymentMethod,
+                },
               },
               traceparent: c.get("traceparent"),
             },
@@ -169,7 +215,12 @@ export function orderRoutes(d: Deps) {
       const rows = await d.db
         .select()
         .from(orders)
-        .where(and(user.role === "admin" ? undefined : eq(orders.userId, user.sub), q.cursor ? lt(orders.id, q.cursor) : undefined))
+        .where(
+          and(
+            user.role === "admin" ? undefined : eq(orders.userId, user.sub),
+            q.cursor ? lt(orders.id, q.cursor) : undefined,
+          ),
+        )
         .orderBy(desc(orders.id))
         .limit(q.limit + 1);
       const { items, nextCursor } = page(rows, q.limit);
@@ -181,7 +232,8 @@ export function orderRoutes(d: Deps) {
   async function visible(c: Parameters<typeof caller>[0], id: string) {
     const order = await loadOrder(d.db, id);
     const user = caller(c);
-    if (!order || (user.role !== "admin" && order.userId !== user.sub)) throw new AppError("NOT_FOUND", "no such order");
+    if (!order || (user.role !== "admin" && order.userId !== user.sub))
+      throw new AppError("NOT_FOUND", "no such order");
     return order;
   }
 
@@ -192,16 +244,29 @@ export function orderRoutes(d: Deps) {
     async (c) => c.json(await visible(c, idParam(c))),
   );
 
-  async function cancel(c: Parameters<typeof caller>[0] & { get(k: "traceparent"): string }, orderId: string, itemId?: string) {
+  async function cancel(
+    c: Parameters<typeof caller>[0] & { get(k: "traceparent"): string },
+    orderId: string,
+    itemId?: string,
+  ) {
     const order = await visible(c, orderId);
     const decision = canCancel(order, itemId);
     if (!decision.ok) throw new AppError(decision.code, decision.detail);
-    await publish(d.bus.js, "orders.cmd.cancel", { orderId, ...(itemId ? { itemId } : {}) }, { traceparent: c.get("traceparent") });
+    await publish(
+      d.bus.js,
+      "orders.cmd.cancel",
+      { orderId, ...(itemId ? { itemId } : {}) },
+      { traceparent: c.get("traceparent") },
+    );
     return order;
   }
 
   const cancelDoc = (summary: string) =>
-    openapi({ summary, responses: { 202: accepted.extend({ itemId: z.uuid().optional() }) }, errors: ["NOT_CANCELLABLE"] });
+    openapi({
+      summary,
+      responses: { 202: accepted.extend({ itemId: z.uuid().optional() }) },
+      errors: ["NOT_CANCELLABLE"],
+    });
   app.post(
     "/v1/orders/:id/cancel",
     requireRole("shopper", "admin"),
@@ -213,12 +278,17 @@ export function orderRoutes(d: Deps) {
     },
   );
 
-  app.post("/v1/orders/:id/items/:itemId/cancel", requireRole("shopper", "admin"), cancelDoc("Cancel one item, with a partial refund"), async (c) => {
-    const id = idParam(c);
-    const itemId = idParam(c, "itemId");
-    const order = await cancel(c, id, itemId);
-    return c.json({ orderId: id, itemId, status: order.status }, 202);
-  });
+  app.post(
+    "/v1/orders/:id/items/:itemId/cancel",
+    requireRole("shopper", "admin"),
+    cancelDoc("Cancel one item, with a partial refund"),
+    async (c) => {
+      const id = idParam(c);
+      const itemId = idParam(c, "itemId");
+      const order = await cancel(c, id, itemId);
+      return c.json({ orderId: id, itemId, status: order.status }, 202);
+    },
+  );
 
   return app;
 }

@@ -28,9 +28,12 @@ export async function buildAssets(): Promise<Assets> {
     files.set(name, { body, type: "text/javascript; charset=utf-8", etag: `"${hashOf(body)}"` });
     names[name.replace(/-[^-]*$/, "")] = name;
   }
-  const css = new TextEncoder().encode(`${await Bun.file(UPLOT_CSS).text()}\n${await Bun.file(join(CLIENT, "pages.css")).text()}`);
+  const css = new TextEncoder().encode(
+    `${await Bun.file(UPLOT_CSS).text()}\n${await Bun.file(join(CLIENT, "pages.css")).text()}`,
+  );
   const cssName = `pages-${hashOf(css)}.css`;
   files.set(cssName, { body: css, type: "text/css; charset=utf-8", etag: `"${hashOf(css)}"` });
-  if (!names.ops || !names.shop) throw new Error(`the pages' build is missing a script: ${Object.values(names).join(", ")}`);
+  if (!names.ops || !names.shop)
+    throw new Error(`the pages' build is missing a script: ${Object.values(names).join(", ")}`);
   return { files, ops: names.ops, shop: names.shop, css: cssName };
 }

@@ -43,7 +43,17 @@ ${login("Sign in as an admin")}
 </main></body></html>`;
 }
 
-export type ShopSale = { id: string; productName: string; price: number; quantity: number; perUserLimit: number; startsAt: Date; endsAt: Date | null; status: string; remaining: number };
+export type ShopSale = {
+  id: string;
+  productName: string;
+  price: number;
+  quantity: number;
+  perUserLimit: number;
+  startsAt: Date;
+  endsAt: Date | null;
+  status: string;
+  remaining: number;
+};
 
 export function shopPage(a: Assets, s: ShopSale, now: number): string {
   return `${head(`${s.productName} · flashsale`, a, a.shop)}

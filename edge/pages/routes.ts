@@ -1,7 +1,7 @@
 // GET /ops (the ops console), GET /shop/sales/:id (a sale's page) and GET /assets/:name (their scripts and
 // stylesheet, cached for good under content-hashed names). Served by the edge itself: no CDN, works offline.
 import { eq } from "drizzle-orm";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { products } from "../../db";
 import { gate, gateFromPostgres } from "../../domain/sale";
@@ -11,7 +11,7 @@ import { openapi } from "../openapi";
 import type { SaleBoard } from "../sales/board";
 import { saleView } from "../sales/routes";
 import { idParam } from "../validate";
-import { buildAssets, type Assets } from "./bundle";
+import { type Assets, buildAssets } from "./bundle";
 import { opsPage, PAGE_CSP, shopPage } from "./html";
 
 const IMMUTABLE = "public, max-age=31536000, immutable";
@@ -36,19 +36,37 @@ export function pageRoutes(d: Deps, board: SaleBoard) {
 
   app.get(
     "/ops",
-    openapi({ ...page, summary: "The ops console: sign in as an admin, then sales, answers, breakers, stuck sagas and dead letters, live" }),
+    openapi({
+      ...page,
+      summary:
+        "The ops console: sign in as an admin, then sales, answers, breakers, stuck sagas and dead letters, live",
+    }),
     async (c) => html(c, opsPage(await assets())),
   );
 
   app.get(
     "/shop/sales/:id",
-    openapi({ ...page, summary: "A sale's page: countdown, remaining units live, sign in, buy, and the order's status", errors: ["NOT_FOUND"] }),
+    openapi({
+      ...page,
+      summary: "A sale's page: countdown, remaining units live, sign in, buy, and the order's status",
+      errors: ["NOT_FOUND"],
+    }),
     async (c) => {
       const s = await board.find(idParam(c));
       const [p] = await d.db.select({ name: products.name }).from(products).where(eq(products.id, s.productId));
-      const remaining = (await g.counters(s.id).catch(() => undefined))?.remaining ?? (await gateFromPostgres(d.db, s.id))?.remaining ?? 0;
+      const remaining =
+        (await g.counters(s.id).catch(() => undefined))?.remaining ??
+        (await gateFromPostgres(d.db, s.id))?.remaining ??
+        0;
       const view = saleView(s, remaining);
-      return html(c, shopPage(await assets(), { ...s, productName: p?.name ?? "", status: view.status, remaining: view.remaining }, Date.now()));
+      return html(
+        c,
+        shopPage(
+          await assets(),
+          { ...s, productName: p?.name ?? "", status: view.status, remaining: view.remaining },
+          Date.now(),
+        ),
+      );
     },
   );
 

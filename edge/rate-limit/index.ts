@@ -1,2 +1,2 @@
-export { limiter, localBuckets, type Bucket, type Decision } from "./limiter";
 export { upstashAdapter } from "./ioredis-adapter";
+export { type Bucket, type Decision, limiter, localBuckets } from "./limiter";

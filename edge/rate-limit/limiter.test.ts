@@ -12,10 +12,10 @@ import { login } from "../auth/schemas";
 import type { Env } from "../deps";
 import { AppError, renderError } from "../errors";
 import { createMetrics } from "../metrics";
+import { type FrontOptions, front } from "../middleware/front";
 import { loginThrottle } from "../middleware/login-throttle";
-import { front, type FrontOptions } from "../middleware/front";
 import { openapi } from "../openapi";
-import { limiter, type Bucket } from "./limiter";
+import { type Bucket, limiter } from "./limiter";
 
 const freePort = () => {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -95,7 +95,9 @@ describe("leases: a busy identity does not cost a Redis call per request", () =>
   test("two edges on one bucket never admit more than it holds", async () => {
     const b = bucket({ capacity: 100, refillPerInterval: 1, intervalS: 60 });
     const [a, c] = [onRedis(limiter(redis, b)), onRedis(limiter(redis, b))];
-    const admitted = (await Promise.all(Array.from({ length: 150 }, (_, i) => (i % 2 ? a : c)("shared")))).filter((d) => d.success).length;
+    const admitted = (await Promise.all(Array.from({ length: 150 }, (_, i) => (i % 2 ? a : c)("shared")))).filter(
+      (d) => d.success,
+    ).length;
     expect(admitted).toBe(100);
   });
 
@@ -113,12 +115,23 @@ describe("leases: a busy identity does not cost a Redis call per request", () =>
  * The edge's own chain around a few routes (built once Redis is up), served for real so the client
  * address comes from the socket. Any answer from the local fallback fails the test: these are Redis's.
  */
-function serve(routes: (app: Hono<Env>) => void, o: { trustedProxies?: string; limit?: () => FrontOptions["limit"] } = {}) {
+function serve(
+  routes: (app: Hono<Env>) => void,
+  o: { trustedProxies?: string; limit?: () => FrontOptions["limit"] } = {},
+) {
   let base = "";
   let s: ReturnType<typeof Bun.serve> | undefined;
   beforeAll(() => {
     const app = new Hono<Env>();
-    app.use(front({ log: logger({ test: "rate-limit" }), metrics: createMetrics(), trustedProxies: o.trustedProxies ?? "", onError: renderError, limit: o.limit?.() }));
+    app.use(
+      front({
+        log: logger({ test: "rate-limit" }),
+        metrics: createMetrics(),
+        trustedProxies: o.trustedProxies ?? "",
+        onError: renderError,
+        limit: o.limit?.(),
+      }),
+    );
     routes(app);
     app.notFound((c) => renderError(new AppError("NOT_FOUND"), c));
     app.onError(renderError);
@@ -160,15 +173,27 @@ describe("the rate-limit middleware", () => {
 });
 
 describe("the login brake", () => {
-  const post = serve((app) => {
-    const perIp = onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 3, intervalS: 60 })));
-    const perEmail = onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 3, intervalS: 60 })));
-    app.post("/login", openapi({ summary: "login", body: login, responses: {} }), loginThrottle(perIp, perEmail), () => {
-      throw new AppError("INVALID_CREDENTIALS");
-    });
-  }, { trustedProxies: "127.0.0.1/32" });
+  const post = serve(
+    (app) => {
+      const perIp = onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 3, intervalS: 60 })));
+      const perEmail = onRedis(limiter(redis, bucket({ capacity: 3, refillPerInterval: 3, intervalS: 60 })));
+      app.post(
+        "/login",
+        openapi({ summary: "login", body: login, responses: {} }),
+        loginThrottle(perIp, perEmail),
+        () => {
+          throw new AppError("INVALID_CREDENTIALS");
+        },
+      );
+    },
+    { trustedProxies: "127.0.0.1/32" },
+  );
   const attempt = (email: string, ip: string) =>
-    post("/login", { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": ip }, body: JSON.stringify({ email, password: "guess" }) });
+    post("/login", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": ip },
+      body: JSON.stringify({ email, password: "guess" }),
+    });
 
   test("per email: a fourth attempt on one account is refused from any address", async () => {
     const statuses = [];
@@ -191,22 +216,36 @@ describe("the login brake", () => {
 
 describe("when Redis is down or hangs", () => {
   test("a dead Redis: answers from the local bucket within the timeout, still limiting", async () => {
-    const dead = new Redis(freePort(), "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    const dead = new Redis(freePort(), "127.0.0.1", {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+    });
     dead.on("error", () => {});
     try {
-      const limit = limiter(dead, bucket({ capacity: 3, refillPerInterval: 1, intervalS: 60 }), { timeoutMs: 100, retryAfterMs: 1_000 });
+      const limit = limiter(dead, bucket({ capacity: 3, refillPerInterval: 1, intervalS: 60 }), {
+        timeoutMs: 100,
+        retryAfterMs: 1_000,
+      });
       const started = performance.now();
       const first = await limit("u");
       expect(performance.now() - started).toBeLessThan(150);
       expect(first).toMatchObject({ success: true, degraded: true, limit: 3, remaining: 2 });
-      expect([(await limit("u")).success, (await limit("u")).success, (await limit("u")).success]).toEqual([true, true, false]);
+      expect([(await limit("u")).success, (await limit("u")).success, (await limit("u")).success]).toEqual([
+        true,
+        true,
+        false,
+      ]);
     } finally {
       dead.disconnect();
     }
   });
 
   test("a hanging Redis costs one timeout, then the local bucket answers at once until Redis is back", async () => {
-    const limit = limiter(redis, bucket({ capacity: 10, refillPerInterval: 1, intervalS: 60 }), { timeoutMs: 100, retryAfterMs: 600 });
+    const limit = limiter(redis, bucket({ capacity: 10, refillPerInterval: 1, intervalS: 60 }), {
+      timeoutMs: 100,
+      retryAfterMs: 600,
+    });
     expect((await limit("u")).degraded).toBe(false);
     const admin = new Redis(redis.options.port!, "127.0.0.1");
     await admin.call("CLIENT", "PAUSE", "700", "ALL");

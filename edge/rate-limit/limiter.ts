@@ -27,7 +27,17 @@ const MAX_IDENTITIES = 50_000;
 
 type Waiter = (d: Decision) => void;
 /** Tokens this edge holds for one identity, and its Redis call in flight with the requests waiting on it. */
-type Lease = { left: number; until: number; size: number; fetchedAt: number; remaining: number; reset: number; limit: number; fetching: boolean; queue: Waiter[] };
+type Lease = {
+  left: number;
+  until: number;
+  size: number;
+  fetchedAt: number;
+  remaining: number;
+  reset: number;
+  limit: number;
+  fetching: boolean;
+  queue: Waiter[];
+};
 
 function remember<V>(map: Map<string, V>, key: string, value: V) {
   if (map.size >= MAX_IDENTITIES && !map.has(key)) map.delete(map.keys().next().value!);
@@ -75,12 +85,21 @@ export function limiter(redis: RedisClient, bucket: Bucket, o: LimiterOptions = 
         if (!r.success) {
           l.left = 0;
           remember(refused, identity, { reset: r.reset, limit: r.limit });
-          for (const w of l.queue.splice(0)) w({ success: false, limit: r.limit, remaining: 0, reset: r.reset, degraded: false });
+          for (const w of l.queue.splice(0))
+            w({ success: false, limit: r.limit, remaining: 0, reset: r.reset, degraded: false });
           return;
         }
         const fresh = Date.now();
         if (fresh >= l.until) l.left = 0; // unspent tokens of a lapsed lease are not spent late
-        Object.assign(l, { left: l.left + got, until: fresh + leaseMs, size: got, fetchedAt: fresh, remaining: Math.max(0, r.remaining), reset: r.reset, limit: r.limit });
+        Object.assign(l, {
+          left: l.left + got,
+          until: fresh + leaseMs,
+          size: got,
+          fetchedAt: fresh,
+          remaining: Math.max(0, r.remaining),
+          reset: r.reset,
+          limit: r.limit,
+        });
         for (const w of l.queue.splice(0, l.left)) w(spend(l));
       } while (l.queue.length);
     } catch {
@@ -102,10 +121,21 @@ export function limiter(redis: RedisClient, bucket: Bucket, o: LimiterOptions = 
       return d;
     }
     const no = refused.get(identity);
-    if (no && no.reset > now) return { success: false, limit: no.limit, remaining: 0, reset: no.reset, degraded: false };
+    if (no && no.reset > now)
+      return { success: false, limit: no.limit, remaining: 0, reset: no.reset, degraded: false };
     if (downUntil > now) return { ...local(identity), degraded: true };
     if (!l) {
-      l = { left: 0, until: 0, size: 0, fetchedAt: 0, remaining: 0, reset: 0, limit: bucket.capacity, fetching: false, queue: [] };
+      l = {
+        left: 0,
+        until: 0,
+        size: 0,
+        fetchedAt: 0,
+        remaining: 0,
+        reset: 0,
+        limit: bucket.capacity,
+        fetching: false,
+        queue: [],
+      };
       remember(leases, identity, l);
     }
     const lease = l;

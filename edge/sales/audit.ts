@@ -1,15 +1,15 @@
 // GET /v1/ops/sales/:id/audit: a sale's counts from Postgres and the gate, and each invariant with pass/fail.
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { abandonedOrders, orderItems, orders, payments, sales, saleStock, type Db } from "../../db";
-import { gate, type Gate } from "../../domain/sale";
+import { abandonedOrders, type Db, orderItems, orders, payments, saleStock, sales } from "../../db";
+import { type Gate, gate } from "../../domain/sale";
 import { consumers } from "../../nats";
-import { letterOf, lettersOf } from "../ops/dlq";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
+import { letterOf, lettersOf } from "../ops/dlq";
 import { idParam } from "../validate";
 import { invariants, type SaleFacts } from "./invariants";
 
@@ -35,12 +35,21 @@ async function deadLetteredPlacements(jsm: JetStreamManager, saleId: string): Pr
 }
 
 /** The facts an audit needs, read from Postgres, the gate and the DLQ; undefined for an unknown sale. */
-export async function saleFacts(db: Db, g: Gate, jsm: JetStreamManager, saleId: string): Promise<SaleFacts | undefined> {
+export async function saleFacts(
+  db: Db,
+  g: Gate,
+  jsm: JetStreamManager,
+  saleId: string,
+): Promise<SaleFacts | undefined> {
   const [sale] = await db.select().from(sales).where(eq(sales.id, saleId));
   if (!sale) return undefined;
   const deadPlacements = await deadLetteredPlacements(jsm, saleId);
   const byStatus = await db
-    .select({ status: orders.status, orders: sql<number>`count(distinct ${orders.id})::int`, units: sql<number>`coalesce(sum(${orderItems.quantity}), 0)::int` })
+    .select({
+      status: orders.status,
+      orders: sql<number>`count(distinct ${orders.id})::int`,
+      units: sql<number>`coalesce(sum(${orderItems.quantity}), 0)::int`,
+    })
     .from(orders)
     .innerJoin(orderItems, eq(orderItems.orderId, orders.id))
     .where(eq(orders.saleId, saleId))
@@ -49,7 +58,10 @@ export async function saleFacts(db: Db, g: Gate, jsm: JetStreamManager, saleId: 
     select max(n)::int as max from (
       select sum(i.quantity) as n from ${orders} o join ${orderItems} i on i.order_id = o.id
       where o.sale_id = ${saleId} and o.status <> 'CANCELLED' group by o.user_id) t`);
-  const [units] = await db.select({ available: saleStock.available }).from(saleStock).where(eq(saleStock.saleId, saleId));
+  const [units] = await db
+    .select({ available: saleStock.available })
+    .from(saleStock)
+    .where(eq(saleStock.saleId, saleId));
   const [money] = await db.execute<{ overRefunded: number; unrefunded: number; doubled: number }>(sql`
     select
       count(*) filter (where p.refunded > p.amount)::int as "overRefunded",
@@ -61,7 +73,12 @@ export async function saleFacts(db: Db, g: Gate, jsm: JetStreamManager, saleId: 
   const holds = counters ? await g.holds(saleId) : [];
   const holdIds = holds.map((h) => h.orderId);
   const abandoned = holdIds.length
-    ? (await db.select({ n: sql<number>`count(*)::int` }).from(abandonedOrders).where(inArray(abandonedOrders.orderId, holdIds)))[0]!.n
+    ? (
+        await db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(abandonedOrders)
+          .where(inArray(abandonedOrders.orderId, holdIds))
+      )[0]!.n
     : 0;
   return {
     sale: { quantity: sale.quantity, perUserLimit: sale.perUserLimit },
@@ -88,7 +105,11 @@ export function auditRoutes(d: Deps) {
   app.get(
     "/v1/ops/sales/:id/audit",
     requireRole("admin"),
-    openapi({ summary: "A sale's counts from Postgres and the gate, and each invariant with pass or fail", tags: ["ops"], responses: { 200: { description: "The audit report" } } }),
+    openapi({
+      summary: "A sale's counts from Postgres and the gate, and each invariant with pass or fail",
+      tags: ["ops"],
+      responses: { 200: { description: "The audit report" } },
+    }),
     async (c) => {
       jsm ??= jetstreamManager(d.bus.nc);
       const report = await auditSale(d.db, g, await jsm, idParam(c));
@@ -98,4 +119,3 @@ export function auditRoutes(d: Deps) {
   );
   return app;
 }
-

@@ -1,6 +1,6 @@
 // The sold-out flag against restocks, with a bus of the test's own (core NATS callbacks called by hand).
 import { describe, expect, test } from "bun:test";
-import { SALE_RESTOCKED, SALE_SOLD_OUT, type Bus } from "../../nats";
+import { type Bus, SALE_RESTOCKED, SALE_SOLD_OUT } from "../../nats";
 import { saleBoard } from "./board";
 
 function board(remaining = async (_: string): Promise<number | undefined> => 0) {
@@ -8,7 +8,8 @@ function board(remaining = async (_: string): Promise<number | undefined> => 0) 
   const published: string[] = [];
   const bus = {
     nc: {
-      subscribe: (subject: string, o: { callback: (err: unknown, m: { json(): unknown }) => void }) => void subs.set(subject, o.callback),
+      subscribe: (subject: string, o: { callback: (err: unknown, m: { json(): unknown }) => void }) =>
+        void subs.set(subject, o.callback),
       publish: (subject: string) => void published.push(subject),
     },
   } as unknown as Bus;

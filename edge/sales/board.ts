@@ -9,8 +9,8 @@
 // per request): still none, the flag is renewed; some, it drops, so a lost broadcast costs at most that long.
 // Each message carries its time, so a sold-out message older than the last restock seen is ignored.
 import { eq } from "drizzle-orm";
-import { sales, type Db, type Sale } from "../../db";
-import { SALE_RESTOCKED, SALE_SOLD_OUT, saleRestocked, saleSoldOut, type Bus } from "../../nats";
+import { type Db, type Sale, sales } from "../../db";
+import { type Bus, SALE_RESTOCKED, SALE_SOLD_OUT, saleRestocked, saleSoldOut } from "../../nats";
 import { AppError } from "../errors";
 
 export const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsAt.getTime() <= now;
@@ -19,7 +19,12 @@ export const ended = (s: Sale, now = Date.now()) => s.endsAt !== null && s.endsA
 const SOLD_OUT = new AppError("SOLD_OUT", "this sale is sold out");
 const ENDED = new AppError("ENDED", "the sale has ended");
 
-export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (saleId: string) => Promise<number | undefined> }) {
+export function saleBoard(d: {
+  db: Db;
+  bus: Bus;
+  flagMs: number;
+  remaining: (saleId: string) => Promise<number | undefined>;
+}) {
   const known = new Map<string, Sale>();
   const soldOut = new Map<string, number>(); // saleId -> flagged until (ms)
   const restocked = new Map<string, number>(); // saleId -> last restock seen (ms)
@@ -39,23 +44,26 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
     },
   });
   // renews the flags about to lapse while their sales have no unit left (see above)
-  const renew = setInterval(() => {
-    const now = Date.now();
-    for (const [saleId, until] of soldOut) {
-      if (until - now > d.flagMs / 2) continue;
-      const s = known.get(saleId);
-      // an ended sale is answered ENDED from memory anyway; its keys live on a day for keyed retries
-      if (s && ended(s, now)) {
-        soldOut.delete(saleId);
-        continue;
+  const renew = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [saleId, until] of soldOut) {
+        if (until - now > d.flagMs / 2) continue;
+        const s = known.get(saleId);
+        // an ended sale is answered ENDED from memory anyway; its keys live on a day for keyed retries
+        if (s && ended(s, now)) {
+          soldOut.delete(saleId);
+          continue;
+        }
+        const askedAt = Date.now();
+        d.remaining(saleId).then(
+          (left) => (left !== undefined && left <= 0 ? flag(saleId, askedAt) : soldOut.delete(saleId)),
+          () => {}, // Redis unreachable: the flag lapses, and requests ask for themselves
+        );
       }
-      const askedAt = Date.now();
-      d.remaining(saleId).then(
-        (left) => (left !== undefined && left <= 0 ? flag(saleId, askedAt) : soldOut.delete(saleId)),
-        () => {}, // Redis unreachable: the flag lapses, and requests ask for themselves
-      );
-    }
-  }, Math.max(50, d.flagMs / 4));
+    },
+    Math.max(50, d.flagMs / 4),
+  );
   renew.unref();
 
   d.bus.nc.subscribe(SALE_SOLD_OUT, {
@@ -93,7 +101,8 @@ export function saleBoard(d: { db: Db; bus: Bus; flagMs: number; remaining: (sal
     purchaseShortcut(saleId: string, keyed: boolean): AppError | undefined {
       const now = Date.now();
       const s = known.get(saleId);
-      if (s && now < s.startsAt.getTime()) return new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
+      if (s && now < s.startsAt.getTime())
+        return new AppError("NOT_STARTED", `the sale starts at ${s.startsAt.toISOString()}`);
       if (keyed) return;
       if (s && ended(s, now)) return ENDED;
       if (isSoldOut(saleId)) return SOLD_OUT;

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import type { Sale } from "../../db";
 import type { PurchaseResult } from "../../domain/sale";
 import { MAX_AMOUNT } from "../../nats";
-import { decidePurchase, refusePurchase, type PurchaseInput } from "./decide";
+import { decidePurchase, type PurchaseInput, refusePurchase } from "./decide";
 
 const sale: Sale = {
   id: "0190f000-0000-7000-8000-000000000001",
@@ -23,28 +23,49 @@ const userId = "0190f000-0000-7000-8000-0000000000aa";
 const orderId = "0190f000-0000-7000-8000-0000000000b1";
 const itemId = "0190f000-0000-7000-8000-0000000000c1";
 const couponId = "0190f000-0000-7000-8000-0000000000d1";
-const won = (remaining = 10): PurchaseResult => ({ ok: true, orderId, itemId, position: 7, remaining, replayed: false });
+const won = (remaining = 10): PurchaseResult => ({
+  ok: true,
+  orderId,
+  itemId,
+  position: 7,
+  remaining,
+  replayed: false,
+});
 const replayed: PurchaseResult = { ok: true, orderId, itemId, replayed: true };
 const lost = (code: Extract<PurchaseResult, { ok: false }>["code"]): PurchaseResult => ({ ok: false, code });
 
 describe("refusePurchase", () => {
   test("an unkeyed purchase after the end is ENDED; a keyed one goes to the gate (it may be a replay)", () => {
-    expect(refusePurchase(sale, input(), false, after)).toEqual({ ok: false, code: "ENDED", detail: "the sale has ended" });
+    expect(refusePurchase(sale, input(), false, after)).toEqual({
+      ok: false,
+      code: "ENDED",
+      detail: "the sale has ended",
+    });
     expect(refusePurchase(sale, input(), true, after)).toBeUndefined();
     expect(refusePurchase(sale, input(), false, during)).toBeUndefined();
     expect(refusePurchase({ ...sale, endsAt: null }, input(), false, after)).toBeUndefined();
   });
 
   test("more than a shopper may buy, or an amount an order cannot hold", () => {
-    expect(refusePurchase(sale, input({ quantity: 3 }), false, during)).toEqual({ ok: false, code: "LIMIT_REACHED", detail: "at most 2 per shopper" });
+    expect(refusePurchase(sale, input({ quantity: 3 }), false, during)).toEqual({
+      ok: false,
+      code: "LIMIT_REACHED",
+      detail: "at most 2 per shopper",
+    });
     const dear = { ...sale, price: MAX_AMOUNT, perUserLimit: 10 };
     expect(refusePurchase(dear, input({ quantity: 1 }), false, during)).toBeUndefined();
-    expect(refusePurchase(dear, input({ quantity: 2 }), false, during)).toMatchObject({ ok: false, code: "VALIDATION_FAILED" });
+    expect(refusePurchase(dear, input({ quantity: 2 }), false, during)).toMatchObject({
+      ok: false,
+      code: "VALIDATION_FAILED",
+    });
   });
 });
 
 describe("decidePurchase", () => {
-  const decide = (result: PurchaseResult, o: { coupon?: { type: "percent" | "amount"; value: number } | null; input?: PurchaseInput; key?: boolean } = {}) =>
+  const decide = (
+    result: PurchaseResult,
+    o: { coupon?: { type: "percent" | "amount"; value: number } | null; input?: PurchaseInput; key?: boolean } = {},
+  ) =>
     decidePurchase({
       sale,
       userId,
@@ -92,13 +113,29 @@ describe("decidePurchase", () => {
   });
 
   test("the gate's refusals", () => {
-    expect(decide(lost("SOLD_OUT"))).toEqual({ ok: false, code: "SOLD_OUT", detail: "this sale is sold out", soldOut: true });
+    expect(decide(lost("SOLD_OUT"))).toEqual({
+      ok: false,
+      code: "SOLD_OUT",
+      detail: "this sale is sold out",
+      soldOut: true,
+    });
     // fewer units than asked is not none left
-    expect(decide(lost("SOLD_OUT"), { input: input({ quantity: 2 }) })).toMatchObject({ code: "SOLD_OUT", soldOut: false });
-    expect(decide(lost("LIMIT_REACHED"))).toMatchObject({ code: "LIMIT_REACHED", detail: "at most 2 per shopper", soldOut: false });
-    expect(decide(lost("NOT_STARTED"))).toMatchObject({ code: "NOT_STARTED", detail: "the sale starts at 2026-01-01T10:00:00.000Z" });
+    expect(decide(lost("SOLD_OUT"), { input: input({ quantity: 2 }) })).toMatchObject({
+      code: "SOLD_OUT",
+      soldOut: false,
+    });
+    expect(decide(lost("LIMIT_REACHED"))).toMatchObject({
+      code: "LIMIT_REACHED",
+      detail: "at most 2 per shopper",
+      soldOut: false,
+    });
+    expect(decide(lost("NOT_STARTED"))).toMatchObject({
+      code: "NOT_STARTED",
+      detail: "the sale starts at 2026-01-01T10:00:00.000Z",
+    });
     expect(decide(lost("ENDED"))).toMatchObject({ code: "ENDED" });
     expect(decide(lost("IDEMPOTENCY_KEY_REUSED"))).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
-    for (const c of ["MISSING", "NONE", "BUSY"] as const) expect(decide(lost(c))).toMatchObject({ ok: false, code: "UPSTREAM_UNAVAILABLE" });
+    for (const c of ["MISSING", "NONE", "BUSY"] as const)
+      expect(decide(lost(c))).toMatchObject({ ok: false, code: "UPSTREAM_UNAVAILABLE" });
   });
 });

@@ -3,8 +3,8 @@
 import type { z } from "zod";
 import type { Sale } from "../../db";
 import type { PurchaseResult } from "../../domain/sale";
-import { fitsAmount, MAX_AMOUNT, type Data } from "../../nats";
-import { discountOf, type Discount } from "../coupons";
+import { type Data, fitsAmount, MAX_AMOUNT } from "../../nats";
+import { type Discount, discountOf } from "../coupons";
 import type { Code } from "../errors";
 import { ended } from "./board";
 import type { purchase } from "./routes";
@@ -16,10 +16,15 @@ export type Refusal = { ok: false; code: Code; detail: string; soldOut?: boolean
 export function refusePurchase(s: Sale, input: PurchaseInput, keyed: boolean, now = Date.now()): Refusal | undefined {
   // (a keyed request may be a replay of a purchase made before the end: the gate answers that one)
   if (!keyed && ended(s, now)) return { ok: false, code: "ENDED", detail: "the sale has ended" };
-  if (input.quantity > s.perUserLimit) return { ok: false, code: "LIMIT_REACHED", detail: `at most ${s.perUserLimit} per shopper` };
+  if (input.quantity > s.perUserLimit)
+    return { ok: false, code: "LIMIT_REACHED", detail: `at most ${s.perUserLimit} per shopper` };
   const subtotal = s.price * input.quantity;
   if (!fitsAmount(subtotal))
-    return { ok: false, code: "VALIDATION_FAILED", detail: `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold` };
+    return {
+      ok: false,
+      code: "VALIDATION_FAILED",
+      detail: `the purchase's amount ${subtotal} is over ${MAX_AMOUNT}, the most an order can hold`,
+    };
   return undefined;
 }
 
@@ -48,8 +53,14 @@ export function decidePurchase(p: {
 }): Refusal | Accepted {
   const { sale: s, input, result: r } = p;
   if (!r.ok) {
-    if (r.code === "MISSING" || r.code === "NONE") return { ok: false, code: "UPSTREAM_UNAVAILABLE", detail: "the sale's counters are being rebuilt; retry in a moment" };
-    if (r.code === "BUSY") return { ok: false, code: "UPSTREAM_UNAVAILABLE", detail: "this purchase is being checked; retry in a moment" };
+    if (r.code === "MISSING" || r.code === "NONE")
+      return {
+        ok: false,
+        code: "UPSTREAM_UNAVAILABLE",
+        detail: "the sale's counters are being rebuilt; retry in a moment",
+      };
+    if (r.code === "BUSY")
+      return { ok: false, code: "UPSTREAM_UNAVAILABLE", detail: "this purchase is being checked; retry in a moment" };
     const detail = {
       SOLD_OUT: "this sale is sold out",
       LIMIT_REACHED: `at most ${s.perUserLimit} per shopper`,

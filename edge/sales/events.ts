@@ -63,7 +63,9 @@ export function saleEventRoutes(d: Deps, board: SaleBoard) {
     openapi({
       summary: "A sale's remaining units and status as Server-Sent Events",
       description: `Public. A \`sale\` event at once, then one whenever the remaining units or the status change (checked every second), each with the server's clock; a comment line every ${KEEP_ALIVE_MS / 1000} s keeps the connection; the stream ends when the sale has ended. At most ${MAX_SALE_STREAMS} streams per edge process (then 503 BUSY with Retry-After).`,
-      responses: { 200: { description: "text/event-stream of `sale` events", schema: saleEvent, contentType: "text/event-stream" } },
+      responses: {
+        200: { description: "text/event-stream of `sale` events", schema: saleEvent, contentType: "text/event-stream" },
+      },
       errors: ["NOT_FOUND", "BUSY"],
     }),
     async (c) => {
@@ -91,7 +93,14 @@ export function saleEventRoutes(d: Deps, board: SaleBoard) {
             const key = `${view.remaining}|${view.status}`;
             if (key !== sent) {
               sent = key;
-              const data = { id: s.id, remaining: view.remaining, status: view.status, startsAt: s.startsAt.toISOString(), endsAt: s.endsAt?.toISOString() ?? null, now: new Date().toISOString() };
+              const data = {
+                id: s.id,
+                remaining: view.remaining,
+                status: view.status,
+                startsAt: s.startsAt.toISOString(),
+                endsAt: s.endsAt?.toISOString() ?? null,
+                now: new Date().toISOString(),
+              };
               await stream.writeSSE({ event: "sale", data: JSON.stringify(data) });
               wroteAt = Date.now();
             }

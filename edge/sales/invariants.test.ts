@@ -14,7 +14,16 @@ const good = (): SaleFacts => ({
   perUserMax: 2,
   unitsNotTaken: 10,
   money: { overRefunded: 0, unrefunded: 0, doubled: 0 },
-  gate: { remaining: 10, quantity: 50, admitted: 45, released: 5, soldOutAnswers: 0, soldOutAt: undefined, lastSoldOutAt: undefined, lastRestockAt: undefined },
+  gate: {
+    remaining: 10,
+    quantity: 50,
+    admitted: 45,
+    released: 5,
+    soldOutAnswers: 0,
+    soldOutAt: undefined,
+    lastSoldOutAt: undefined,
+    lastRestockAt: undefined,
+  },
   holds: 45,
   abandoned: 0,
   deadPlacements: 0,
@@ -28,7 +37,16 @@ describe("sale audit invariants", () => {
   test("a sale that went right: quiet, every invariant passes, the counts add up", () => {
     const r = invariants(good());
     expect(failing(good())).toEqual([]);
-    expect(r).toMatchObject({ quiet: true, pending: 0, confirmed: 40, cancelled: 5, orders: 45, remaining: 10, unitsNotTakenInPostgres: 10, perUserMax: 2 });
+    expect(r).toMatchObject({
+      quiet: true,
+      pending: 0,
+      confirmed: 40,
+      cancelled: 5,
+      orders: 45,
+      remaining: 10,
+      unitsNotTakenInPostgres: 10,
+      perUserMax: 2,
+    });
     expect(r.invariants.unitsAccountedFor.detail).toBe("remaining 10 + pending 0 + confirmed 40 = quantity 50");
   });
 
@@ -49,7 +67,9 @@ describe("sale audit invariants", () => {
     expect(r.quiet).toBe(false);
     expect(failing(f)).toEqual(["everyOrderSettled"]);
     expect(r.invariants.everyOrderSettled.detail).toBe("2 orders still pending");
-    expect(r.invariants.postgresUnits.detail).toBe("units not taken in postgres 10 + confirmed 40 + pending 2 >= quantity 50");
+    expect(r.invariants.postgresUnits.detail).toBe(
+      "units not taken in postgres 10 + confirmed 40 + pending 2 >= quantity 50",
+    );
   });
 
   test("a shopper over the limit; a payment taken twice or over-refunded", () => {
@@ -73,11 +93,18 @@ describe("sale audit invariants", () => {
     expect(failing({ ...good(), deadPlacements: 1 })).toEqual(["noPlacementDeadLettered"]);
     const unknown = invariants({ ...good(), deadPlacements: undefined });
     expect(unknown.deadLetteredPlacements).toBeNull();
-    expect(unknown.invariants.noPlacementDeadLettered).toEqual({ pass: false, detail: "placements dead-lettered (admitted, never written) ? (the DLQ could not be read)" });
+    expect(unknown.invariants.noPlacementDeadLettered).toEqual({
+      pass: false,
+      detail: "placements dead-lettered (admitted, never written) ? (the DLQ could not be read)",
+    });
   });
 
   test("without the gate's counters the gate's invariants cannot pass", () => {
-    expect(failing({ ...good(), gate: undefined })).toEqual(["unitsAccountedFor", "everyAdmittedOrderRecorded", "noRefusalWhileStockRemained"]);
+    expect(failing({ ...good(), gate: undefined })).toEqual([
+      "unitsAccountedFor",
+      "everyAdmittedOrderRecorded",
+      "noRefusalWhileStockRemained",
+    ]);
     expect(failing({ ...good(), unitsNotTaken: undefined })).toEqual(["postgresUnits"]);
   });
 

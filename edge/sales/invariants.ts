@@ -24,7 +24,8 @@ export type SaleFacts = {
 
 export function invariants(f: SaleFacts) {
   const { sale, gate: counters, money } = f;
-  const pick = (st: readonly string[], k: "units" | "orders") => f.byStatus.filter((r) => st.includes(r.status)).reduce((n, r) => n + r[k], 0);
+  const pick = (st: readonly string[], k: "units" | "orders") =>
+    f.byStatus.filter((r) => st.includes(r.status)).reduce((n, r) => n + r[k], 0);
   const pending = pick(["PENDING"], "units");
   const confirmed = pick(["CONFIRMED", "SHIPPED", "DELIVERED"], "units");
   const cancelled = pick(["CANCELLED"], "units");
@@ -56,13 +57,17 @@ export function invariants(f: SaleFacts) {
     lastRestockAt: counters?.lastRestockAt ? new Date(counters.lastRestockAt) : null,
     quiet,
     invariants: {
-      noOversell: check(confirmed <= sale.quantity && (available ?? 0) >= 0, `confirmed ${confirmed} <= quantity ${sale.quantity}`),
+      noOversell: check(
+        confirmed <= sale.quantity && (available ?? 0) >= 0,
+        `confirmed ${confirmed} <= quantity ${sale.quantity}`,
+      ),
       unitsAccountedFor: check(
         remaining === undefined ? false : remaining + pending + confirmed === sale.quantity,
         `remaining ${remaining ?? "?"} + pending ${pending} + confirmed ${confirmed} = quantity ${sale.quantity}${quiet ? "" : " (pipeline not quiet yet)"}`,
       ),
       postgresUnits: check(
-        available !== undefined && (quiet ? available + confirmed === sale.quantity : available + pending + confirmed >= sale.quantity),
+        available !== undefined &&
+          (quiet ? available + confirmed === sale.quantity : available + pending + confirmed >= sale.quantity),
         `units not taken in postgres ${available ?? "?"} + confirmed ${confirmed}${quiet ? ` = quantity ${sale.quantity}` : ` + pending ${pending} >= quantity ${sale.quantity}`}`,
       ),
       perUserLimit: check(perUser <= sale.perUserLimit, `max per shopper ${perUser} <= ${sale.perUserLimit}`),
@@ -75,9 +80,14 @@ export function invariants(f: SaleFacts) {
         counters === undefined ? false : f.holds === inPostgres + f.abandoned,
         `gate holds ${f.holds} = orders ${inPostgres} + abandoned holds ${f.abandoned}`,
       ),
-      noPlacementDeadLettered: check(dead === 0, `placements dead-lettered (admitted, never written) ${dead ?? "? (the DLQ could not be read)"}`),
+      noPlacementDeadLettered: check(
+        dead === 0,
+        `placements dead-lettered (admitted, never written) ${dead ?? "? (the DLQ could not be read)"}`,
+      ),
       noRefusalWhileStockRemained: check(
-        remaining === undefined ? false : !(remaining > 0 && (counters?.lastSoldOutAt ?? 0) > (counters?.lastRestockAt ?? Infinity)),
+        remaining === undefined
+          ? false
+          : !(remaining > 0 && (counters?.lastSoldOutAt ?? 0) > (counters?.lastRestockAt ?? Infinity)),
         "no SOLD_OUT answer from the gate after the last units came back while units remain",
       ),
     },

@@ -2,18 +2,18 @@
 // gate when Redis holds the sale's counters, from Postgres otherwise (the rule the gate's rebuild uses:
 // units held by every order of the sale that is not cancelled and not given back). A list never rebuilds a
 // gate: that is left to the sale's own reads and purchases.
-import { and, asc, eq, gt, isNull, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { saleKeys } from "../../domain/sale";
 import { products, sales } from "../../db";
+import { saleKeys } from "../../domain/sale";
 import type { Logger } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { openapi } from "../openapi";
 import { DEFAULT_PAGE, MAX_PAGE, statusList, timeCursor } from "../pagination";
 import { text } from "../validate";
-import { saleStatus, type SaleStatus } from "./status";
+import { type SaleStatus, saleStatus } from "./status";
 
 export const SALE_STATUSES = ["scheduled", "live", "sold_out", "ended"] as const satisfies readonly SaleStatus[];
 
@@ -87,12 +87,14 @@ export function saleListRoutes(d: Deps) {
     async (c) => {
       const { status: wanted, cursor: raw, limit } = c.req.valid("query");
       let cursor = raw === undefined ? undefined : timeCursor.decode(raw);
-      if (raw !== undefined && !cursor) throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
+      if (raw !== undefined && !cursor)
+        throw new AppError("VALIDATION_FAILED", "cursor: not a cursor of this list (pass nextCursor as it came)");
       const now = new Date();
       // what time alone decides, in SQL; live and sold_out differ by what remains, decided below
       const windows: SQL[] = [];
       if (wanted.has("scheduled")) windows.push(gt(sales.startsAt, now));
-      if (wanted.has("live") || wanted.has("sold_out")) windows.push(and(lte(sales.startsAt, now), or(isNull(sales.endsAt), gt(sales.endsAt, now)))!);
+      if (wanted.has("live") || wanted.has("sold_out"))
+        windows.push(and(lte(sales.startsAt, now), or(isNull(sales.endsAt), gt(sales.endsAt, now)))!);
       if (wanted.has("ended")) windows.push(lte(sales.endsAt, now));
 
       const items: z.infer<typeof listedSale>[] = [];
@@ -104,15 +106,30 @@ export function saleListRoutes(d: Deps) {
           .select({ sale: sales, productName: products.name })
           .from(sales)
           .innerJoin(products, eq(products.id, sales.productId))
-          .where(and(or(...windows), cursor ? sql`(${sales.startsAt}, ${sales.id}) > (${cursor.at.toISOString()}::timestamptz, ${cursor.id}::uuid)` : undefined))
+          .where(
+            and(
+              or(...windows),
+              cursor
+                ? sql`(${sales.startsAt}, ${sales.id}) > (${cursor.at.toISOString()}::timestamptz, ${cursor.id}::uuid)`
+                : undefined,
+            ),
+          )
           .orderBy(asc(sales.startsAt), asc(sales.id))
           .limit(batch);
         exhausted = rows.length < batch;
-        const remaining = await remainingOf(d, rows.map((r) => r.sale.id), c.get("log"));
+        const remaining = await remainingOf(
+          d,
+          rows.map((r) => r.sale.id),
+          c.get("log"),
+        );
         for (const { sale: s, productName } of rows) {
           lastSeen = { at: s.startsAt, id: s.id };
           const left = Math.max(0, remaining.get(s.id) ?? 0);
-          const status = saleStatus({ startsAt: s.startsAt.getTime(), endsAt: s.endsAt?.getTime() }, left, now.getTime());
+          const status = saleStatus(
+            { startsAt: s.startsAt.getTime(), endsAt: s.endsAt?.getTime() },
+            left,
+            now.getTime(),
+          );
           if (!wanted.has(status)) continue;
           items.push({
             id: s.id,
@@ -131,7 +148,12 @@ export function saleListRoutes(d: Deps) {
       }
       const shown = items.slice(0, limit);
       // more after this page: a kept item beyond it, or candidates not yet read (the rounds ran out)
-      const next = items.length > limit ? shown.at(-1) : !exhausted && lastSeen ? { id: lastSeen.id, startsAt: lastSeen.at.toISOString() } : undefined;
+      const next =
+        items.length > limit
+          ? shown.at(-1)
+          : !exhausted && lastSeen
+            ? { id: lastSeen.id, startsAt: lastSeen.at.toISOString() }
+            : undefined;
       return c.json({ items: shown, nextCursor: next ? timeCursor.encode(new Date(next.startsAt), next.id) : null });
     },
   );

@@ -1,25 +1,25 @@
 // Flash sales: made by carving units out of a product's stock; bought through the Redis gate, whose admitted
 // purchases are published to JetStream (acked) before the 202 goes out.
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { products, sales, saleStock, stock, type Sale } from "../../db";
-import { ended, type SaleBoard } from "./board";
-import { saleStatus } from "./status";
-import { decidePurchase, refusePurchase } from "./decide";
+import { products, type Sale, saleStock, sales, stock } from "../../db";
 import { requestHash as hashOf } from "../../domain/idempotency";
 import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
 import { paymentMethod, publish, uuidv7 } from "../../nats";
+import { heldCoupon } from "../coupons";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { idempotencyKey, idempotent } from "../idempotency";
-import { heldCoupon } from "../coupons";
 import { caller, requireRole } from "../middleware/auth";
 import { verifiedEmailGate } from "../middleware/verified-email";
 import { openapi } from "../openapi";
 import { body, idParam } from "../validate";
+import { ended, type SaleBoard } from "./board";
+import { decidePurchase, refusePurchase } from "./decide";
 import { saleListRoutes } from "./list";
+import { saleStatus } from "./status";
 
 export const createSale = z
   .object({
@@ -30,7 +30,10 @@ export const createSale = z
     startsAt: z.string().datetime({ offset: true }),
     endsAt: z.string().datetime({ offset: true }).optional(),
   })
-  .refine((s) => !s.endsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), { message: "endsAt must be after startsAt", path: ["endsAt"] });
+  .refine((s) => !s.endsAt || Date.parse(s.endsAt) > Date.parse(s.startsAt), {
+    message: "endsAt must be after startsAt",
+    path: ["endsAt"],
+  });
 
 export const purchase = z.object({
   quantity: z.number().int().min(1).max(1000).default(1),
@@ -81,7 +84,9 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
   };
 
-  const idempotencyHeader = { "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." } };
+  const idempotencyHeader = {
+    "Idempotency-Key": { description: "The same key and body return the first answer (24 h)." },
+  };
   app.post(
     "/v1/sales",
     requireRole("seller", "admin"),
@@ -100,7 +105,10 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
         d.db,
         { userId: user.sub, key: c.req.header("idempotency-key"), scope: "POST /v1/sales", request: input },
         async (tx) => {
-          const [p] = await tx.select().from(products).where(and(eq(products.id, input.productId), isNull(products.deletedAt)));
+          const [p] = await tx
+            .select()
+            .from(products)
+            .where(and(eq(products.id, input.productId), isNull(products.deletedAt)));
           if (!p) throw new AppError("NOT_FOUND", "no such product");
           if (user.role !== "admin" && p.sellerId !== user.sub) throw new AppError("FORBIDDEN", "not your product");
           const carved = await tx
@@ -108,7 +116,8 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
             .set({ available: sql`${stock.available} - ${input.quantity}`, updatedAt: sql`now()` })
             .where(and(eq(stock.productId, p.id), sql`${stock.available} >= ${input.quantity}`))
             .returning();
-          if (!carved.length) throw new AppError("INSUFFICIENT_STOCK", "the product has fewer units than the sale's quantity");
+          if (!carved.length)
+            throw new AppError("INSUFFICIENT_STOCK", "the product has fewer units than the sale's quantity");
           const [s] = await tx
             .insert(sales)
             .values({
@@ -142,7 +151,10 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
 
   app.get(
     "/v1/sales/:id",
-    openapi({ summary: "A sale with what remains; status: scheduled, live, sold_out or ended", responses: { 200: { description: "The sale, with remaining and status" } } }),
+    openapi({
+      summary: "A sale with what remains; status: scheduled, live, sold_out or ended",
+      responses: { 200: { description: "The sale, with remaining and status" } },
+    }),
     async (c) => {
       const s = await findSale(idParam(c));
       const counters = await g.counters(s.id);
@@ -164,8 +176,19 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       // parsed by the handler, after the sold-out answer that needs no body
       rawBody: true,
       headers: idempotencyHeader,
-      responses: { 202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }) },
-      errors: ["SOLD_OUT", "LIMIT_REACHED", "NOT_STARTED", "ENDED", "UPSTREAM_UNAVAILABLE", "IDEMPOTENCY_KEY_REUSED", "NOT_FOUND", "EMAIL_NOT_VERIFIED"],
+      responses: {
+        202: z.object({ orderId: z.uuid(), status: z.literal("PENDING"), position: z.number().int().optional() }),
+      },
+      errors: [
+        "SOLD_OUT",
+        "LIMIT_REACHED",
+        "NOT_STARTED",
+        "ENDED",
+        "UPSTREAM_UNAVAILABLE",
+        "IDEMPOTENCY_KEY_REUSED",
+        "NOT_FOUND",
+        "EMAIL_NOT_VERIFIED",
+      ],
     }),
     async (c) => {
       const user = caller(c);
@@ -214,12 +237,21 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
       // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
       if (decision.place)
-        await publish(d.bus.js, "orders.cmd.place", decision.place, { id: decision.orderId, traceparent: c.get("traceparent") }).catch((err) => {
+        await publish(d.bus.js, "orders.cmd.place", decision.place, {
+          id: decision.orderId,
+          traceparent: c.get("traceparent"),
+        }).catch((err) => {
           c.get("log").error("purchase not queued", { err, saleId, orderId: decision.orderId });
-          throw new AppError("UPSTREAM_UNAVAILABLE", "the order could not be queued; retry with the same Idempotency-Key");
+          throw new AppError(
+            "UPSTREAM_UNAVAILABLE",
+            "the order could not be queued; retry with the same Idempotency-Key",
+          );
         });
       if (decision.replayed) c.header("Idempotent-Replayed", "true");
-      return c.json({ orderId: decision.orderId, status: "PENDING", ...(decision.replayed ? {} : { position: decision.position }) }, 202);
+      return c.json(
+        { orderId: decision.orderId, status: "PENDING", ...(decision.replayed ? {} : { position: decision.position }) },
+        202,
+      );
     },
   );
 

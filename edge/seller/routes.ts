@@ -3,7 +3,7 @@
 import { and, asc, desc, eq, inArray, lt } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { orderHistory, orderItems, orders, orderStatus, products } from "../../db";
+import { orderHistory, orderItems, orderStatus, orders, products } from "../../db";
 import type { Deps, Env } from "../deps";
 import { caller, requireRole } from "../middleware/auth";
 import { openapi } from "../openapi";
@@ -19,7 +19,15 @@ const sellerOrder = z.object({
   id: z.string().uuid(),
   status: z.enum(orderStatus.enumValues),
   reason: z.string().optional(),
-  items: z.array(z.object({ id: z.string().uuid(), productId: z.string().uuid(), quantity: z.number(), price: z.number(), status: z.string() })),
+  items: z.array(
+    z.object({
+      id: z.string().uuid(),
+      productId: z.string().uuid(),
+      quantity: z.number(),
+      price: z.number(),
+      status: z.string(),
+    }),
+  ),
   history: z.array(z.object({ status: z.string(), at: z.string() })),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -76,7 +84,13 @@ export function sellerRoutes(d: Deps) {
           ...(o.reason ? { reason: o.reason } : {}),
           items: items
             .filter((r) => r.item.orderId === id)
-            .map(({ item: i }) => ({ id: i.id, productId: i.productId, quantity: i.quantity, price: i.price, status: i.status })),
+            .map(({ item: i }) => ({
+              id: i.id,
+              productId: i.productId,
+              quantity: i.quantity,
+              price: i.price,
+              status: i.status,
+            })),
           history: history.filter((h) => h.orderId === id).map((h) => ({ status: h.status, at: h.at })),
           createdAt: o.createdAt,
           updatedAt: o.updatedAt,

@@ -31,7 +31,17 @@ const connections = Number(values.connections);
 const root = join(import.meta.dir, "..", "..");
 
 type Label = "bare" | "headers" | "edge" | "probe";
-type Run = { label: Label; rps: number; p50Ms: number; p99Ms: number; requests: number; non2xx: number; errors: number; stealPct: number; cpuUsPerRequest: number };
+type Run = {
+  label: Label;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  stealPct: number;
+  cpuUsPerRequest: number;
+};
 
 /** CPU time (user + system) of the processes so far, in microseconds. */
 function processCpuUs(pids: readonly number[]): number {
@@ -48,10 +58,24 @@ const ms = (v: string) => {
   return Number(m[1]) * (m[2] === "us" ? 0.001 : m[2] === "s" ? 1000 : 1);
 };
 
-async function drive(wrkBin: string, label: Label, url: string, headers: string[], pids: readonly number[]): Promise<Run> {
+async function drive(
+  wrkBin: string,
+  label: Label,
+  url: string,
+  headers: string[],
+  pids: readonly number[],
+): Promise<Run> {
   const before = cpuStat();
   const serverBefore = processCpuUs(pids);
-  const args = [wrkBin, `-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--latency", ...headers.flatMap((h) => ["-H", h]), url];
+  const args = [
+    wrkBin,
+    `-t${threads}`,
+    `-c${connections}`,
+    `-d${seconds}s`,
+    "--latency",
+    ...headers.flatMap((h) => ["-H", h]),
+    url,
+  ];
   const proc = Bun.spawn(args, { stdout: "pipe", stderr: "pipe" });
   const out = await new Response(proc.stdout).text();
   await proc.exited;
@@ -113,7 +137,10 @@ try {
 
   // the edge's own answer, served by a bare Bun.serve with no work: what sending this contract's headers costs
   const sent = [...me.headers].filter(([k]) => k !== "date" && k !== "content-length");
-  copy = await serveBare(processes, `new Response(${JSON.stringify(await me.text())}, { headers: ${JSON.stringify(sent)} })`);
+  copy = await serveBare(
+    processes,
+    `new Response(${JSON.stringify(await me.text())}, { headers: ${JSON.stringify(sent)} })`,
+  );
   const edgePids = stack.edgePids();
 
   // bare, the full chain, and (to show where the difference goes) the edge's answer without the work and the
@@ -132,7 +159,9 @@ try {
     for (const [label, url, h, pid] of targets) {
       const run = await drive(wrkBin, label, url, [...h], pid);
       rep.push(run);
-      console.log(`${label.padEnd(7)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  ${run.cpuUsPerRequest.toFixed(1)} us CPU/request  non-2xx ${run.non2xx}  steal ${run.stealPct.toFixed(1)}%`);
+      console.log(
+        `${label.padEnd(7)} ${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  ${run.cpuUsPerRequest.toFixed(1)} us CPU/request  non-2xx ${run.non2xx}  steal ${run.stealPct.toFixed(1)}%`,
+      );
     }
     if (rep.some((r) => r.stealPct > MAX_STEAL_PCT) && attempt < reps + 1) {
       console.log(`  (steal above ${MAX_STEAL_PCT}%: this repetition is done again)`);
@@ -156,7 +185,7 @@ const figures = (l: Label) => ({
   ratioMedian: ratioTo(l),
 });
 const summary = {
-  what: "GET /v1/me with a Bearer token through the whole edge chain (request id, trace context, metrics, security headers, request deadline, body limit, token bucket on Redis, cached EdDSA verification, role check, cached user) vs a bare Bun.serve returning \"ok\"",
+  what: 'GET /v1/me with a Bearer token through the whole edge chain (request id, trace context, metrics, security headers, request deadline, body limit, token bucket on Redis, cached EdDSA verification, role check, cached user) vs a bare Bun.serve returning "ok"',
   driver: `wrk -t${threads} -c${connections} -d${seconds}s --latency, interleaved bare / headers / edge / probe, ${reps} repetitions after one warm-up each`,
   machine: { cpus: navigator.hardwareConcurrency, bun: Bun.version },
   processes,
@@ -184,7 +213,7 @@ One shopper's token; the bucket is raised (RATE_LIMIT_CAPACITY = RATE_LIMIT_REFI
 
 | | req/s (median) | / bare (median of pairs) | p50 ms | p99 ms | server CPU us/request |
 |---|---|---|---|---|---|
-${row("bare Bun.serve answering \"ok\"", summary.bare)}
+${row('bare Bun.serve answering "ok"', summary.bare)}
 ${row("bare Bun.serve sending the edge's answer (same headers and body, no work)", summary.headers)}
 ${row("**edge GET /v1/me**", summary.edge)}
 ${row("edge GET /healthz (front layer without limiter and token)", summary.probe)}
@@ -201,7 +230,9 @@ ${discarded.length ? `Repetitions done again because the hypervisor took more th
 `;
 await Bun.write(join(import.meta.dir, "results", "edge.json"), `${JSON.stringify(summary, null, 2)}\n`);
 await Bun.write(join(import.meta.dir, "results", "edge.md"), md);
-console.log(`\nratio edge/bare: ${summary.ratio.median.toFixed(2)}x (pairs ${pairs.map((p) => p.toFixed(2)).join(", ")}); written to scripts/bench/results/edge.md`);
+console.log(
+  `\nratio edge/bare: ${summary.ratio.median.toFixed(2)}x (pairs ${pairs.map((p) => p.toFixed(2)).join(", ")}); written to scripts/bench/results/edge.md`,
+);
 if (bad) {
   console.error(`${bad} edge answers were not 2xx or failed`);
   process.exit(1);

@@ -12,7 +12,11 @@ import { edgeCount } from "../lib/edges";
 import { root, startPrivateStack } from "../lib/private-stack";
 
 const { values: a } = parseArgs({
-  options: { people: { type: "string", default: "300" }, seconds: { type: "string", default: "5" }, out: { type: "string", default: join(root, "scripts/bench/results") } },
+  options: {
+    people: { type: "string", default: "300" },
+    seconds: { type: "string", default: "5" },
+    out: { type: "string", default: join(root, "scripts/bench/results") },
+  },
 });
 const people = Number(a.people);
 const seconds = Number(a.seconds);
@@ -37,7 +41,8 @@ async function hashRate(params: object, s: number): Promise<number> {
 }
 
 type Answer = { status: number; ms: number; retryAfter: string | null };
-const quantile = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 const summary = (answers: Answer[], wallS: number, ok: number) => {
   const by: Record<string, number> = {};
   for (const x of answers) by[x.status] = (by[x.status] ?? 0) + 1;
@@ -47,8 +52,14 @@ const summary = (answers: Answer[], wallS: number, ok: number) => {
     byStatus: by,
     okPerS: (by[ok] ?? 0) / wallS,
     wallS,
-    p50Ms: quantile(answers.map((x) => x.ms), 0.5),
-    p99Ms: quantile(answers.map((x) => x.ms), 0.99),
+    p50Ms: quantile(
+      answers.map((x) => x.ms),
+      0.5,
+    ),
+    p99Ms: quantile(
+      answers.map((x) => x.ms),
+      0.99,
+    ),
     maxMs: Math.max(...answers.map((x) => x.ms)),
     refusalsWithRetryAfter: refusals.filter((x) => Number(x.retryAfter) >= 1).length,
     refusals: refusals.length,
@@ -63,25 +74,40 @@ const s = await startPrivateStack({
 try {
   const call = async (path: string, body: unknown, ip: string): Promise<Answer> => {
     const t = performance.now();
-    const r = await fetch(s.edgeUrl + path, { method: "POST", headers: { "content-type": "application/json", "x-forwarded-for": ip }, body: JSON.stringify(body) });
+    const r = await fetch(s.edgeUrl + path, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": ip },
+      body: JSON.stringify(body),
+    });
     await r.arrayBuffer();
     return { status: r.status, ms: performance.now() - t, retryAfter: r.headers.get("retry-after") };
   };
   const run = `${Date.now()}`;
-  const who = Array.from({ length: people }, (_, i) => ({ email: `login-${run}-${i}@bench.dev`, password: "Passw0rd!", name: "bench", ip: `198.18.${i >> 8}.${i & 255}` }));
+  const who = Array.from({ length: people }, (_, i) => ({
+    email: `login-${run}-${i}@bench.dev`,
+    password: "Passw0rd!",
+    name: "bench",
+    ip: `198.18.${i >> 8}.${i & 255}`,
+  }));
 
   const ownRate = await hashRate(ARGON2, seconds);
   const bunDefaultRate = await hashRate({ algorithm: "argon2id" }, seconds);
-  log(`this machine: ${ownRate.toFixed(1)} hashes/s at m=${ARGON2.memoryCost} KiB t=${ARGON2.timeCost}, ${bunDefaultRate.toFixed(1)}/s at Bun's default (m=64 MiB), ${cores} at a time`);
+  log(
+    `this machine: ${ownRate.toFixed(1)} hashes/s at m=${ARGON2.memoryCost} KiB t=${ARGON2.timeCost}, ${bunDefaultRate.toFixed(1)}/s at Bun's default (m=64 MiB), ${cores} at a time`,
+  );
 
   let t = performance.now();
-  const signups = await Promise.all(who.map((p) => call("/v1/auth/signup", { email: p.email, password: p.password, name: p.name }, p.ip)));
+  const signups = await Promise.all(
+    who.map((p) => call("/v1/auth/signup", { email: p.email, password: p.password, name: p.name }, p.ip)),
+  );
   const signup = summary(signups, (performance.now() - t) / 1000, 201);
   log(`${people} signups at once: ${JSON.stringify(signup.byStatus)}, max ${signup.maxMs.toFixed(0)} ms`);
   const created = who.filter((_, i) => signups[i]!.status === 201);
 
   t = performance.now();
-  const logins = await Promise.all(created.map((p) => call("/v1/auth/login", { email: p.email, password: p.password }, p.ip)));
+  const logins = await Promise.all(
+    created.map((p) => call("/v1/auth/login", { email: p.email, password: p.password }, p.ip)),
+  );
   const burst = summary(logins, (performance.now() - t) / 1000, 200);
   log(`${created.length} logins at once: ${JSON.stringify(burst.byStatus)}, max ${burst.maxMs.toFixed(0)} ms`);
 
@@ -94,7 +120,9 @@ try {
     Array.from({ length: 64 }, async () => {
       while (performance.now() < end) {
         const p = created[k++ % created.length]!;
-        steadyAnswers.push(await call("/v1/auth/login", { email: p.email, password: p.password }, `198.19.${(k >> 8) & 255}.${k & 255}`));
+        steadyAnswers.push(
+          await call("/v1/auth/login", { email: p.email, password: p.password }, `198.19.${(k >> 8) & 255}.${k & 255}`),
+        );
       }
     }),
   );
@@ -113,7 +141,9 @@ try {
   };
   const f = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   const row = (name: string, x: ReturnType<typeof summary>) =>
-    `| ${name} | ${x.answers} | ${Object.entries(x.byStatus).map(([k, v]) => `${k}: ${v}`).join(", ")} | ${f(x.p50Ms)} | ${f(x.p99Ms)} | ${f(x.maxMs)} | ${x.refusalsWithRetryAfter}/${x.refusals} |`;
+    `| ${name} | ${x.answers} | ${Object.entries(x.byStatus)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(", ")} | ${f(x.p50Ms)} | ${f(x.p99Ms)} | ${f(x.maxMs)} | ${x.refusalsWithRetryAfter}/${x.refusals} |`;
   const md = `# Login bench
 
 ${result.when}. The whole stack (${cores} cores, ${edges} edge process(es), each hashing ${Math.max(1, Math.floor(cores / edges))} at a time), each shopper from its own address through a trusted loopback proxy.

@@ -4,17 +4,18 @@
 // reports settled orders/s and CPU per order against it; beside it, the machine's own rate of naive saga
 // transactions (inbox insert + snapshot upsert + outbox insert, one message per transaction, several clients) on
 // the same Postgres. Writes scripts/bench/results/saga.{md,json}.
-import { connect } from "@nats-io/transport-node";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { connect } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
 import { createDb, products, runMigrations, stock } from "../../db";
-import { envelope, jetstreamOf, publishEnvelope, uuidv7, type Data, type Envelope } from "../../nats";
+import { type Data, type Envelope, envelope, jetstreamOf, publishEnvelope, uuidv7 } from "../../nats";
 import { root, startPrivateStack } from "../lib/private-stack";
-import { actorNice } from "../stack";
 import { dropDatabase, ensureDatabase } from "../lib/services";
+import { actorNice } from "../stack";
 import { cpuOf, cpuStat, pidsByCommand, processCpu, stealSince } from "./lib/cpu";
 import { placedToConfirmed } from "./lib/latency";
 import { messagingFloor, naiveSagaTx } from "./lib/limits";
@@ -43,7 +44,10 @@ const N = n("orders");
  * new counts from zero). The Postgres server's shared background processes are not counted: the server is
  * shared with whatever else runs on the machine.
  */
-function cpuByProcess(procs: Map<string, Bun.Subprocess>, services: { nats: number[]; redis: number[]; pg: number[] }): Record<string, number> {
+function cpuByProcess(
+  procs: Map<string, Bun.Subprocess>,
+  services: { nats: number[]; redis: number[]; pg: number[] },
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [label, p] of procs) {
     const c = processCpu(p.pid);
@@ -65,7 +69,9 @@ const cpuA = cpuStat();
 const naiveBefore = await naiveSagaTx(naiveUrl, n("limit-seconds"), n("clients"));
 const naiveBeforeSteal = stealSince(cpuA);
 await dropDatabase(naiveUrl);
-log(`naive saga transactions before: ${naiveBefore.toFixed(0)} tx/s (${a.clients} clients, steal ${naiveBeforeSteal.toFixed(1)} %)`);
+log(
+  `naive saga transactions before: ${naiveBefore.toFixed(0)} tx/s (${a.clients} clients, steal ${naiveBeforeSteal.toFixed(1)} %)`,
+);
 
 const s = await startPrivateStack({
   name: "bench_saga",
@@ -80,8 +86,15 @@ try {
   const scarce = { id: uuidv7(), price: 20_000 };
   const scarceUnits = Math.max(1, Math.floor((N * n("scarce")) / 2));
   const sellerId = uuidv7();
-  await db.insert(products).values([...plenty, scarce].map((p) => ({ id: p.id, sellerId, name: "Bench product", price: p.price })));
-  await db.insert(stock).values([...plenty.map((p) => ({ productId: p.id, available: N * 2 })), { productId: scarce.id, available: scarceUnits }]);
+  await db
+    .insert(products)
+    .values([...plenty, scarce].map((p) => ({ id: p.id, sellerId, name: "Bench product", price: p.price })));
+  await db
+    .insert(stock)
+    .values([
+      ...plenty.map((p) => ({ productId: p.id, available: N * 2 })),
+      { productId: scarce.id, available: scarceUnits },
+    ]);
 
   const envs: Envelope<"orders.cmd.place">[] = Array.from({ length: N }, (_, i) => {
     const p = Math.random() < n("scarce") ? scarce : plenty[i % plenty.length]!;
@@ -97,13 +110,17 @@ try {
     return envelope("orders.cmd.place", data);
   });
 
-  log(`${N} orders into the pipeline (orders.cmd.place), ${a.declined} card_declined, PAYMENT_FAILURE_RATE ${a["failure-rate"]}`);
+  log(
+    `${N} orders into the pipeline (orders.cmd.place), ${a.declined} card_declined, PAYMENT_FAILURE_RATE ${a["failure-rate"]}`,
+  );
   const js = jetstreamOf(nc);
   const port = (url: string) => new URL(url).port;
   const services = async () => ({
     nats: pidsByCommand(new RegExp(`nats-server .*-p ${port(s.env.NATS_URL!)}\\b`)),
     redis: pidsByCommand(new RegExp(`redis-server .*:${port(s.env.REDIS_URL!)}\\b`)),
-    pg: (await db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database()`)).map((r) => r.pid),
+    pg: (
+      await db.execute<{ pid: number }>(sql`select pid from pg_stat_activity where datname = current_database()`)
+    ).map((r) => r.pid),
   });
   const load0 = loadavg()[0]!;
   const cpu0 = cpuStat();
@@ -128,7 +145,8 @@ try {
   let settled = 0;
   const deadline = t0 + n("timeout-seconds") * 1000;
   while (settled < N) {
-    if (performance.now() > deadline) throw new Error(`only ${settled} of ${N} orders settled within ${a["timeout-seconds"]} s`);
+    if (performance.now() > deadline)
+      throw new Error(`only ${settled} of ${N} orders settled within ${a["timeout-seconds"]} s`);
     await Bun.sleep(100);
     settled = await settledCount();
     const t = (performance.now() - t0) / 1000;
@@ -142,10 +160,14 @@ try {
   // milliseconds of CPU per settled order, by process (the stack's Postgres backends together)
   const perOrder = (seconds: number) => Math.round((seconds * 1e6) / N) / 1000;
   const used = Object.entries(procCpu1).map(([k, v]) => [k, v - (procCpu0[k] ?? 0)] as const);
-  const cpuPerOrder: Record<string, number> = Object.fromEntries(used.filter(([k]) => !k.startsWith("pg:")).map(([k, v]) => [k, perOrder(v)]));
+  const cpuPerOrder: Record<string, number> = Object.fromEntries(
+    used.filter(([k]) => !k.startsWith("pg:")).map(([k, v]) => [k, perOrder(v)]),
+  );
   cpuPerOrder.postgres = perOrder(used.filter(([k]) => k.startsWith("pg:")).reduce((x, [, v]) => x + v, 0));
   const ordersPerS = N / seconds;
-  log(`${N} settled in ${seconds.toFixed(1)} s: ${ordersPerS.toFixed(0)} orders/s (steal ${pipelineSteal.toFixed(1)} %)`);
+  log(
+    `${N} settled in ${seconds.toFixed(1)} s: ${ordersPerS.toFixed(0)} orders/s (steal ${pipelineSteal.toFixed(1)} %)`,
+  );
 
   const [outcome] = await db.execute<{ confirmed: number; declined: number; out_of_stock: number; other: number }>(sql`
     select count(*) filter (where status = 'CONFIRMED')::int as confirmed,
@@ -153,7 +175,14 @@ try {
            count(*) filter (where reason = 'OUT_OF_STOCK')::int as out_of_stock,
            count(*) filter (where status = 'CANCELLED' and reason not in ('PAYMENT_DECLINED', 'OUT_OF_STOCK'))::int as other
     from ordering.orders`);
-  type Audit = { payments: number; approved: number; charged_twice: number; units_reserved: number; units_confirmed: number; scarce_left: number };
+  type Audit = {
+    payments: number;
+    approved: number;
+    charged_twice: number;
+    units_reserved: number;
+    units_confirmed: number;
+    scarce_left: number;
+  };
   const [audit] = await db.execute<Audit>(sql`
     select (select count(*) from payment.payments)::int as payments,
            (select count(*) from payment.payments where status = 'APPROVED')::int as approved,
@@ -168,10 +197,14 @@ try {
   await s.supervisor.stop();
   // counted once the processes stopped: a published row's mark waits for the next batch (or 200 ms), and a
   // stopping worker marks what it published
-  const [left] = await db.execute<{ unsent: number }>(sql`select count(*)::int as unsent from messaging.outbox where sent_at is null`);
+  const [left] = await db.execute<{ unsent: number }>(
+    sql`select count(*)::int as unsent from messaging.outbox where sent_at is null`,
+  );
   const unsent = left!.unsent;
   const latency = await placedToConfirmed(s.env.NATS_URL!, s.env.DATABASE_URL!);
-  log(`placed to CONFIRMED: p50 ${latency.p50ms.toFixed(0)} ms, p99 ${latency.p99ms.toFixed(0)} ms (${latency.orders} orders)`);
+  log(
+    `placed to CONFIRMED: p50 ${latency.p50ms.toFixed(0)} ms, p99 ${latency.p99ms.toFixed(0)} ms (${latency.orders} orders)`,
+  );
   const cpu1 = cpuStat();
   const naiveAfter = await naiveSagaTx(s.env.DATABASE_URL!, n("limit-seconds"), n("clients"));
   const naiveSteal = stealSince(cpu1);
@@ -179,14 +212,18 @@ try {
   // and a depressed naive rate would flatter the ratio
   const naive = Math.max(naiveBefore, naiveAfter);
   const ratio = ordersPerS / naive;
-  log(`naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); compared ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`);
+  log(
+    `naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); compared ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`,
+  );
   // what the order's messages alone allow on this machine, on the same NATS with the stack stopped
   const cpu2 = cpuStat();
   const measured = await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env), natsPids: stackServices.nats });
   const floor = measured.ordersPerS;
   const floorCpu = measured.cpuMsPerOrder;
   const floorSteal = stealSince(cpu2);
-  log(`messaging floor: ${floor.toFixed(0)} orders/s (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`);
+  log(
+    `messaging floor: ${floor.toFixed(0)} orders/s (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`,
+  );
   // only the runs the figures come from: the pipeline, the naive run compared, the floor
   const lostCpu = [naive === naiveBefore ? naiveBeforeSteal : naiveSteal, pipelineSteal, floorSteal].some((x) => x > 5);
   const cpuTotal = Object.values(cpuPerOrder).reduce((x, y) => x + y, 0);
@@ -194,7 +231,11 @@ try {
   const cpus = availableParallelism();
 
   const at = new Date().toISOString();
-  const ok = audit!.charged_twice === 0 && audit!.units_reserved === audit!.units_confirmed && audit!.payments === audit!.approved + outcome!.declined && outcome!.other === 0;
+  const ok =
+    audit!.charged_twice === 0 &&
+    audit!.units_reserved === audit!.units_confirmed &&
+    audit!.payments === audit!.approved + outcome!.declined &&
+    outcome!.other === 0;
   const result = {
     at,
     orders: N,
@@ -213,13 +254,24 @@ try {
     cpuRatioToMessagingFloor: floorCpuTotal / cpuTotal,
     outcomes: outcome,
     audit: { ...audit, outbox_unsent: unsent, consistent: ok },
-    stealPercent: { naiveBefore: naiveBeforeSteal, pipeline: pipelineSteal, naiveAfter: naiveSteal, messagingFloor: floorSteal },
+    stealPercent: {
+      naiveBefore: naiveBeforeSteal,
+      pipeline: pipelineSteal,
+      naiveAfter: naiveSteal,
+      messagingFloor: floorSteal,
+    },
     lostCpu,
     /** The machine's 1-minute load average as the pipeline started and as it ended. */
     loadAverage: [load0, load1],
     cpuMsPerOrder: cpuPerOrder,
     placedToConfirmedMs: latency,
-    settings: { declined: n("declined"), paymentFailureRate: n("failure-rate"), scarce: n("scarce"), scarceUnits, limitSeconds: n("limit-seconds") },
+    settings: {
+      declined: n("declined"),
+      paymentFailureRate: n("failure-rate"),
+      scarce: n("scarce"),
+      scarceUnits,
+      limitSeconds: n("limit-seconds"),
+    },
     progress,
   };
   const md = `# Saga bench
@@ -253,7 +305,9 @@ cart following the order in the order worker's transaction) through a scratch st
 ack), with no database, HTTP or decision in between. Against the naive transactions: settled orders/s ${ratio.toFixed(2)}x,
 the floor ${(floor / naive).toFixed(2)}x.
 
-CPU per settled order, by process (ms): ${Object.entries(cpuPerOrder).map(([k, v]) => `${k} ${v}`).join(", ")}: ${cpuTotal.toFixed(2)} ms in
+CPU per settled order, by process (ms): ${Object.entries(cpuPerOrder)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ")}: ${cpuTotal.toFixed(2)} ms in
 all (postgres: the backends of the stack's own connections; nats and redis: the stack's private servers), so ${cpus} CPUs
 settle at most about ${((cpus * 1000) / cpuTotal).toFixed(0)} orders/s; the run reached ${((100 * ordersPerS * cpuTotal) / (cpus * 1000)).toFixed(0)} % of that. The floor took ${floorCpuTotal.toFixed(2)} ms per
 order (hop processes ${floorCpu.hops}, nats ${floorCpu.nats}): by CPU, the pipeline is at **${(floorCpuTotal / cpuTotal).toFixed(2)}x** of the floor, a figure that

@@ -50,7 +50,8 @@ let t = performance.now();
 await writeCorpus(db, n, crypto.randomUUID());
 log(`written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-const quantile = (xs: number[], q: number) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 type Mode = "index" | "noIndex";
 const samples: Record<Mode, number[][]> = { index: QUERIES.map(() => []), noIndex: QUERIES.map(() => []) };
 const matches: number[] = [];
@@ -67,7 +68,11 @@ async function phase(i: number, mode: Mode, record: boolean, reps = times) {
         const st = searchStatement(tx, s, sortOf(s), undefined).toSQL();
         const rows = await tx.execute(sql.raw(`explain ${inline(st.sql, st.params)}`));
         plans[mode][i] = rows.map((r) => (r as Record<string, string>)["QUERY PLAN"]).join("\n");
-        const [c] = await tx.execute<{ n: number }>(sql.raw(`select count(*)::int as n from (${inline(st.sql.replace(/ limit \$\d+$/, ""), st.params.slice(0, -1))}) x`));
+        const [c] = await tx.execute<{ n: number }>(
+          sql.raw(
+            `select count(*)::int as n from (${inline(st.sql.replace(/ limit \$\d+$/, ""), st.params.slice(0, -1))}) x`,
+          ),
+        );
         matches[i] = Number(c!.n);
       }
       for (let k = 0; k < reps; k++) {
@@ -120,10 +125,22 @@ const rows = QUERIES.map((q, i) => ({
   planNoIndex: plans.noIndex[i]!,
 }));
 const overall = { index: quantile(all("index"), 0.5), noIndex: quantile(all("noIndex"), 0.5) };
-const report = { at: new Date().toISOString(), products: n, times, rounds, wallS, stealPct: steal, overallP50Ms: overall, queries: rows };
+const report = {
+  at: new Date().toISOString(),
+  products: n,
+  times,
+  rounds,
+  wallS,
+  stealPct: steal,
+  overallP50Ms: overall,
+  queries: rows,
+};
 
 const f = (ms: number) => ms.toFixed(ms < 10 ? 2 : 1);
-const scans = (plan: string) => [...new Set(plan.match(/(Bitmap Index Scan on \w+|Seq Scan on \w+|Index Scan (?:Backward )?using \w+)/g) ?? [])].join(", ");
+const scans = (plan: string) =>
+  [...new Set(plan.match(/(Bitmap Index Scan on \w+|Seq Scan on \w+|Index Scan (?:Backward )?using \w+)/g) ?? [])].join(
+    ", ",
+  );
 const md = `# Search over ${n.toLocaleString("en")} products, with and without the GIN indexes
 
 \`bun run bench:search\` (${new Date(report.at).toISOString()}): a database of its own with ${n.toLocaleString("en")} products

@@ -2,17 +2,17 @@
 // every accepted order settles and audits the invariants. In the same run it measures the machine's own
 // limits and reports ratios. Writes scripts/bench/results/spike.{md,json,html}.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { admin, root, startPrivateStack } from "../lib/private-stack";
 import { accounts } from "../lib/accounts";
-import { page, type Series } from "./lib/html";
+import { admin, root, startPrivateStack } from "../lib/private-stack";
 import { cpuStat, processCpu, stealSince } from "./lib/cpu";
+import { page, type Series } from "./lib/html";
 import { placedToConfirmed } from "./lib/latency";
 import { bareBun, gateLua, jetstreamPublish, naiveSagaTx } from "./lib/limits";
+import { quantile, type Scrape, scrape } from "./lib/metrics";
 import { stageCpu } from "./lib/stages";
-import { quantile, scrape, type Scrape } from "./lib/metrics";
 import { wrk } from "./lib/wrk";
 
 const { values: a } = parseArgs({
@@ -50,10 +50,20 @@ const s = await startPrivateStack({
   name: "bench_spike",
   logFile: join(root, ".data", "bench-spike.log"),
   // shoppers arrive from their own addresses through a trusted loopback proxy, as behind a load balancer
-  env: { PAYMENT_FAILURE_RATE: a.declines!, LOG_LEVEL: "warn", TRUSTED_PROXIES: "127.0.0.1/32", EDGE_PROCESSES: a.processes! },
+  env: {
+    PAYMENT_FAILURE_RATE: a.declines!,
+    LOG_LEVEL: "warn",
+    TRUSTED_PROXIES: "127.0.0.1/32",
+    EDGE_PROCESSES: a.processes!,
+  },
 });
 try {
-  const api = async <T = Record<string, unknown>>(method: string, path: string, token?: string, body?: unknown): Promise<T> => {
+  const api = async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<T> => {
     const r = await fetch(s.edgeUrl + path, {
       method,
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -64,8 +74,17 @@ try {
     return json as T;
   };
   const adminToken = (await api("POST", "/v1/auth/login", undefined, admin)).accessToken as string;
-  const product = await api("POST", "/v1/products", adminToken, { name: "Spike product", price: 100_000, stock: n("units") });
-  const sale = await api<{ id: string }>("POST", "/v1/sales", adminToken, { productId: product.id, price: 50_000, quantity: n("units"), startsAt: new Date().toISOString() });
+  const product = await api("POST", "/v1/products", adminToken, {
+    name: "Spike product",
+    price: 100_000,
+    stock: n("units"),
+  });
+  const sale = await api<{ id: string }>("POST", "/v1/sales", adminToken, {
+    productId: product.id,
+    price: 50_000,
+    quantity: n("units"),
+    startsAt: new Date().toISOString(),
+  });
   const people = await accounts(s.env, "shopper", n("shoppers"));
   const tokenFile = join(root, ".data", "bench-spike-tokens.txt");
   writeFileSync(tokenFile, `${people.map((p) => p.token).join("\n")}\n`);
@@ -74,13 +93,21 @@ try {
 
   const driver = { threads: n("threads"), connections: n("connections") };
   /** wrk's purchase script: each request buys one unit of the sale with the next shopper's token of the file. */
-  const purchases = (saleId: string, tokens: string) => ({ script: join(import.meta.dir, "purchase.lua"), args: [`/v1/sales/${saleId}/purchase`, tokens, String(n("threads"))] });
+  const purchases = (saleId: string, tokens: string) => ({
+    script: join(import.meta.dir, "purchase.lua"),
+    args: [`/v1/sales/${saleId}/purchase`, tokens, String(n("threads"))],
+  });
   const processes = n("processes");
 
   // warm the edges as earlier traffic would (the JIT, connections, pools): purchases of another, one-unit sale by
   // other shoppers, so the spike's own shoppers' tokens stay unseen and its sale untouched
   const warmProduct = await api("POST", "/v1/products", adminToken, { name: "Warm-up product", price: 1000, stock: 1 });
-  const warmSale = await api<{ id: string }>("POST", "/v1/sales", adminToken, { productId: warmProduct.id, price: 1000, quantity: 1, startsAt: new Date().toISOString() });
+  const warmSale = await api<{ id: string }>("POST", "/v1/sales", adminToken, {
+    productId: warmProduct.id,
+    price: 1000,
+    quantity: 1,
+    startsAt: new Date().toISOString(),
+  });
   const warmFile = join(root, ".data", "bench-spike-warm-tokens.txt");
   writeFileSync(warmFile, `${(await accounts(s.env, "shopper", 2000)).map((p) => p.token).join("\n")}\n`);
   await wrk({ url: s.edgeUrl, ...driver, seconds: n("limit-seconds"), ...purchases(warmSale.id, warmFile) });
@@ -120,8 +147,12 @@ try {
   // the share of the machine's CPU the hypervisor took away during the spike (a run that lost much is not comparable)
   const stealPct = stealSince(machineBefore);
   const atEnd = await scrape(s.metricsUrls, route);
-  spike.statuses = Object.fromEntries(Object.entries(atEnd.counts).map(([st, v]) => [st, v - (samples[0]!.counts[st] ?? 0)]));
-  log(`spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`);
+  spike.statuses = Object.fromEntries(
+    Object.entries(atEnd.counts).map(([st, v]) => [st, v - (samples[0]!.counts[st] ?? 0)]),
+  );
+  log(
+    `spike: ${spike.requests} requests in ${(spike.durationUs / 1e6).toFixed(2)} s, ${spike.rps.toFixed(0)} req/s, ${JSON.stringify(spike.statuses)}`,
+  );
 
   let audit!: Audit;
   for (const until = Date.now() + 180_000; Date.now() < until; await Bun.sleep(250)) {
@@ -134,18 +165,27 @@ try {
   log(`settled ${((settledAt - t0) / 1000).toFixed(2)} s after the first request; confirmed ${audit.confirmed}`);
 
   const confirmedLatency = await placedToConfirmed(s.env.NATS_URL!, s.env.DATABASE_URL!, sale.id);
-  log(`202 to CONFIRMED: p50 ${confirmedLatency.p50ms.toFixed(0)} ms, p99 ${confirmedLatency.p99ms.toFixed(0)} ms (${confirmedLatency.orders} orders)`);
+  log(
+    `202 to CONFIRMED: p50 ${confirmedLatency.p50ms.toFixed(0)} ms, p99 ${confirmedLatency.p99ms.toFixed(0)} ms (${confirmedLatency.orders} orders)`,
+  );
   const bareAfter = await bareBun({ ...driver, ...sameRequests, processes, seconds: n("limit-seconds") });
   const stages = await stageCpu(s.env);
   const lua = await gateLua(s.env.REDIS_URL!, n("limit-seconds"));
   const publish = await jetstreamPublish(s.env.NATS_URL!, n("limit-seconds"));
   const pgTx = await naiveSagaTx(s.env.DATABASE_URL!, n("limit-seconds"));
   const bare = (bareBefore.rps + bareAfter.rps) / 2;
-  log(`limits: bare ${bareAfter.rps.toFixed(0)} req/s, gate Lua ${lua.toFixed(0)}/s, JetStream ${publish.toFixed(0)}/s, saga tx ${pgTx.toFixed(0)}/s`);
+  log(
+    `limits: bare ${bareAfter.rps.toFixed(0)} req/s, gate Lua ${lua.toFixed(0)}/s, JetStream ${publish.toFixed(0)}/s, saga tx ${pgTx.toFixed(0)}/s`,
+  );
 
   const first = samples[0]!;
   const last = samples.at(-1)!;
-  const outcome: Record<string, string> = { "202": "accepted", "409": "refused (409)", "429": "rate limited", "503": "unavailable" };
+  const outcome: Record<string, string> = {
+    "202": "accepted",
+    "409": "refused (409)",
+    "429": "rate limited",
+    "503": "unavailable",
+  };
   const byOutcome = Object.fromEntries(
     Object.keys(last.counts).map((st) => [
       st,
@@ -159,14 +199,24 @@ try {
     ]),
   );
   // answers in each of the first five seconds, from the samples nearest each second's end
-  const at = (sec: number) => samples.reduce((best, x) => (Math.abs(x.at - t0 - sec * 1000) < Math.abs(best.at - t0 - sec * 1000) ? x : best));
+  const at = (sec: number) =>
+    samples.reduce((best, x) => (Math.abs(x.at - t0 - sec * 1000) < Math.abs(best.at - t0 - sec * 1000) ? x : best));
   const firstSeconds = [1, 2, 3, 4, 5].map((sec) => total(at(sec)) - total(at(sec - 1)));
   const unseenTokenShare = (atEnd.tokenChecks - samples[0]!.tokenChecks) / Math.max(1, spike.requests);
   const fromMemoryShare = (atEnd.fromMemory - samples[0]!.fromMemory) / Math.max(1, spike.requests);
-  const failed = Object.entries(audit.invariants).filter(([, v]) => !v.pass).map(([k]) => k);
+  const failed = Object.entries(audit.invariants)
+    .filter(([, v]) => !v.pass)
+    .map(([k]) => k);
   const result = {
     when: new Date().toISOString(),
-    parameters: { shoppers: n("shoppers"), requests: n("requests"), units: n("units"), declineRate: n("declines"), processes, ...driver },
+    parameters: {
+      shoppers: n("shoppers"),
+      requests: n("requests"),
+      units: n("units"),
+      declineRate: n("declines"),
+      processes,
+      ...driver,
+    },
     setupSeconds,
     spike: { ...spike, seconds: spike.durationUs / 1e6 },
     latencyByStatus: byOutcome,
@@ -181,16 +231,30 @@ try {
     stageCpuUs: stages,
     timeToSellOutSeconds: audit.soldOutAt ? (Date.parse(audit.soldOutAt) - t0) / 1000 : null,
     timeToSettleSeconds: (settledAt - t0) / 1000,
-    sale: { quantity: audit.quantity, confirmed: audit.confirmed, cancelled: audit.cancelled, remaining: audit.remaining, orders: audit.orders, perUserMax: audit.perUserMax },
+    sale: {
+      quantity: audit.quantity,
+      confirmed: audit.confirmed,
+      cancelled: audit.cancelled,
+      remaining: audit.remaining,
+      orders: audit.orders,
+      perUserMax: audit.perUserMax,
+    },
     oversell: Math.max(0, audit.confirmed - audit.quantity),
     // units left unsold although they were back in the gate before the last request was answered
     undersell: audit.lastRestockAt && Date.parse(audit.lastRestockAt) < spikeEnd ? audit.remaining : 0,
     unsoldAfterDemandEnded: audit.lastRestockAt && Date.parse(audit.lastRestockAt) >= spikeEnd ? audit.remaining : 0,
     invariants: audit.invariants,
-    limits: { bareBunBefore: bareBefore.rps, bareBunAfter: bareAfter.rps, bareBun: bare, gateLuaPerS: lua, jetstreamPublishPerS: publish, naiveSagaTxPerS: pgTx },
+    limits: {
+      bareBunBefore: bareBefore.rps,
+      bareBunAfter: bareAfter.rps,
+      bareBun: bare,
+      gateLuaPerS: lua,
+      jetstreamPublishPerS: publish,
+      naiveSagaTxPerS: pgTx,
+    },
     ratios: {
       purchaseVsBareBun: spike.rps / bare,
-      acceptedOrdersVsJetstreamPublish: (audit.orders / ((spikeEnd - t0) / 1000)) / publish,
+      acceptedOrdersVsJetstreamPublish: audit.orders / ((spikeEnd - t0) / 1000) / publish,
     },
   };
 
@@ -229,7 +293,12 @@ ioredis, a new identity) ${f(stages.bucketCallUs, 1)} us, gate decision (Lua) ${
 
 | status | answers | p50 | p95 | p99 |
 |---|---|---|---|---|
-${Object.entries(byOutcome).map(([st, o]) => `| ${st} ${o.outcome} | ${f(o.count)} | ${f(o.p50ms, 2)} ms | ${f(o.p95ms, 2)} ms | ${f(o.p99ms, 2)} ms |`).join("\n")}
+${Object.entries(byOutcome)
+  .map(
+    ([st, o]) =>
+      `| ${st} ${o.outcome} | ${f(o.count)} | ${f(o.p50ms, 2)} ms | ${f(o.p95ms, 2)} ms | ${f(o.p99ms, 2)} ms |`,
+  )
+  .join("\n")}
 
 Client side (wrk, all answers): p50 ${f(spike.p50 / 1000, 2)} ms, p95 ${f(spike.p95 / 1000, 2)} ms, p99 ${f(spike.p99 / 1000, 2)} ms, max ${f(spike.max / 1000, 1)} ms; socket errors ${spike.errors}.
 
@@ -242,14 +311,21 @@ Client side (wrk, all answers): p50 ${f(spike.p50 / 1000, 2)} ms, p95 ${f(spike.
 
 | invariant | | detail |
 |---|---|---|
-${Object.entries(audit.invariants).map(([k, v]) => `| ${k} | ${v.pass ? "pass" : "**FAIL**"} | ${v.detail} |`).join("\n")}
+${Object.entries(audit.invariants)
+  .map(([k, v]) => `| ${k} | ${v.pass ? "pass" : "**FAIL**"} | ${v.detail} |`)
+  .join("\n")}
 
 Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("requests")} --units ${n("units")} --declines ${n("declines")}\`
 `;
 
   const times = samples.map((x) => (x.at - t0) / 1000);
   const rate = (st: string): [number, number][] =>
-    samples.slice(1).map((x, i) => [times[i + 1]!, ((x.counts[st] ?? 0) - (samples[i]!.counts[st] ?? 0)) / ((x.at - samples[i]!.at) / 1000)]);
+    samples
+      .slice(1)
+      .map((x, i) => [
+        times[i + 1]!,
+        ((x.counts[st] ?? 0) - (samples[i]!.counts[st] ?? 0)) / ((x.at - samples[i]!.at) / 1000),
+      ]);
   const lat = (st: string, q: number): [number, number][] =>
     samples.slice(1).flatMap((x, i) => {
       const v = quantile(samples[i]!.buckets[st], x.buckets[st], q);
@@ -261,7 +337,11 @@ Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("reque
     "Spike bench",
     `<p>${result.when}: ${f(n("requests"))} requests, ${f(n("shoppers"))} shoppers, ${f(n("units"))} units. ${f(spike.rps)} req/s = ${f(result.ratios.purchaseVsBareBun, 2)}x a bare Bun server in the same run. Confirmed ${audit.confirmed}/${audit.quantity}, oversell ${result.oversell}, undersell ${result.undersell}, invariants ${failed.length ? `FAILED: ${failed.join(", ")}` : "all pass"}.</p>`,
     [
-      { title: "Answers per second by status", unit: "answers/s", series: statuses.map((st): Series => ({ name: st, color: colors[st] ?? "#555", points: rate(st) })) },
+      {
+        title: "Answers per second by status",
+        unit: "answers/s",
+        series: statuses.map((st): Series => ({ name: st, color: colors[st] ?? "#555", points: rate(st) })),
+      },
       {
         title: "Server-side latency by status (p50 solid, p99 light)",
         unit: "ms",
@@ -273,7 +353,10 @@ Command: \`bun run bench:spike --shoppers ${n("shoppers")} --requests ${n("reque
     ],
   );
   mkdirSync(a.out!, { recursive: true });
-  writeFileSync(join(a.out!, "spike.json"), JSON.stringify({ ...result, samples: samples.map((x) => ({ t: (x.at - t0) / 1000, counts: x.counts })) }, null, 2));
+  writeFileSync(
+    join(a.out!, "spike.json"),
+    JSON.stringify({ ...result, samples: samples.map((x) => ({ t: (x.at - t0) / 1000, counts: x.counts })) }, null, 2),
+  );
   writeFileSync(join(a.out!, "spike.md"), md);
   writeFileSync(join(a.out!, "spike.html"), html);
   console.log(md);

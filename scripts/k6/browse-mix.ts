@@ -1,13 +1,14 @@
 // A mixed read load at RATE iterations a second for DURATION seconds: the product list walked with its
 // cursor, searches walked the same way, product detail, sale detail and the cart, as signed-in shoppers. `k6 run scripts/k6/browse-mix.ts`
-import { Counter } from "k6/metrics";
+
 import exec from "k6/execution";
+import { Counter } from "k6/metrics";
 import type { Options } from "k6/options";
 import { BROWSE_KINDS, browse } from "./lib/browse.ts";
 import { browseConfig } from "./lib/config.ts";
 import { record, run } from "./lib/k6.ts";
-import { setupBrowse, type BrowseData } from "./lib/setup.ts";
-import { summaryText, type SummaryData } from "./lib/summary.ts";
+import { type BrowseData, setupBrowse } from "./lib/setup.ts";
+import { type SummaryData, summaryText } from "./lib/summary.ts";
 
 const c = browseConfig(__ENV);
 

@@ -7,8 +7,8 @@ import { couponConfig } from "./lib/config.ts";
 import { CLAIM_OUTCOMES, claim, settleCoupon } from "./lib/coupon.ts";
 import { record, run } from "./lib/k6.ts";
 import { rushOptions } from "./lib/rush.ts";
-import { setupCoupon, type CouponData } from "./lib/setup.ts";
-import { summaryText, type SummaryData } from "./lib/summary.ts";
+import { type CouponData, setupCoupon } from "./lib/setup.ts";
+import { type SummaryData, summaryText } from "./lib/summary.ts";
 
 const c = couponConfig(__ENV);
 

@@ -6,9 +6,9 @@ import { Counter } from "k6/metrics";
 import { spikeConfig } from "./lib/config.ts";
 import { record, run } from "./lib/k6.ts";
 import { rushOptions } from "./lib/rush.ts";
-import { setupSpike, type SpikeData } from "./lib/setup.ts";
+import { type SpikeData, setupSpike } from "./lib/setup.ts";
 import { PURCHASE_OUTCOMES, purchase, settleSale } from "./lib/spike.ts";
-import { summaryText, type SummaryData } from "./lib/summary.ts";
+import { type SummaryData, summaryText } from "./lib/summary.ts";
 
 const c = spikeConfig(__ENV);
 

@@ -2,7 +2,7 @@
 // sign in per minute: rows written straight into the test database, with access tokens signed by the
 // running edge's own development key, as login signs them (same issuer, claims and lifetime).
 import { eq } from "drizzle-orm";
-import { createDb, users, type Role } from "../../db";
+import { createDb, type Role, users } from "../../db";
 import { devKeyRing } from "../../edge/auth/keys";
 import { hashPassword } from "../../edge/auth/passwords";
 import { tokenService } from "../../edge/auth/tokens";
@@ -16,21 +16,37 @@ export async function signer(env: Record<string, string>) {
   return tokenService(await devKeyRing(env.KEYS_DIR!), { issuer: "flashsale", ttlS: 3600 });
 }
 
-export async function accounts(env: Record<string, string>, role: Exclude<Role, "admin">, n: number): Promise<Account[]> {
+export async function accounts(
+  env: Record<string, string>,
+  role: Exclude<Role, "admin">,
+  n: number,
+): Promise<Account[]> {
   const db = createDb(env.DATABASE_URL!, { max: 2 });
   const tokens = await signer(env);
   // nobody logs in with these: one hash for all keeps the rows honest without n argon2 runs
   const passwordHash = await hashPassword(crypto.randomUUID());
   const rows = Array.from({ length: n }, () => {
     const id = uuidv7();
-    return { id, email: `${role}-${id}@test.dev`, name: `test ${role}`, role, passwordHash, emailVerifiedAt: new Date() };
+    return {
+      id,
+      email: `${role}-${id}@test.dev`,
+      name: `test ${role}`,
+      role,
+      passwordHash,
+      emailVerifiedAt: new Date(),
+    };
   });
   try {
     for (let i = 0; i < rows.length; i += 1000) await db.insert(users).values(rows.slice(i, i + 1000));
   } finally {
     await db.$client.end();
   }
-  return Promise.all(rows.map(async (r) => ({ id: r.id, token: (await tokens.sign({ sub: r.id, role, jti: uuidv7(), fam: uuidv7() })).token })));
+  return Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      token: (await tokens.sign({ sub: r.id, role, jti: uuidv7(), fam: uuidv7() })).token,
+    })),
+  );
 }
 
 /** The stack's seeded admin, with a token of its own. */

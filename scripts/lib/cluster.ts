@@ -5,7 +5,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { reachable, REDIS_MAXMEMORY } from "./services";
+import { REDIS_MAXMEMORY, reachable } from "./services";
 
 const HOST = "127.0.0.1";
 /** How long a Redis primary may be silent before its replica takes over (the cluster's default is 15 s). */
@@ -40,7 +40,10 @@ async function refuseTaken(ports: number[]) {
 
 function which(bin: string, extra: string[] = []): string {
   const found = Bun.which(bin) ?? extra.find((p) => Bun.file(p).size > 0);
-  if (!found) throw new Error(`${bin} is not installed: apt-get install ${bin.startsWith("redis") ? "redis-server redis-tools" : "nats-server"}`);
+  if (!found)
+    throw new Error(
+      `${bin} is not installed: apt-get install ${bin.startsWith("redis") ? "redis-server redis-tools" : "nats-server"}`,
+    );
   return found;
 }
 
@@ -113,8 +116,32 @@ export async function startRedisCluster(o: { dataDir: string; ports: number[]; r
   const nodes = o.ports.map((port) => {
     const dir = resolve(o.dataDir, String(port));
     mkdirSync(dir, { recursive: true });
-    const args = ["--bind", HOST, "--port", String(port), "--dir", dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--logfile", join(dir, "redis.log")];
-    const settings = ["--cluster-node-timeout", String(REDIS_NODE_TIMEOUT_MS), "--save", "", "--appendonly", "no", "--maxmemory", REDIS_MAXMEMORY, "--maxmemory-policy", "noeviction"];
+    const args = [
+      "--bind",
+      HOST,
+      "--port",
+      String(port),
+      "--dir",
+      dir,
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--logfile",
+      join(dir, "redis.log"),
+    ];
+    const settings = [
+      "--cluster-node-timeout",
+      String(REDIS_NODE_TIMEOUT_MS),
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--maxmemory",
+      REDIS_MAXMEMORY,
+      "--maxmemory-policy",
+      "noeviction",
+    ];
     return node(port, dir, [bin, ...args, ...settings]);
   });
   const ask = async (port: number, ...args: string[]) => {
@@ -124,13 +151,31 @@ export async function startRedisCluster(o: { dataDir: string; ports: number[]; r
     return out;
   };
   try {
-    await waitFor("Redis nodes", async () => (await Promise.all(o.ports.map((p) => reachable(HOST, p)))).every(Boolean));
-    const create = Bun.spawn([cli, "--cluster", "create", ...o.ports.map((p) => `${HOST}:${p}`), "--cluster-replicas", String(o.replicas ?? 1), "--cluster-yes"], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    if ((await create.exited) !== 0) throw new Error(`redis-cli --cluster create failed: ${await new Response(create.stdout).text()}${await new Response(create.stderr).text()}`);
-    await waitFor("Redis Cluster", async () => (await Promise.all(o.ports.map((p) => ask(p, "cluster", "info")))).every((i) => i.includes("cluster_state:ok")));
+    await waitFor("Redis nodes", async () =>
+      (await Promise.all(o.ports.map((p) => reachable(HOST, p)))).every(Boolean),
+    );
+    const create = Bun.spawn(
+      [
+        cli,
+        "--cluster",
+        "create",
+        ...o.ports.map((p) => `${HOST}:${p}`),
+        "--cluster-replicas",
+        String(o.replicas ?? 1),
+        "--cluster-yes",
+      ],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    if ((await create.exited) !== 0)
+      throw new Error(
+        `redis-cli --cluster create failed: ${await new Response(create.stdout).text()}${await new Response(create.stderr).text()}`,
+      );
+    await waitFor("Redis Cluster", async () =>
+      (await Promise.all(o.ports.map((p) => ask(p, "cluster", "info")))).every((i) => i.includes("cluster_state:ok")),
+    );
   } catch (err) {
     await stopAll(nodes);
     throw err;
@@ -161,7 +206,9 @@ export async function startRedisCluster(o: { dataDir: string; ports: number[]; r
       const live = nodes.find((n) => n.proc.exitCode === null && !n.proc.signalCode && n.port !== port)!;
       const lines = (await ask(live.port, "cluster", "nodes")).split("\n").map((l) => l.split(" "));
       const primary = lines.find((f) => f[1]?.split("@")[0] === `${HOST}:${port}`)?.[0];
-      return lines.filter((f) => f[2]?.includes("slave") && f[3] === primary).map((f) => Number(f[1]!.split("@")[0]!.split(":")[1]));
+      return lines
+        .filter((f) => f[2]?.includes("slave") && f[3] === primary)
+        .map((f) => Number(f[1]!.split("@")[0]!.split(":")[1]));
     },
     stop: () => stopAll(nodes),
   };
@@ -170,16 +217,31 @@ export type RedisCluster = Awaited<ReturnType<typeof startRedisCluster>>;
 export type NatsCluster = Awaited<ReturnType<typeof startNatsCluster>>;
 
 /** Both clusters, and the settings that point the stack's processes at them. */
-export async function startClusters(o: { dataDir: string; natsPorts: number[]; routePorts: number[]; redisPorts: number[] }) {
-  const nats = await startNatsCluster({ dataDir: join(o.dataDir, "nats"), ports: o.natsPorts, routePorts: o.routePorts });
-  const redis = await startRedisCluster({ dataDir: join(o.dataDir, "redis"), ports: o.redisPorts }).catch(async (err) => {
-    await nats.stop();
-    throw err;
+export async function startClusters(o: {
+  dataDir: string;
+  natsPorts: number[];
+  routePorts: number[];
+  redisPorts: number[];
+}) {
+  const nats = await startNatsCluster({
+    dataDir: join(o.dataDir, "nats"),
+    ports: o.natsPorts,
+    routePorts: o.routePorts,
   });
+  const redis = await startRedisCluster({ dataDir: join(o.dataDir, "redis"), ports: o.redisPorts }).catch(
+    async (err) => {
+      await nats.stop();
+      throw err;
+    },
+  );
   return {
     nats,
     redis,
-    env: { NATS_URL: nats.url, REDIS_CLUSTER_NODES: redis.nodes, STREAM_REPLICAS: String(Math.min(3, o.natsPorts.length)) },
+    env: {
+      NATS_URL: nats.url,
+      REDIS_CLUSTER_NODES: redis.nodes,
+      STREAM_REPLICAS: String(Math.min(3, o.natsPorts.length)),
+    },
     async stop() {
       await Promise.all([nats.stop(), redis.stop()]);
     },

@@ -7,7 +7,8 @@ import type { ProcSpec } from "./supervise";
 /** How many edge processes: EDGE_PROCESSES, one per core by default. */
 export function edgeCount(env: Record<string, string | undefined>): number {
   const n = Number(env.EDGE_PROCESSES || availableParallelism());
-  if (!Number.isInteger(n) || n < 1) throw new Error(`EDGE_PROCESSES must be a positive integer, not ${env.EDGE_PROCESSES}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`EDGE_PROCESSES must be a positive integer, not ${env.EDGE_PROCESSES}`);
   return n;
 }
 
@@ -20,7 +21,11 @@ export function edgeSpecs(env: Record<string, string | undefined>, metricsPorts?
     return {
       label: n > 1 ? `edge-${i + 1}` : "edge",
       cmd: [process.execPath, "edge/main.ts"],
-      env: { HASH_CONCURRENCY: hashing, REUSE_PORT: n > 1 ? "1" : "0", ...(metrics ? { METRICS_PORT: String(metrics) } : {}) },
+      env: {
+        HASH_CONCURRENCY: hashing,
+        REUSE_PORT: n > 1 ? "1" : "0",
+        ...(metrics ? { METRICS_PORT: String(metrics) } : {}),
+      },
     };
   });
 }

@@ -16,20 +16,45 @@ async function waitUp(port: number, ms = 15_000) {
 }
 
 /** Starts MailDev on 127.0.0.1 (SMTP and web ports), keeping its mail under `dataDir`; one that answers already is used as it is. */
-export async function ensureMailDev(o: { root: string; smtpPort: number; webPort: number; dataDir: string }): Promise<MailDev> {
+export async function ensureMailDev(o: {
+  root: string;
+  smtpPort: number;
+  webPort: number;
+  dataDir: string;
+}): Promise<MailDev> {
   const urls = { smtpUrl: `smtp://127.0.0.1:${o.smtpPort}`, webUrl: `http://127.0.0.1:${o.webPort}` };
   if ((await reachable("127.0.0.1", o.smtpPort)) && (await reachable("127.0.0.1", o.webPort))) return urls;
   const dir = join(o.dataDir, `maildev-${o.smtpPort}`);
   mkdirSync(dir, { recursive: true });
   const bin = join(o.root, "node_modules", "maildev", "bin", "maildev");
-  const args = ["--smtp", String(o.smtpPort), "--web", String(o.webPort), "--ip", "127.0.0.1", "--web-ip", "127.0.0.1", "--mail-directory", dir, "--silent"];
+  const args = [
+    "--smtp",
+    String(o.smtpPort),
+    "--web",
+    String(o.webPort),
+    "--ip",
+    "127.0.0.1",
+    "--web-ip",
+    "127.0.0.1",
+    "--mail-directory",
+    dir,
+    "--silent",
+  ];
   const proc = Bun.spawn([process.execPath, bin, ...args], { stdout: "ignore", stderr: "inherit" });
   await Promise.all([waitUp(o.smtpPort), waitUp(o.webPort)]);
   return { ...urls, started: { name: "maildev", proc } };
 }
 
 /** One mail as MailDev's REST API gives it (the fields the tests read). */
-export type ReceivedMail = { id: string; subject: string; text: string; html: string; to: { address: string }[]; headers: Record<string, string>; messageId: string };
+export type ReceivedMail = {
+  id: string;
+  subject: string;
+  text: string;
+  html: string;
+  to: { address: string }[];
+  headers: Record<string, string>;
+  messageId: string;
+};
 
 /** Every mail MailDev holds. */
 export async function receivedMail(webUrl: string): Promise<ReceivedMail[]> {

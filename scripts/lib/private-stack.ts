@@ -7,9 +7,9 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { ensureStreams, jetstreamOf } from "../../nats";
 import { startStack } from "../stack";
+import { type Clusters, freeRedisPort, startClusters } from "./cluster";
 import { edgeCount } from "./edges";
 import { dropDatabase, ensureNats } from "./services";
-import { freeRedisPort, startClusters, type Clusters } from "./cluster";
 
 export const root = join(import.meta.dir, "..", "..");
 export const admin = { email: "admin@example.com", password: "Adm1n!pass" };
@@ -35,14 +35,26 @@ export type PrivateStack = Awaited<ReturnType<typeof startStack>> & {
  * server each, as `bun run up:cluster` runs them.
  * Without MAIL_URL in `env`, the stack's mail goes to a MailDev of its own on free ports (`mailWebUrl`).
  */
-export async function startPrivateStack(o: { name: string; env?: Record<string, string>; replicas?: number; logFile: string; databaseUrl?: string; cluster?: boolean }): Promise<PrivateStack> {
+export async function startPrivateStack(o: {
+  name: string;
+  env?: Record<string, string>;
+  replicas?: number;
+  logFile: string;
+  databaseUrl?: string;
+  cluster?: boolean;
+}): Promise<PrivateStack> {
   const data = mkdtempSync(join(tmpdir(), `flashsale-${o.name}-`));
   const [edge, gateway, redis, nats] = [freePort(), freePort(), freePort(), freePort()];
   let clusters: Clusters | undefined;
   if (o.cluster) {
     const redisPorts: number[] = [];
     for (let i = 0; i < 6; i++) redisPorts.push(await freeRedisPort(redisPorts));
-    clusters = await startClusters({ dataDir: join(data, "cluster"), natsPorts: [freePort(), freePort(), freePort()], routePorts: [freePort(), freePort(), freePort()], redisPorts });
+    clusters = await startClusters({
+      dataDir: join(data, "cluster"),
+      natsPorts: [freePort(), freePort(), freePort()],
+      routePorts: [freePort(), freePort(), freePort()],
+      redisPorts,
+    });
   }
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
@@ -67,7 +79,17 @@ export async function startPrivateStack(o: { name: string; env?: Record<string, 
     await dropDatabase(env.DATABASE_URL!);
     mkdirSync(join(root, ".data"), { recursive: true });
     rmSync(o.logFile, { force: true });
-    return startStack({ root, env, dataDir: data, admin, replicas: o.replicas, metricsPorts, servicesUp: !!clusters, mailDev, write: (line) => appendFileSync(o.logFile, line) });
+    return startStack({
+      root,
+      env,
+      dataDir: data,
+      admin,
+      replicas: o.replicas,
+      metricsPorts,
+      servicesUp: !!clusters,
+      mailDev,
+      write: (line) => appendFileSync(o.logFile, line),
+    });
   })().catch(async (err) => {
     // the clusters are this stack's own: none outlives a failed start
     await clusters?.stop();

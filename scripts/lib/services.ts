@@ -49,14 +49,37 @@ function which(bin: string, extra: string[] = []): string | undefined {
  */
 export const REDIS_MAXMEMORY = "256mb";
 
-export async function ensureRedis(url: string, dataDir: string, maxmemory = REDIS_MAXMEMORY): Promise<Started | undefined> {
+export async function ensureRedis(
+  url: string,
+  dataDir: string,
+  maxmemory = REDIS_MAXMEMORY,
+): Promise<Started | undefined> {
   const { host, port } = hostPort(url, 6379);
   if (await reachable(host, port)) return undefined;
   const bin = which("redis-server");
   if (!bin) throw new Error(`Redis is not running at ${url} and not installed: apt-get install redis-server`);
   const dir = resolve(dataDir, "redis");
   mkdirSync(dir, { recursive: true });
-  const proc = Bun.spawn([bin, "--bind", host, "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory", maxmemory, "--maxmemory-policy", "noeviction"], { stdout: "ignore", stderr: "inherit" });
+  const proc = Bun.spawn(
+    [
+      bin,
+      "--bind",
+      host,
+      "--port",
+      String(port),
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--maxmemory",
+      maxmemory,
+      "--maxmemory-policy",
+      "noeviction",
+    ],
+    { stdout: "ignore", stderr: "inherit" },
+  );
   await waitUp(host, port, "redis-server");
   return { name: "redis", proc };
 }
@@ -68,7 +91,10 @@ export async function ensureNats(url: string, dataDir: string): Promise<Started 
   if (!bin) throw new Error(`NATS is not running at ${url} and not installed: apt-get install nats-server`);
   const dir = resolve(dataDir, "nats");
   mkdirSync(dir, { recursive: true });
-  const proc = Bun.spawn([bin, "-a", host, "-p", String(port), "-js", "-sd", dir], { stdout: "ignore", stderr: "ignore" });
+  const proc = Bun.spawn([bin, "-a", host, "-p", String(port), "-js", "-sd", dir], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   await waitUp(host, port, "nats-server");
   return { name: "nats", proc };
 }
@@ -81,7 +107,9 @@ export async function ensurePostgres(url: string): Promise<void> {
   const versions = existsSync("/etc/postgresql") ? readdirSync("/etc/postgresql") : [];
   if (!ctl || !versions.length)
     throw new Error(`PostgreSQL is not running at ${host}:${port} and not installed: apt-get install postgresql`);
-  const r = Bun.spawnSync([ctl, "--skip-systemctl-redirect", versions.sort().at(-1)!, "main", "start"], { stderr: "pipe" });
+  const r = Bun.spawnSync([ctl, "--skip-systemctl-redirect", versions.sort().at(-1)!, "main", "start"], {
+    stderr: "pipe",
+  });
   if (r.exitCode !== 0) throw new Error(`could not start PostgreSQL: ${r.stderr.toString()}`);
   await waitUp(host, port, "postgres");
 }

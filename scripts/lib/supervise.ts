@@ -33,7 +33,9 @@ export function supervise(specs: ProcSpec[], opts: SuperviseOptions) {
   }
 
   function start(spec: ProcSpec, i: number, failures = 0) {
-    const prefix = opts.write ? `${spec.label.padEnd(width)} |` : `\x1b[${colors[i % colors.length]}m${spec.label.padEnd(width)} |\x1b[0m`;
+    const prefix = opts.write
+      ? `${spec.label.padEnd(width)} |`
+      : `\x1b[${colors[i % colors.length]}m${spec.label.padEnd(width)} |\x1b[0m`;
     const startedAt = Date.now();
     const proc = Bun.spawn(spec.cmd, {
       cwd: opts.cwd,

@@ -7,9 +7,14 @@ export const $ = <T extends Element = HTMLElement>(sel: string, root: ParentNode
 };
 
 /** An element with attributes (a `data-*` name as given) and children. */
-export function h(tag: string, attrs: Record<string, string | boolean | undefined> = {}, ...children: (Node | string)[]): HTMLElement {
+export function h(
+  tag: string,
+  attrs: Record<string, string | boolean | undefined> = {},
+  ...children: (Node | string)[]
+): HTMLElement {
   const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== false) el.setAttribute(k, v === true ? "" : v);
+  for (const [k, v] of Object.entries(attrs))
+    if (v !== undefined && v !== false) el.setAttribute(k, v === true ? "" : v);
   el.append(...children);
   return el;
 }
@@ -20,7 +25,8 @@ export function setText(el: Element, text: string) {
 }
 
 export const won = (n: number) => `${n.toLocaleString("en-US")} KRW`;
-export const count = (n: number | null | undefined) => (n === null || n === undefined ? "?" : n.toLocaleString("en-US"));
+export const count = (n: number | null | undefined) =>
+  n === null || n === undefined ? "?" : n.toLocaleString("en-US");
 
 /** 3723 s -> "1:02:03"; 63 s -> "1:03". */
 export function clock(seconds: number): string {

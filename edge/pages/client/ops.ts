@@ -22,9 +22,21 @@ type Sale = {
   soldOut: { seconds: number; estimated: boolean } | null;
 };
 type Audit = { quiet: boolean; invariants: Record<string, { pass: boolean; detail: string }> };
-type Letter = { id: number; subject: string; consumer: string; deliveries: number; error: string; at: string; orderId?: string };
+type Letter = {
+  id: number;
+  subject: string;
+  consumer: string;
+  deliveries: number;
+  error: string;
+  at: string;
+  orderId?: string;
+};
 type Stuck = { id: string; status: string; state: string | null; awaiting: string[]; ageS: number };
-type Health = { processes: { proc: string; id: string }[]; breakers: { name: string; state: string; proc: string; id: string }[]; degraded: number };
+type Health = {
+  processes: { proc: string; id: string }[];
+  breakers: { name: string; state: string; proc: string; id: string }[];
+  degraded: number;
+};
 
 /** The chart's series: statuses grouped so that a spike reads at a glance. */
 const GROUPS: { label: string; stroke: string; has: (status: number) => boolean }[] = [
@@ -72,7 +84,8 @@ s.onChange((u) => {
 function start() {
   stream = follow("/v1/ops/stream", {
     token: s.token,
-    onState: (state, why) => setText(connection, state === "open" ? "● live" : state === "retrying" ? `reconnecting (${why})…` : "closed"),
+    onState: (state, why) =>
+      setText(connection, state === "open" ? "● live" : state === "retrying" ? `reconnecting (${why})…` : "closed"),
     fatal: (st) => st === 401 || st === 403,
     onEvent(e) {
       const data = JSON.parse(e.data);
@@ -118,15 +131,25 @@ function renderSales(sales: Sale[]) {
     setText($("[data-field=name]", el), `${sale.productName} · ${won(sale.price)}`);
     setText($("[data-field=status]", el), sale.status.replace("_", " "));
     // no counters: the sale's gate is not in Redis (not loaded yet, or lost and not rebuilt by a purchase yet)
-    setText($("[data-field=remaining]", el), `${sale.remaining === null ? "–" : count(sale.remaining)} / ${count(sale.quantity)}`);
+    setText(
+      $("[data-field=remaining]", el),
+      `${sale.remaining === null ? "–" : count(sale.remaining)} / ${count(sale.quantity)}`,
+    );
     el.classList.toggle("no-gate", sale.remaining === null);
     $("[data-field=remaining]", el).dataset.value = String(sale.remaining ?? "");
     setText($("[data-field=admitted-per-s]", el), sale.admittedPerS.toLocaleString("en-US"));
     setText($("[data-field=pending]", el), count(sale.pending));
-    setText($("[data-field=settled]", el), `${count(sale.settled)} (${count(sale.confirmed)} / ${count(sale.cancelled)})`);
+    setText(
+      $("[data-field=settled]", el),
+      `${count(sale.settled)} (${count(sale.confirmed)} / ${count(sale.cancelled)})`,
+    );
     setText(
       $("[data-field=sell-out]", el),
-      sale.soldOut ? `${sale.soldOut.estimated ? "≈ " : ""}${sale.soldOut.seconds.toFixed(2)} s${sale.soldOut.estimated ? " at this pace" : ""}` : sale.status === "scheduled" ? `starts ${new Date(sale.startsAt).toLocaleTimeString()}` : "–",
+      sale.soldOut
+        ? `${sale.soldOut.estimated ? "≈ " : ""}${sale.soldOut.seconds.toFixed(2)} s${sale.soldOut.estimated ? " at this pace" : ""}`
+        : sale.status === "scheduled"
+          ? `starts ${new Date(sale.startsAt).toLocaleTimeString()}`
+          : "–",
     );
     renderAudit(el, audits.get(sale.id));
   }
@@ -137,14 +160,28 @@ function renderSales(sales: Sale[]) {
 function renderAudits(reports: Record<string, Audit>) {
   audits.clear();
   for (const [id, a] of Object.entries(reports)) audits.set(id, a);
-  for (const el of document.querySelectorAll<HTMLElement>("[data-sale-id]")) renderAudit(el, audits.get(el.dataset.saleId!));
+  for (const el of document.querySelectorAll<HTMLElement>("[data-sale-id]"))
+    renderAudit(el, audits.get(el.dataset.saleId!));
 }
 
 function renderAudit(el: HTMLElement, a: Audit | undefined) {
   const ul = $("[data-field=audit]", el);
   const items = a
-    ? [h("li", { class: a.quiet ? "quiet" : "busy" }, a.quiet ? "pipeline quiet" : "pipeline busy"), ...Object.entries(a.invariants).map(([name, r]) => h("li", { class: r.pass ? "pass" : "fail", title: r.detail }, `${r.pass ? "✓" : "✗"} ${name}`))]
-    : [h("li", {}, el.classList.contains("no-gate") ? "audit: waits for the sale's gate in Redis (loaded by its first purchase)" : "audit: not yet")];
+    ? [
+        h("li", { class: a.quiet ? "quiet" : "busy" }, a.quiet ? "pipeline quiet" : "pipeline busy"),
+        ...Object.entries(a.invariants).map(([name, r]) =>
+          h("li", { class: r.pass ? "pass" : "fail", title: r.detail }, `${r.pass ? "✓" : "✗"} ${name}`),
+        ),
+      ]
+    : [
+        h(
+          "li",
+          {},
+          el.classList.contains("no-gate")
+            ? "audit: waits for the sale's gate in Redis (loaded by its first purchase)"
+            : "audit: not yet",
+        ),
+      ];
   const text = items.map((i) => i.textContent + i.className).join("|");
   if (ul.dataset.text !== text) {
     ul.dataset.text = text;
@@ -155,7 +192,11 @@ function renderAudit(el: HTMLElement, a: Audit | undefined) {
 function renderAnswers(a: { from: number; statuses: Record<string, number[]> }) {
   const n = Math.max(0, ...Object.values(a.statuses).map((v) => v.length));
   const xs = Array.from({ length: n }, (_, i) => a.from + i);
-  const ys = GROUPS.map((g) => xs.map((_, i) => Object.entries(a.statuses).reduce((sum, [st, v]) => sum + (g.has(Number(st)) ? (v[i] ?? 0) : 0), 0)));
+  const ys = GROUPS.map((g) =>
+    xs.map((_, i) =>
+      Object.entries(a.statuses).reduce((sum, [st, v]) => sum + (g.has(Number(st)) ? (v[i] ?? 0) : 0), 0),
+    ),
+  );
   // from the first second with an answer (a fresh stack has no past), and at least the last minute
   const first = xs.findIndex((_, i) => ys.some((y) => y[i]! > 0));
   const start = Math.max(0, Math.min(first < 0 ? n : first, n - MIN_CHART_S));
@@ -182,7 +223,13 @@ function renderAnswers(a: { from: number; statuses: Record<string, number[]> }) 
 
 function renderHealth(hl: Health) {
   setText($("[data-field=degraded]"), count(hl.degraded));
-  setText($("[data-field=processes]"), hl.processes.map((p) => p.proc).sort().join(", ") || "none reporting");
+  setText(
+    $("[data-field=processes]"),
+    hl.processes
+      .map((p) => p.proc)
+      .sort()
+      .join(", ") || "none reporting",
+  );
   const byName = new Map<string, { open: number; half: number; total: number }>();
   for (const b of hl.breakers) {
     const e = byName.get(b.name) ?? { open: 0, half: 0, total: 0 };
@@ -191,10 +238,17 @@ function renderHealth(hl: Health) {
     if (b.state === "half_open") e.half++;
     byName.set(b.name, e);
   }
-  const items = [...byName].sort(([a], [b]) => a.localeCompare(b)).map(([name, e]) => {
-    const state = e.open ? "open" : e.half ? "half_open" : "closed";
-    return h("li", { class: `breaker ${state}`, "data-breaker": name }, `${name}: ${state.replace("_", " ")}`, e.total > 1 ? ` (${e.open} of ${e.total} open)` : "");
-  });
+  const items = [...byName]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, e]) => {
+      const state = e.open ? "open" : e.half ? "half_open" : "closed";
+      return h(
+        "li",
+        { class: `breaker ${state}`, "data-breaker": name },
+        `${name}: ${state.replace("_", " ")}`,
+        e.total > 1 ? ` (${e.open} of ${e.total} open)` : "",
+      );
+    });
   const ul = $("#breakers");
   const text = items.map((i) => i.textContent).join("|");
   if (ul.dataset.text !== text) {
@@ -206,7 +260,16 @@ function renderHealth(hl: Health) {
 function renderStuck(items: Stuck[]) {
   const body = $("#stuck tbody");
   body.replaceChildren(
-    ...items.map((o) => h("tr", {}, h("td", { class: "id" }, o.id), h("td", {}, o.state ?? "never started"), h("td", {}, `${Math.round(o.ageS)} s`), h("td", {}, o.awaiting.join(", ") || "–"))),
+    ...items.map((o) =>
+      h(
+        "tr",
+        {},
+        h("td", { class: "id" }, o.id),
+        h("td", {}, o.state ?? "never started"),
+        h("td", {}, `${Math.round(o.ageS)} s`),
+        h("td", {}, o.awaiting.join(", ") || "–"),
+      ),
+    ),
   );
   setText($("[data-field=stuck-count]"), String(items.length));
 }
@@ -218,7 +281,12 @@ function renderDlq(d: { total: number; items: Letter[] }) {
       h(
         "li",
         { "data-letter-id": String(l.id) },
-        h("div", {}, h("strong", {}, l.subject), ` · ${l.consumer} · ${l.deliveries} deliveries · ${new Date(l.at).toLocaleString()}`),
+        h(
+          "div",
+          {},
+          h("strong", {}, l.subject),
+          ` · ${l.consumer} · ${l.deliveries} deliveries · ${new Date(l.at).toLocaleString()}`,
+        ),
         h("div", { class: "error" }, l.error),
         h("button", { type: "button", "data-action": "replay", "data-id": String(l.id) }, "Replay"),
       ),

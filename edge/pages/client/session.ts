@@ -34,12 +34,20 @@ export function session() {
     for (const l of listeners) l(undefined);
   };
 
-  async function send(method: string, path: string, o: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
+  async function send(
+    method: string,
+    path: string,
+    o: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+  ) {
     let res: Response;
     try {
       res = await fetch(path, {
         method,
-        headers: { ...(o.body !== undefined ? { "content-type": "application/json" } : {}), ...(o.token ? { authorization: `Bearer ${o.token}` } : {}), ...o.headers },
+        headers: {
+          ...(o.body !== undefined ? { "content-type": "application/json" } : {}),
+          ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+          ...o.headers,
+        },
         body: o.body === undefined ? undefined : JSON.stringify(o.body),
       });
     } catch {
@@ -47,7 +55,8 @@ export function session() {
     }
     const text = await res.text();
     const body = text ? JSON.parse(text) : undefined;
-    if (!res.ok) throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? res.statusText);
+    if (!res.ok)
+      throw new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, body?.detail ?? body?.title ?? res.statusText);
     return body;
   }
 
@@ -95,7 +104,11 @@ export function session() {
       if (t) await send("POST", "/v1/auth/logout", { token: t }).catch(() => {});
     },
     /** An API call with the access token; an expired token is refreshed and the call sent once more. */
-    async call<T = unknown>(method: string, path: string, o: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
+    async call<T = unknown>(
+      method: string,
+      path: string,
+      o: { body?: unknown; headers?: Record<string, string> } = {},
+    ): Promise<T> {
       try {
         return await send(method, path, { ...o, token: await token() });
       } catch (err) {

@@ -1,10 +1,11 @@
 // The sale page (/shop/sales/:id): countdown on the server's clock, remaining units live from the sale's event
 // stream, sign-in, a buy button whose Idempotency-Key makes a double click one purchase, then the order's
 // status from its event stream until it is CONFIRMED or CANCELLED.
+
+import { saleStatus } from "../../sales/status";
 import { $, clock, loginForm, setText } from "./dom";
 import { ApiError, session } from "./session";
 import { follow } from "./sse";
-import { saleStatus } from "../../sales/status";
 
 const REASONS: Record<string, string> = {
   OUT_OF_STOCK: "the last units went to other buyers",
@@ -56,12 +57,30 @@ const status = () => saleStatus({ startsAt, endsAt }, remaining, now());
 function render() {
   const st = status();
   main.dataset.status = st;
-  setText($("[data-field=sale-status]"), { scheduled: "Starts soon", live: "On sale now", sold_out: "Sold out", ended: "Ended" }[st] ?? st);
+  setText(
+    $("[data-field=sale-status]"),
+    { scheduled: "Starts soon", live: "On sale now", sold_out: "Sold out", ended: "Ended" }[st] ?? st,
+  );
   setText($("[data-field=countdown]"), st === "scheduled" ? `Starts in ${clock((startsAt - now()) / 1000)}` : "");
   if (remaining !== undefined) setText($("[data-field=remaining]"), remaining.toLocaleString("en-US"));
   const signedIn = !!s.user;
   buy.disabled = !signedIn || inFlight || st !== "live";
-  setText(buy, !signedIn ? "Sign in to buy" : st === "sold_out" ? "Sold out" : st === "ended" ? "Ended" : st === "scheduled" ? "Not started" : inFlight ? "Buying…" : refused === "LIMIT_REACHED" ? "Limit reached" : "Buy now");
+  setText(
+    buy,
+    !signedIn
+      ? "Sign in to buy"
+      : st === "sold_out"
+        ? "Sold out"
+        : st === "ended"
+          ? "Ended"
+          : st === "scheduled"
+            ? "Not started"
+            : inFlight
+              ? "Buying…"
+              : refused === "LIMIT_REACHED"
+                ? "Limit reached"
+                : "Buy now",
+  );
   form.hidden = signedIn;
   logout.hidden = !signedIn;
   setText(who, s.user ? `Signed in as ${s.user.email}` : "");
@@ -91,7 +110,14 @@ setInterval(render, 250);
 function showOrder(orderId: string, st: string, reason?: string) {
   orderStatus.dataset.orderId = orderId;
   orderStatus.dataset.status = st;
-  setText(orderStatus, st === "CANCELLED" ? `CANCELLED: ${REASONS[reason ?? ""] ?? reason ?? "cancelled"}` : st === "PENDING" ? "PENDING: paying…" : st);
+  setText(
+    orderStatus,
+    st === "CANCELLED"
+      ? `CANCELLED: ${REASONS[reason ?? ""] ?? reason ?? "cancelled"}`
+      : st === "PENDING"
+        ? "PENDING: paying…"
+        : st,
+  );
 }
 
 function followOrder(orderId: string) {
@@ -122,7 +148,10 @@ buy.addEventListener("click", async () => {
   setText(notice, "");
   render();
   try {
-    const r = await s.call<{ orderId: string }>("POST", `/v1/sales/${saleId}/purchase`, { body: { quantity: 1 }, headers: { "idempotency-key": key } });
+    const r = await s.call<{ orderId: string }>("POST", `/v1/sales/${saleId}/purchase`, {
+      body: { quantity: 1 },
+      headers: { "idempotency-key": key },
+    });
     followOrder(r.orderId);
   } catch (err) {
     const e = err instanceof ApiError ? err : new ApiError(0, "NETWORK", String(err));

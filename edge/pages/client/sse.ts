@@ -18,7 +18,8 @@ export function sseParser() {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + (buffer.startsWith("\r\n", nl) ? 2 : 1));
       if (line === "") {
-        if (data.length) out.push({ event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) });
+        if (data.length)
+          out.push({ event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) });
         event = "";
         data = [];
         continue;

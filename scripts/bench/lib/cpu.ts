@@ -22,7 +22,10 @@ export function processCpu(pid: number | string): { name: string; seconds: numbe
     return undefined;
   }
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), seconds: (Number(f[11]) + Number(f[12])) / 100 };
+  return {
+    name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+    seconds: (Number(f[11]) + Number(f[12])) / 100,
+  };
 }
 
 /** The processes whose command line matches `pattern` (a private server found by its port). */

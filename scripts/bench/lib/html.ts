@@ -2,10 +2,15 @@
 export type Series = { name: string; color: string; points: [number, number][] };
 
 function chart(title: string, unit: string, series: Series[]): string {
-  const W = 880, H = 270, L = 70, B = 40, T = 16;
+  const W = 880,
+    H = 270,
+    L = 70,
+    B = 40,
+    T = 16;
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = series.flatMap((s) => s.points.map((p) => p[1]));
-  const xMax = Math.max(1, ...xs), yMax = Math.max(1e-9, ...ys) * 1.1;
+  const xMax = Math.max(1, ...xs),
+    yMax = Math.max(1e-9, ...ys) * 1.1;
   const x = (v: number) => L + (v / xMax) * (W - L - 10);
   const y = (v: number) => H - B - (v / yMax) * (H - B - T);
   const ticks = Array.from({ length: 5 }, (_, i) => (yMax / 4) * i);
@@ -22,7 +27,11 @@ ${series.map((s) => `<polyline fill="none" stroke="${s.color}" stroke-width="2" 
 </svg><div class="legend">${series.map((s) => `<span style="color:${s.color}">■ ${s.name}</span>`).join(" ")}</div></figure>`;
 }
 
-export function page(title: string, intro: string, charts: { title: string; unit: string; series: Series[] }[]): string {
+export function page(
+  title: string,
+  intro: string,
+  charts: { title: string; unit: string; series: Series[] }[],
+): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><style>
 body{font:14px system-ui,sans-serif;max-width:920px;margin:2em auto;color:#222}svg text{font-size:11px;fill:#555}
 figure{margin:1.5em 0}figcaption{font-weight:600;margin-bottom:.3em}.legend span{margin-right:1em}pre{background:#f6f6f6;padding:1em;overflow:auto}

@@ -1,16 +1,17 @@
 // The machine's own ceilings, measured in the same run as a benchmark so its figures can be quoted as ratios:
 // a bare Bun server under wrk, the sale gate's Lua on raw Redis, raw JetStream acked publishes, naive
 // one-message saga transactions (inbox + snapshot + outbox) on Postgres, and the order pipeline's messaging alone.
-import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
+
 import { setPriority } from "node:os";
 import { join } from "node:path";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import postgres from "postgres";
 import { gate } from "../../../domain/sale";
 import { jetstreamOf, publishEnvelope, uuidv7 } from "../../../nats";
 import { cpuOf } from "./cpu";
-import { wrk, type WrkResult } from "./wrk";
+import { type WrkResult, wrk } from "./wrk";
 
 function freePort(): number {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
@@ -23,9 +24,25 @@ function freePort(): number {
 export async function serveBare(processes: number, answer = `new Response("ok")`) {
   const port = freePort();
   const procs = Array.from({ length: processes }, () =>
-    Bun.spawn([process.execPath, "-e", `Bun.serve({ hostname: "127.0.0.1", port: ${port}, reusePort: true, fetch: () => ${answer} })`], { stdout: "ignore", stderr: "inherit" }),
+    Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `Bun.serve({ hostname: "127.0.0.1", port: ${port}, reusePort: true, fetch: () => ${answer} })`,
+      ],
+      { stdout: "ignore", stderr: "inherit" },
+    ),
   );
-  for (let i = 0; i < 100 && !(await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50);
+  for (
+    let i = 0;
+    i < 100 &&
+    !(await fetch(`http://127.0.0.1:${port}/`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  )
+    await Bun.sleep(50);
   await Bun.sleep(200); // every process listening, not only the first
   return {
     url: `http://127.0.0.1:${port}/`,
@@ -38,7 +55,14 @@ export async function serveBare(processes: number, answer = `new Response("ok")`
 }
 
 /** Bare Bun.serve processes answering "ok", as many as the edge's, driven by wrk with the same settings (and script). */
-export async function bareBun(o: { threads: number; connections: number; seconds: number; processes: number; script?: string; args?: string[] }): Promise<WrkResult> {
+export async function bareBun(o: {
+  threads: number;
+  connections: number;
+  seconds: number;
+  processes: number;
+  script?: string;
+  args?: string[];
+}): Promise<WrkResult> {
   const bare = await serveBare(o.processes);
   try {
     return await wrk({ url: bare.url, ...o });
@@ -69,11 +93,26 @@ export async function gateLua(redisUrl: string, seconds: number): Promise<number
   const redis = new Redis(redisUrl);
   const g = gate(redis);
   const saleId = uuidv7();
-  await g.load(saleId, { remaining: 1e9, limit: 1e9, quantity: 1e9, startsAt: 0, endsAt: 0, expireAt: Date.now() + 600_000, seq: 0, users: {}, holds: {}, idem: {} });
+  await g.load(saleId, {
+    remaining: 1e9,
+    limit: 1e9,
+    quantity: 1e9,
+    startsAt: 0,
+    endsAt: 0,
+    expireAt: Date.now() + 600_000,
+    seq: 0,
+    users: {},
+    holds: {},
+    idem: {},
+  });
   try {
-    return await saturate(seconds, 256, (i) => g.purchase({ saleId, userId: `u${i % 10_000}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }));
+    return await saturate(seconds, 256, (i) =>
+      g.purchase({ saleId, userId: `u${i % 10_000}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }),
+    );
   } finally {
-    await redis.del(...[`sale:{${saleId}}`, `sale:{${saleId}}:users`, `sale:{${saleId}}:holds`, `sale:{${saleId}}:idem`]);
+    await redis.del(
+      ...[`sale:{${saleId}}`, `sale:{${saleId}}:users`, `sale:{${saleId}}:holds`, `sale:{${saleId}}:idem`],
+    );
     redis.disconnect();
   }
 }
@@ -97,7 +136,11 @@ export async function jetstreamPublish(natsUrl: string, seconds: number): Promis
 /** One message per transaction: inbox insert, saga snapshot upsert, outbox insert (8 clients). */
 export async function naiveSagaTx(databaseUrl: string, seconds: number, clients = 8): Promise<number> {
   const sql = postgres(databaseUrl, { max: clients, onnotice: () => {} });
-  const snapshot = { status: "active", value: "charging", context: { items: [{ quantity: 1, price: 5000 }], note: "x".repeat(600) } };
+  const snapshot = {
+    status: "active",
+    value: "charging",
+    context: { items: [{ quantity: 1, price: 5000 }], note: "x".repeat(600) },
+  };
   const consumer = `bench-${process.pid}`;
   try {
     return await saturate(seconds, clients, async () => {
@@ -138,12 +181,36 @@ export async function messagingFloor(
   const stream = `FLOOR_${process.pid}`;
   await jsm.streams.add({ name: stream, subjects: [`${stream}.>`], duplicate_window: 120_000_000_000 });
   // consumer (durable) -> the subject it reads
-  const reads: Record<string, string> = { place: "place", reserve: "reserve", reserved: "reserved", charge: "charge", settle: "settle", approved: "approved", notify: "confirmed", popular: "confirmed" };
+  const reads: Record<string, string> = {
+    place: "place",
+    reserve: "reserve",
+    reserved: "reserved",
+    charge: "charge",
+    settle: "settle",
+    approved: "approved",
+    notify: "confirmed",
+    popular: "confirmed",
+  };
   for (const [durable, subject] of Object.entries(reads))
-    await jsm.consumers.add(stream, { durable_name: durable, filter_subject: `${stream}.${subject}`, ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000, max_ack_pending: 20_000 });
-  const kinds = { order: "place:reserve,reserved:charge,approved:confirmed", inventory: "reserve:reserved", payment: "charge:settle,settle:approved", notification: "notify", popularity: "popular" };
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      filter_subject: `${stream}.${subject}`,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: 30_000_000_000,
+      max_ack_pending: 20_000,
+    });
+  const kinds = {
+    order: "place:reserve,reserved:charge,approved:confirmed",
+    inventory: "reserve:reserved",
+    payment: "charge:settle,settle:approved",
+    notification: "notify",
+    popularity: "popular",
+  };
   const procs = Object.values(kinds).map((hops) =>
-    Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], { stdout: "inherit", stderr: "inherit" }),
+    Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], {
+      stdout: "inherit",
+      stderr: "inherit",
+    }),
   );
   // at the actors' priority, as the actors they stand in for (a machine shared with others gives both the same share)
   for (const p of procs) setPriority(p.pid, o.nice ?? 0);
@@ -154,7 +221,14 @@ export async function messagingFloor(
     const cpu0 = { hops: cpuOf(hopPids), nats: cpuOf(o.natsPids ?? []) };
     const started = performance.now();
     let next = 0;
-    const place = (id: string) => ({ id: `place:${id}`, type: `${stream}.place`, occurredAt: new Date().toISOString(), orderId: id, data: { note: "x".repeat(300) } }) as never;
+    const place = (id: string) =>
+      ({
+        id: `place:${id}`,
+        type: `${stream}.place`,
+        occurredAt: new Date().toISOString(),
+        orderId: id,
+        data: { note: "x".repeat(300) },
+      }) as never;
     await Promise.all(
       Array.from({ length: 512 }, async () => {
         for (let i = next++; i < orders; i = next++) await publishEnvelope(js, place(uuidv7()));
@@ -163,12 +237,17 @@ export async function messagingFloor(
     const deadline = started + timeoutS * 1000;
     for (;;) {
       const done = await Promise.all(Object.keys(reads).map((d) => jsm.consumers.info(stream, d)));
-      if (done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) && ["notify", "popular"].every((n) => done.find((c) => c.name === n)!.ack_floor.consumer_seq === orders))
-      {
+      if (
+        done.every((c) => c.num_ack_pending === 0 && c.num_pending === 0 && c.delivered.stream_seq > 0) &&
+        ["notify", "popular"].every((n) => done.find((c) => c.name === n)!.ack_floor.consumer_seq === orders)
+      ) {
         const perOrder = (seconds: number) => Math.round((seconds * 1e6) / orders) / 1000;
         return {
           ordersPerS: orders / ((performance.now() - started) / 1000),
-          cpuMsPerOrder: { hops: perOrder(cpuOf(hopPids) - cpu0.hops), nats: perOrder(cpuOf(o.natsPids ?? []) - cpu0.nats) },
+          cpuMsPerOrder: {
+            hops: perOrder(cpuOf(hopPids) - cpu0.hops),
+            nats: perOrder(cpuOf(o.natsPids ?? []) - cpu0.nats),
+          },
         };
       }
       if (performance.now() > deadline) throw new Error(`messaging floor: not done within ${timeoutS} s`);

@@ -1,6 +1,12 @@
 // Reads the edge processes' Prometheus text, summed over the processes: request counters and latency histograms
 // for one route by status, and the tokens each process had to check (signature verifications).
-export type Scrape = { at: number; counts: Record<string, number>; buckets: Record<string, [number, number][]>; tokenChecks: number; fromMemory: number };
+export type Scrape = {
+  at: number;
+  counts: Record<string, number>;
+  buckets: Record<string, [number, number][]>;
+  tokenChecks: number;
+  fromMemory: number;
+};
 
 export async function scrape(metricsUrls: string[], route: string): Promise<Scrape> {
   const texts = await Promise.all(metricsUrls.map(async (u) => (await fetch(u)).text()));
@@ -29,7 +35,11 @@ export async function scrape(metricsUrls: string[], route: string): Promise<Scra
 }
 
 /** Quantile (seconds) from the difference of two cumulative histograms, interpolated inside the bucket. */
-export function quantile(before: [number, number][] | undefined, after: [number, number][] | undefined, q: number): number | undefined {
+export function quantile(
+  before: [number, number][] | undefined,
+  after: [number, number][] | undefined,
+  q: number,
+): number | undefined {
   if (!after?.length) return undefined;
   const base = new Map(before ?? []);
   const cum = after.map(([le, n]) => [le, n - (base.get(le) ?? 0)] as [number, number]).sort((a, b) => a[0] - b[0]);

@@ -5,7 +5,7 @@
 // `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...>`; a hop without next only acks.
 import type { JsMsg } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { jetstreamOf, publishEnvelope, type Envelope } from "../../../nats";
+import { type Envelope, jetstreamOf, publishEnvelope } from "../../../nats";
 
 const [url, stream, spec] = process.argv.slice(2) as [string, string, string];
 const nc = await connect({ servers: url });
@@ -31,7 +31,11 @@ for (const [hop, next] of hops) {
         await Promise.all(
           batch.map((m) => {
             const body = m.json<Envelope>();
-            return publishEnvelope(js, { ...body, id: `${next}:${body.id}`, type: `${stream}.${next}` } as Envelope, m.headers?.get("traceparent"));
+            return publishEnvelope(
+              js,
+              { ...body, id: `${next}:${body.id}`, type: `${stream}.${next}` } as Envelope,
+              m.headers?.get("traceparent"),
+            );
           }),
         );
       for (const m of batch) m.ack();

@@ -4,8 +4,50 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../../db";
 
-const KOREAN = ["나이키", "운동화", "러닝화", "가방", "신발", "모자", "티셔츠", "청바지", "노트북", "키보드", "마우스", "커피", "텀블러", "양말", "자켓", "가죽", "무선", "여름", "겨울", "할인"];
-const ENGLISH = ["nike", "running", "shoes", "bag", "laptop", "keyboard", "coffee", "tumbler", "socks", "jacket", "wireless", "mouse", "cotton", "leather", "vintage", "summer", "winter", "classic", "sport", "denim"];
+const KOREAN = [
+  "나이키",
+  "운동화",
+  "러닝화",
+  "가방",
+  "신발",
+  "모자",
+  "티셔츠",
+  "청바지",
+  "노트북",
+  "키보드",
+  "마우스",
+  "커피",
+  "텀블러",
+  "양말",
+  "자켓",
+  "가죽",
+  "무선",
+  "여름",
+  "겨울",
+  "할인",
+];
+const ENGLISH = [
+  "nike",
+  "running",
+  "shoes",
+  "bag",
+  "laptop",
+  "keyboard",
+  "coffee",
+  "tumbler",
+  "socks",
+  "jacket",
+  "wireless",
+  "mouse",
+  "cotton",
+  "leather",
+  "vintage",
+  "summer",
+  "winter",
+  "classic",
+  "sport",
+  "denim",
+];
 
 /** Writes `n` products of `sellerId` (with stock), then ANALYZE so the planner knows them. */
 export async function writeCorpus(db: Db, n: number, sellerId: string): Promise<void> {

@@ -17,7 +17,11 @@ export function requireWrk(): string {
   if (!bin && process.getuid?.() === 0) {
     console.error("wrk is missing: installing Debian's package");
     Bun.spawnSync(["apt-get", "update", "-qq"], { stdout: "ignore", stderr: "inherit" });
-    Bun.spawnSync(["apt-get", "install", "-y", "-qq", "wrk"], { stdout: "ignore", stderr: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    Bun.spawnSync(["apt-get", "install", "-y", "-qq", "wrk"], {
+      stdout: "ignore",
+      stderr: "inherit",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     bin = Bun.which("wrk");
   }
   if (!bin) throw new Error("wrk is not installed: run `apt-get install -y wrk` (Debian's package) as root");
@@ -32,14 +36,33 @@ function done(summary, latency, requests)
 end
 `;
 
-export async function wrk(o: { url: string; threads: number; connections: number; seconds: number; script?: string; args?: string[]; stop?: Promise<void> }): Promise<WrkResult> {
+export async function wrk(o: {
+  url: string;
+  threads: number;
+  connections: number;
+  seconds: number;
+  script?: string;
+  args?: string[];
+  stop?: Promise<void>;
+}): Promise<WrkResult> {
   let script = o.script;
   if (!script) {
     script = `/tmp/wrk-plain-${process.pid}.lua`;
     await Bun.write(script, plainScript);
   }
   const proc = Bun.spawn(
-    [requireWrk(), `-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, "--timeout", "10s", "-s", script, o.url, ...(o.args?.length ? ["--", ...o.args] : [])],
+    [
+      requireWrk(),
+      `-t${o.threads}`,
+      `-c${o.connections}`,
+      `-d${o.seconds}s`,
+      "--timeout",
+      "10s",
+      "-s",
+      script,
+      o.url,
+      ...(o.args?.length ? ["--", ...o.args] : []),
+    ],
     { stdout: "pipe", stderr: "pipe" },
   );
   // the caller may stop wrk early (SIGINT makes it print its results); else it runs its duration

@@ -56,7 +56,11 @@ function searchOk(r: Res, size: number, q: string, seen: Set<string>): boolean {
 }
 
 /** Iteration `n` as shopper n mod N. */
-export function* browse(d: BrowseData, n: number, kind: BrowseKind = browseKind(n)): Flow<Result<BrowseKind | "error">> {
+export function* browse(
+  d: BrowseData,
+  n: number,
+  kind: BrowseKind = browseKind(n),
+): Flow<Result<BrowseKind | "error">> {
   const s = d.shoppers[n % d.shoppers.length]!;
   const get = (path: string): Req => ({ method: "GET", path, token: s.token, from: s.from, name: kind, expect: [200] });
   const checks: [string, boolean][] = [];

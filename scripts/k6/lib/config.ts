@@ -6,7 +6,8 @@ function num(env: Env, name: string, dflt: number, min: number, max = Number.MAX
   const raw = env[name];
   if (raw === undefined || raw === "") return dflt;
   const v = Number(name === "DURATION" ? raw.replace(/s$/, "") : raw);
-  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`${name}=${raw}: expected a number from ${min} to ${max}`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new Error(`${name}=${raw}: expected a number from ${min} to ${max}`);
   return v;
 }
 
@@ -43,7 +44,11 @@ export function spikeConfig(env: Env) {
 }
 
 export function couponConfig(env: Env) {
-  return { ...common(env, { shoppers: 200, quantity: 100 }), couponId: env.COUPON_ID ?? "", peak: num(env, "PEAK", 1000, 1) };
+  return {
+    ...common(env, { shoppers: 200, quantity: 100 }),
+    couponId: env.COUPON_ID ?? "",
+    peak: num(env, "PEAK", 1000, 1),
+  };
 }
 
 export function browseConfig(env: Env) {

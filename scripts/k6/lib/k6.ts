@@ -1,7 +1,7 @@
 // Runs a flow (flow.ts) with k6/http: one request, a batch in parallel, or a pause; and records its checks.
 import { check, sleep } from "k6";
 import http, { type Params, type RefinedResponse } from "k6/http";
-import { answer, wire, type Flow, type Req, type Reply, type Res } from "./flow.ts";
+import { answer, type Flow, type Reply, type Req, type Res, wire } from "./flow.ts";
 
 const callbacks = new Map<string, ReturnType<typeof http.expectedStatuses>>();
 
@@ -15,7 +15,8 @@ function params(r: Req, headers: Record<string, string>): Params {
   return { headers, tags: { name: r.name }, responseCallback: expected, timeout: "30s" };
 }
 
-const toRes = (r: RefinedResponse<"text">): Res => answer(r.status, r.headers, typeof r.body === "string" ? r.body : null);
+const toRes = (r: RefinedResponse<"text">): Res =>
+  answer(r.status, r.headers, typeof r.body === "string" ? r.body : null);
 
 export function run<T>(base: string, flow: Flow<T>): T {
   let step = flow.next();

@@ -4,7 +4,12 @@ import type { Options } from "k6/options";
 
 type Rush = { peak: number; durationS: number; p95Ms: number; maxErrorRate: number; settleWaitS: number };
 
-export function rushOptions(scenario: string, request: string, c: Rush, thresholds: Options["thresholds"] = {}): Options {
+export function rushOptions(
+  scenario: string,
+  request: string,
+  c: Rush,
+  thresholds: Options["thresholds"] = {},
+): Options {
   return {
     scenarios: {
       [scenario]: {

@@ -40,23 +40,41 @@ function* one(req: Req): Flow<Res> {
 }
 
 function* login(email: string, password: string, from: string): Flow<string> {
-  const r = yield* one({ method: "POST", path: "/v1/auth/login", body: { email, password }, from, name: "setup_login", expect: [200] });
+  const r = yield* one({
+    method: "POST",
+    path: "/v1/auth/login",
+    body: { email, password },
+    from,
+    name: "setup_login",
+    expect: [200],
+  });
   return r.body.accessToken;
 }
 
 /** New accounts of one role, one per address, signed up and logged in; their access tokens. */
 function* accounts(c: Common, run: string, role: "shopper" | "seller", froms: string[]): Flow<string[]> {
   const email = (i: number) => `k6-${run}-${role}-${i}@flashsale.test`;
-  const signups = froms.map((from, i): Req => ({
-    method: "POST",
-    path: "/v1/auth/signup",
-    body: { email: email(i), password: PASSWORD, name: `k6 ${role}`, role },
-    from,
-    name: "setup_signup",
-    expect: [201],
-  }));
+  const signups = froms.map(
+    (from, i): Req => ({
+      method: "POST",
+      path: "/v1/auth/signup",
+      body: { email: email(i), password: PASSWORD, name: `k6 ${role}`, role },
+      from,
+      name: "setup_signup",
+      expect: [201],
+    }),
+  );
   yield* batched(signups, c.batch);
-  const logins = froms.map((from, i): Req => ({ method: "POST", path: "/v1/auth/login", body: { email: email(i), password: PASSWORD }, from, name: "setup_login", expect: [200] }));
+  const logins = froms.map(
+    (from, i): Req => ({
+      method: "POST",
+      path: "/v1/auth/login",
+      body: { email: email(i), password: PASSWORD },
+      from,
+      name: "setup_login",
+      expect: [200],
+    }),
+  );
   return (yield* batched(logins, c.batch)).map((r) => r.body.accessToken as string);
 }
 
@@ -72,20 +90,36 @@ function* shoppers(c: Common, run: string): Flow<Shopper[]> {
 }
 
 /** Product names as shops write them, Korean compounds included, so searches find something. */
-const NAMES = ["나이키운동화", "wireless keyboard", "coffee tumbler", "러닝화 운동화", "keyboard cover", "보온 tumbler"];
+const NAMES = [
+  "나이키운동화",
+  "wireless keyboard",
+  "coffee tumbler",
+  "러닝화 운동화",
+  "keyboard cover",
+  "보온 tumbler",
+];
 
 /** A new seller with `n` products (stock ten times the sale's quantity), and the admin's sale of the first. */
-function* catalog(c: Common, run: string, adminToken: string, n: number, perUserLimit = 1): Flow<{ productIds: string[]; saleId: string }> {
+function* catalog(
+  c: Common,
+  run: string,
+  adminToken: string,
+  n: number,
+  perUserLimit = 1,
+): Flow<{ productIds: string[]; saleId: string }> {
   const [seller] = yield* accounts(c, run, "seller", [address(1)]);
-  const made = Array.from({ length: n }, (_, i): Req => ({
-    method: "POST",
-    path: "/v1/products",
-    body: { name: `k6 ${run} ${NAMES[i % NAMES.length]} ${i}`, price: 10_000 + i, stock: c.quantity * 10 },
-    token: seller,
-    from: address(1),
-    name: "setup_product",
-    expect: [201],
-  }));
+  const made = Array.from(
+    { length: n },
+    (_, i): Req => ({
+      method: "POST",
+      path: "/v1/products",
+      body: { name: `k6 ${run} ${NAMES[i % NAMES.length]} ${i}`, price: 10_000 + i, stock: c.quantity * 10 },
+      token: seller,
+      from: address(1),
+      name: "setup_product",
+      expect: [201],
+    }),
+  );
   const productIds = (yield* batched(made, c.batch)).map((r) => r.body.id as string);
   const sale = yield* one({
     method: "POST",
@@ -110,7 +144,13 @@ export function* setupSpike(c: SpikeConfig): Flow<SpikeData> {
 }
 
 /** quantity: null when the coupon was given (COUPON_ID), not made here. */
-export type CouponData = { run: string; adminToken: string; couponId: string; quantity: number | null; shoppers: Shopper[] };
+export type CouponData = {
+  run: string;
+  adminToken: string;
+  couponId: string;
+  quantity: number | null;
+  shoppers: Shopper[];
+};
 
 export function* setupCoupon(c: CouponConfig): Flow<CouponData> {
   const run = runId();
@@ -120,7 +160,13 @@ export function* setupCoupon(c: CouponConfig): Flow<CouponData> {
     const made = yield* one({
       method: "POST",
       path: "/v1/coupons",
-      body: { name: `k6 ${run} coupon`, discount: { type: "amount", value: 3_000 }, quantity: c.quantity, startsAt: iso(-5_000), endsAt: iso(3_600_000) },
+      body: {
+        name: `k6 ${run} coupon`,
+        discount: { type: "amount", value: 3_000 },
+        quantity: c.quantity,
+        startsAt: iso(-5_000),
+        endsAt: iso(3_600_000),
+      },
       token: adminToken,
       key: `k6-${run}-coupon`,
       from: address(0),
@@ -132,7 +178,14 @@ export function* setupCoupon(c: CouponConfig): Flow<CouponData> {
   return { run, adminToken, couponId, quantity: c.couponId ? null : c.quantity, shoppers: yield* shoppers(c, run) };
 }
 
-export type BrowseData = { run: string; saleId: string; productIds: string[]; pageSize: number; pages: number; shoppers: Shopper[] };
+export type BrowseData = {
+  run: string;
+  saleId: string;
+  productIds: string[];
+  pageSize: number;
+  pages: number;
+  shoppers: Shopper[];
+};
 
 export function* setupBrowse(c: BrowseConfig): Flow<BrowseData> {
   const run = runId();
@@ -140,21 +193,29 @@ export function* setupBrowse(c: BrowseConfig): Flow<BrowseData> {
   let { saleId } = c;
   let productIds: string[];
   if (saleId) {
-    const list = yield* one({ method: "GET", path: `/v1/products?limit=${Math.min(c.products, 100)}`, from: address(0), name: "setup_products", expect: [200] });
+    const list = yield* one({
+      method: "GET",
+      path: `/v1/products?limit=${Math.min(c.products, 100)}`,
+      from: address(0),
+      name: "setup_products",
+      expect: [200],
+    });
     productIds = (list.body.items as { id: string; stock: number }[]).filter((p) => p.stock > 0).map((p) => p.id);
     if (!productIds.length) throw new Error("setup: no product with stock to put in the carts");
   } else ({ productIds, saleId } = yield* catalog(c, run, adminToken, c.products));
   const people = yield* shoppers(c, run);
   // one line in every cart, so a cart read joins a product and its live stock
-  const carts = people.map((s, i): Req => ({
-    method: "PUT",
-    path: `/v1/cart/items/${productIds[i % productIds.length]}`,
-    body: { quantity: 1 },
-    token: s.token,
-    from: s.from,
-    name: "setup_cart",
-    expect: [200],
-  }));
+  const carts = people.map(
+    (s, i): Req => ({
+      method: "PUT",
+      path: `/v1/cart/items/${productIds[i % productIds.length]}`,
+      body: { quantity: 1 },
+      token: s.token,
+      from: s.from,
+      name: "setup_cart",
+      expect: [200],
+    }),
+  );
   yield* batched(carts, c.batch);
   return { run, saleId, productIds, pageSize: c.pageSize, pages: c.pages, shoppers: people };
 }
