@@ -1,11 +1,23 @@
 // The whole local stack as one call: services, migrations, streams, demo data, then the edge, every
 // actor kind and the payment-gateway simulator as supervised children. Used by `bun run up` and the tests.
 
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { type ConsumerSpec, consumers } from "../nats";
 import { edgeSpecs } from "./lib/edges";
 import { ensureMailDev } from "./lib/maildev";
 import { ensureNats, ensurePostgres, ensureRedis, type Started } from "./lib/services";
 import { type ProcSpec, supervise } from "./lib/supervise";
 import { setup } from "./setup";
+
+/** Whether each of these durable consumers has a pull waiting (its actor consumes). */
+async function actorsConsuming(jsm: JetStreamManager, specs: readonly ConsumerSpec[]): Promise<boolean> {
+  for (const c of specs) {
+    const info = await jsm.consumers.info(c.stream, c.durable).catch(() => undefined);
+    if (!info?.num_waiting) return false;
+  }
+  return true;
+}
 
 export type StackOptions = {
   root: string;
@@ -75,17 +87,26 @@ export async function startStack(o: StackOptions) {
 
   const edgeUrl = `http://127.0.0.1:${env.PORT}`;
   const until = Date.now() + 30_000;
-  for (;;) {
-    const ok = await fetch(`${edgeUrl}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    if (Date.now() > until) {
-      await sup.stop();
-      throw new Error("the edge did not become ready within 30 s");
+  // ready: the edge answers /readyz and every actor consumes (each durable consumer has a pull waiting), so a
+  // request sent at once is not left in a stream for an actor still starting
+  const nc = await connect({ servers: env.NATS_URL!.split(",") });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const waiting = actorKinds.flatMap((kind): readonly ConsumerSpec[] => consumers[kind]);
+    for (;;) {
+      const edgeReady = await fetch(`${edgeUrl}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (edgeReady && (await actorsConsuming(jsm, waiting))) break;
+      if (Date.now() > until) {
+        await sup.stop();
+        throw new Error("the stack did not become ready within 30 s");
+      }
+      await Bun.sleep(100);
     }
-    await Bun.sleep(100);
+  } finally {
+    await nc.close();
   }
 
   return {
