@@ -4,13 +4,11 @@
 // come from an address of their own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { appendFileSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import { type ReceivedMail, receivedMail } from "../scripts/lib/maildev";
-import { freePort, type PrivateStack } from "../scripts/lib/private-stack";
+import type { PrivateStack } from "../scripts/lib/private-stack";
 import { client, eventually } from "./client";
-import { admin, root, stack } from "./harness";
+import { admin, extraEdge, stack } from "./harness";
 
 const RESET_LIMIT = 3;
 let s: PrivateStack;
@@ -25,33 +23,13 @@ const email = (tag: string) => `${tag}-${Date.now()}-${n++}@accounts.test`;
 
 beforeAll(async () => {
   s = await stack();
-  const url = `http://127.0.0.1:${freePort()}`;
-  const log = join(root, ".data", `test-accounts-edge-${process.pid}.log`);
-  proc = Bun.spawn([process.execPath, "edge/main.ts"], {
-    cwd: root,
-    env: {
-      ...s.env,
-      PORT: new URL(url).port,
-      REQUIRE_VERIFIED_EMAIL: "true",
-      RESET_LIMIT_PER_HOUR: String(RESET_LIMIT),
-      TRUSTED_PROXIES: "127.0.0.1/32",
-    },
-    stdout: "ignore",
-    stderr: "pipe",
+  const edge = await extraEdge(s, "accounts", {
+    REQUIRE_VERIFIED_EMAIL: "true",
+    RESET_LIMIT_PER_HOUR: String(RESET_LIMIT),
+    TRUSTED_PROXIES: "127.0.0.1/32",
   });
-  void (async () => {
-    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) appendFileSync(log, chunk);
-  })();
-  await eventually(
-    () =>
-      fetch(`${url}/readyz`).then(
-        (r) => (r.ok ? true : undefined),
-        () => undefined,
-      ),
-    30_000,
-    "the second edge",
-  );
-  api = client(url);
+  proc = edge.proc;
+  api = client(edge.url);
   sql = postgres(s.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   adminToken = await api.login(admin.email, admin.password);
 }, 120_000);

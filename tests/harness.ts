@@ -1,6 +1,8 @@
 // The whole stack for tests (scripts/lib/private-stack.ts), shared by the test files of one `bun test` run.
+import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { admin, type PrivateStack, root, startPrivateStack } from "../scripts/lib/private-stack";
+import { admin, freePort, type PrivateStack, root, startPrivateStack } from "../scripts/lib/private-stack";
+import { eventually } from "./client";
 
 export { admin, root };
 /** Child output of this run's stack; one file per test process, so parallel runs do not mix. */
@@ -44,4 +46,38 @@ export async function stopStack() {
 export async function ownStack(o: Parameters<typeof startPrivateStack>[0]): Promise<PrivateStack> {
   await stopStack();
   return startPrivateStack(o);
+}
+
+/**
+ * One more edge process on a stack's services, on a port of its own, `env` on top of the stack's; its stderr
+ * goes to `.data/test-<name>-edge-<pid>.log`. Resolves once it answers /readyz.
+ */
+export async function extraEdge(
+  s: PrivateStack,
+  name: string,
+  env: Record<string, string> = {},
+  readyWithinMs = 30_000,
+): Promise<{ url: string; proc: Bun.Subprocess }> {
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = join(root, ".data", `test-${name}-edge-${process.pid}.log`);
+  const proc = Bun.spawn([process.execPath, "edge/main.ts"], {
+    cwd: root,
+    env: { ...s.env, PORT: String(port), ...env },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  void (async () => {
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) appendFileSync(log, chunk);
+  })();
+  await eventually(
+    () =>
+      fetch(`${url}/readyz`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    readyWithinMs,
+    `the ${name} edge`,
+  );
+  return { url, proc };
 }

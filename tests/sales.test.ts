@@ -10,9 +10,8 @@ import { createDb } from "../db";
 import { gate, saleKeys } from "../domain/sale";
 import { type Data, envelope, jetstreamOf, logger, publishEnvelope, uuidv7 } from "../nats";
 import { accounts } from "../scripts/lib/accounts";
-import { freePort } from "../scripts/lib/private-stack";
 import { client, eventually, type Res } from "./client";
-import { admin, root, stack } from "./harness";
+import { admin, extraEdge, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
 let env: Record<string, string>;
@@ -213,19 +212,8 @@ describe("flash sales", () => {
   test("the same with an edge killed (SIGKILL) in the middle of the spike", async () => {
     // a second edge instance takes every other request until it is killed; the first one carries on
     const s = await stack();
-    const port = freePort();
-    const doomed = Bun.spawn([process.execPath, "edge/main.ts"], {
-      cwd: root,
-      env: { ...s.env, PORT: String(port) },
-      stdout: "ignore",
-      stderr: "ignore",
-    });
-    const second = client(`http://127.0.0.1:${port}`);
-    await eventually(
-      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-      20_000,
-      "the second edge",
-    );
+    const { url, proc: doomed } = await extraEdge(s, "doomed", {}, 20_000);
+    const second = client(url);
     const { sale } = await makeSale(50);
     const people = await accounts(env, "shopper", 1000);
     let turn = 0;

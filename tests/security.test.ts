@@ -4,13 +4,11 @@
 // each client has an address of its own and a tight login brake), and revocations are checked on both.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
-import { appendFileSync } from "node:fs";
-import { join } from "node:path";
 import { SignJWT } from "jose";
 import { devKeyRing, keyRing, newPrivateJwk } from "../edge/auth/keys";
 import { tokenService } from "../edge/auth/tokens";
 import { client, eventually, type Res } from "./client";
-import { admin as adminLogin, root, stack } from "./harness";
+import { admin as adminLogin, extraEdge, stack } from "./harness";
 
 type Who = "anonymous" | "shopper" | "seller" | "admin";
 const roles: Who[] = ["anonymous", "shopper", "seller", "admin"];
@@ -27,43 +25,14 @@ let n = 0;
 /** A fresh client address for each call, so the per-address login brake only bites where a test means it. */
 const newIp = () => `198.51.${(n >> 8) & 255}.${n++ & 255}`;
 
-function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-}
-
 beforeAll(async () => {
   const s = await stack();
   keysDir = s.env.KEYS_DIR!;
   edgeA = client(s.edgeUrl);
-  const port = freePort();
-  urlB = `http://127.0.0.1:${port}`;
-  const log = join(root, ".data", `test-security-edge-${process.pid}.log`);
-  proc = Bun.spawn([process.execPath, "edge/main.ts"], {
-    cwd: root,
-    env: {
-      ...s.env,
-      PORT: String(port),
-      TRUSTED_PROXIES: "127.0.0.1/32,::1/128",
-      LOGIN_LIMIT_PER_MIN: String(LOGIN_LIMIT),
-    },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  void (async () => {
-    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) appendFileSync(log, chunk);
-  })();
-  await eventually(
-    () =>
-      fetch(`${urlB}/readyz`).then(
-        (r) => (r.ok ? true : undefined),
-        () => undefined,
-      ),
-    30_000,
-    "the second edge",
-  );
+  ({ url: urlB, proc } = await extraEdge(s, "security", {
+    TRUSTED_PROXIES: "127.0.0.1/32,::1/128",
+    LOGIN_LIMIT_PER_MIN: String(LOGIN_LIMIT),
+  }));
   edgeB = client(urlB);
 });
 
