@@ -88,23 +88,26 @@ async function saturate(seconds: number, inFlight: number, op: (i: number) => Pr
   return done / ((performance.now() - started) / 1000);
 }
 
+/** A scratch sale's gate that never sells out and never ends within a bench (expires in 10 minutes). */
+export const endlessSale = () => ({
+  remaining: 1e9,
+  limit: 1e9,
+  quantity: 1e9,
+  startsAt: 0,
+  endsAt: 0,
+  expireAt: Date.now() + 600_000,
+  seq: 0,
+  users: {},
+  holds: {},
+  idem: {},
+});
+
 /** The purchase script on a scratch sale that never sells out: admitted purchases per second. */
 export async function gateLua(redisUrl: string, seconds: number): Promise<number> {
   const redis = new Redis(redisUrl);
   const g = gate(redis);
   const saleId = uuidv7();
-  await g.load(saleId, {
-    remaining: 1e9,
-    limit: 1e9,
-    quantity: 1e9,
-    startsAt: 0,
-    endsAt: 0,
-    expireAt: Date.now() + 600_000,
-    seq: 0,
-    users: {},
-    holds: {},
-    idem: {},
-  });
+  await g.load(saleId, endlessSale());
   try {
     return await saturate(seconds, 256, (i) =>
       g.purchase({ saleId, userId: `u${i % 10_000}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }),

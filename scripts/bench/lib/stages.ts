@@ -7,6 +7,7 @@ import { gate, saleKeys } from "../../../domain/sale";
 import { limiter } from "../../../edge/rate-limit";
 import { connectBus, publishEnvelope, uuidv7 } from "../../../nats";
 import { signer } from "../../lib/accounts";
+import { endlessSale } from "./limits";
 
 const cpuUs = () => {
   const u = process.cpuUsage();
@@ -44,18 +45,7 @@ export async function stageCpu(env: Record<string, string>, n = 4000) {
     const bucket = limiter(redis, { name: `stage-${process.pid}`, capacity: 100, refillPerInterval: 10, intervalS: 1 });
     const limit = await per(n, 256, async (i) => bucket(`u:${i}`));
     const g = gate(redis);
-    await g.load(saleId, {
-      remaining: 1e9,
-      limit: 1e9,
-      quantity: 1e9,
-      startsAt: 0,
-      endsAt: 0,
-      expireAt: Date.now() + 600_000,
-      seq: 0,
-      users: {},
-      holds: {},
-      idem: {},
-    });
+    await g.load(saleId, endlessSale());
     const decide = await per(n, 256, (i) =>
       g.purchase({ saleId, userId: `u${i}`, qty: 1, orderId: uuidv7(), itemId: uuidv7() }),
     );
