@@ -67,7 +67,9 @@ describe("redelivery", () => {
         .groupBy(orderHistory.orderId);
       return {
         stock: (await api.call("GET", `/v1/products/${p.id}`)).body.stock,
-        payments: Object.fromEntries(pays.map((x) => [name(x.orderId), { status: x.status as string, refunded: x.refunded }])),
+        payments: Object.fromEntries(
+          pays.map((x) => [name(x.orderId), { status: x.status as string, refunded: x.refunded }]),
+        ),
         refunds: (await db.select().from(refunds).where(inArray(refunds.orderId, ids))).length,
         notes: notes.map((n) => `${name(n.orderId)}:${n.kind}`).sort(),
         history: Object.fromEntries(history.map((h) => [name(h.orderId), h.n])),
