@@ -35,6 +35,8 @@ const schema = z.object({
   GATEWAY_HOST: z.string().default("127.0.0.1"),
   GATEWAY_WEBHOOK_URL: z.string().url().default("http://127.0.0.1:3000/v1/payments/webhook"),
   GATEWAY_LATENCY_MS: z.coerce.number().int().min(0).default(20),
+  /** Share of charges the simulator answers `pending` and decides later, by webhook (as 3-D Secure would). */
+  GATEWAY_ASYNC_RATE: z.coerce.number().min(0).max(1).default(0),
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   NOTIFY_WEBHOOK_URL: z.string().url().optional(),
   /** Delivery attempts of one notification within one message delivery, before it is retried by redelivery. */

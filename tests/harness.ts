@@ -19,6 +19,8 @@ export function stack(opts: { replicas?: number } = {}): Promise<PrivateStack> {
     replicas: opts.replicas,
     env: {
       PAYMENT_DEADLINE_MS: "1500",
+      // half the charges settle from the gateway's answer, half by its signed webhook: every test takes both ways
+      GATEWAY_ASYNC_RATE: "0.5",
       HOLD_GRACE_MS: "3000",
       LOG_LEVEL: "info",
       // one edge process: the whole-stack tests read one process's state (tests/opening-burst.test.ts runs two)

@@ -1,6 +1,7 @@
-// A payment-gateway simulator standing in for the external PG: it takes charges idempotently, answers
-// later through the signed webhook (as real PGs do), and can be asked for a payment's true state.
-// Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
+// A payment-gateway simulator standing in for the external PG: it takes charges idempotently and answers a
+// card's authorization in the call (after GATEWAY_LATENCY_MS), as card PGs do; a share of charges
+// (GATEWAY_ASYNC_RATE) is answered `pending` and decided later through the signed webhook. It can be asked for
+// a payment's true state. Test methods: card_ok succeeds, card_declined is declined, card_no_answer never answers.
 
 import { defaults } from "../../domain/config";
 import { type GatewayPayment, signWebhook } from "../../domain/payment";
@@ -13,6 +14,7 @@ for (const w of warnings(config)) log.warn(w);
 const byId = new Map<string, GatewayPayment>();
 const byKey = new Map<string, GatewayPayment>();
 const refundKeys = new Set<string>();
+const toldPending = new Set<string>();
 
 async function notify(p: GatewayPayment) {
   const body = JSON.stringify({ id: p.id, orderId: p.orderId, status: p.status });
@@ -35,12 +37,24 @@ async function notify(p: GatewayPayment) {
 }
 
 function decide(p: GatewayPayment) {
+  const declined = p.method === "card_declined" || Math.random() < config.PAYMENT_FAILURE_RATE;
+  p.status = declined ? "declined" : "approved";
+}
+
+/** Decides the charge within the call, or answers it pending and decides it later by webhook. */
+async function take(p: GatewayPayment): Promise<void> {
   if (p.method === "card_no_answer") return;
-  setTimeout(() => {
-    const declined = p.method === "card_declined" || Math.random() < config.PAYMENT_FAILURE_RATE;
-    p.status = declined ? "declined" : "approved";
-    void notify(p);
-  }, config.GATEWAY_LATENCY_MS);
+  if (Math.random() < config.GATEWAY_ASYNC_RATE) {
+    setTimeout(() => {
+      decide(p);
+      void notify(p);
+    }, config.GATEWAY_LATENCY_MS);
+    return;
+  }
+  await Bun.sleep(config.GATEWAY_LATENCY_MS);
+  decide(p);
+  // a retry of this charge answered while it was being decided heard `pending`: it learns the rest by webhook
+  if (toldPending.delete(p.id)) void notify(p);
 }
 
 const json = (body: unknown, status = 200) => Response.json(body, { status });
@@ -56,6 +70,7 @@ const server = Bun.serve({
         if (!key || !body?.orderId || !Number.isInteger(body.amount) || typeof body.method !== "string")
           return json({ error: "orderId, amount, method and Idempotency-Key are required" }, 400);
         const seen = byKey.get(key);
+        if (seen?.status === "pending") toldPending.add(seen.id);
         if (seen) return json(seen);
         const p: GatewayPayment = {
           id: `pay_${Bun.randomUUIDv7()}`,
@@ -67,7 +82,7 @@ const server = Bun.serve({
         };
         byId.set(p.id, p);
         byKey.set(key, p);
-        decide(p);
+        await take(p);
         return json(p, 201);
       },
     },

@@ -1,5 +1,6 @@
-// Payment: charges through the gateway with the order id as idempotency key, settles on the verified
-// webhook, refunds once per refund key. A batch's charges and settlements are written in one statement each.
+// Payment: charges through the gateway with the order id as idempotency key and settles from the gateway's
+// answer when it decided in the call; a charge answered `pending` is settled by the verified webhook. Refunds
+// once per refund key. A batch's charges and settlements are written in one statement each.
 import { eq, sql } from "drizzle-orm";
 import { payments, refunds, type Tx } from "../../db";
 import type { GatewayClient } from "../../domain/payment";
@@ -10,17 +11,29 @@ export function paymentHandler(gateway: GatewayClient): BatchHandler {
   return async (tx, batch) => {
     // gateway calls of a batch go out together; each is idempotent, so a retried batch repeats nothing
     const charges = batch.filter((b) => b.env.type === "payments.cmd.charge");
-    await chargeAll(
+    const answers = await chargeAll(
       tx,
       gateway,
       charges.map((c) => c.env.data as Data<"payments.cmd.charge">),
     );
-    const settles = batch.filter((b) => b.env.type === "payments.cmd.settle");
+    // a charge the gateway decided in its answer settles here; the others wait for the webhook's settle
+    const settles: { cause: Incoming; settle: Data<"payments.cmd.settle"> }[] = [];
+    for (const [i, cause] of charges.entries()) {
+      const a = answers[i]!;
+      if (a.status !== "pending")
+        settles.push({
+          cause,
+          settle: { orderId: a.orderId, gatewayPaymentId: a.id, approved: a.status === "approved" },
+        });
+    }
+    for (const cause of batch)
+      if (cause.env.type === "payments.cmd.settle")
+        settles.push({ cause, settle: cause.env.data as Data<"payments.cmd.settle"> });
     const settled = await settleAll(
       tx,
-      settles.map((b) => b.env.data as Data<"payments.cmd.settle">),
+      settles.map((s) => s.settle),
     );
-    const msgs = new Map<Incoming, Outgoing | undefined>(settles.map((b, i) => [b, settled[i]]));
+    const msgs = new Map<Incoming, Outgoing | undefined>(settles.map((s, i) => [s.cause, settled[i]]));
     for (const inc of batch)
       if (inc.env.type === "payments.cmd.refund")
         msgs.set(inc, await refund(tx, gateway, inc.env.data as Data<"payments.cmd.refund">));
@@ -34,8 +47,9 @@ export function paymentHandler(gateway: GatewayClient): BatchHandler {
 /** One array parameter, whatever the batch's size. */
 const list = (values: unknown[]) => sql.param(values);
 
+/** Charges the batch's payments (each idempotent at the gateway) and records them PENDING; returns the answers. */
 async function chargeAll(tx: Tx, gateway: GatewayClient, charges: Data<"payments.cmd.charge">[]) {
-  if (!charges.length) return;
+  if (!charges.length) return [];
   const answers = await Promise.all(charges.map((c) => gateway.charge(c)));
   const col = <T>(f: (c: Data<"payments.cmd.charge">, i: number) => T) => list(charges.map(f));
   await tx.execute(sql`
@@ -43,6 +57,7 @@ async function chargeAll(tx: Tx, gateway: GatewayClient, charges: Data<"payments
     select * from unnest(${col(() => Bun.randomUUIDv7())}::uuid[], ${col((c) => c.orderId)}::uuid[], ${col((c) => c.amount)}::int[],
       ${col((c) => c.method)}::text[], ${col((_, i) => answers[i]!.id)}::text[])
     on conflict do nothing`);
+  return answers;
 }
 
 /** Settles the batch's payments still PENDING; returns each settlement's fact (undefined: settled before). */

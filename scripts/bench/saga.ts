@@ -278,7 +278,7 @@ try {
 
 ${N} orders published straight into the pipeline (\`orders.cmd.place\` on JetStream, as the flash-sale gate does), then
 timed until every order is CONFIRMED or CANCELLED in the read model: the order saga (xstate), inventory, payment (the
-gateway simulator with its signed webhook through the edge), notification and the outbox relays, one process of each
+gateway simulator, which answers a card's authorization in the call), notification and the outbox relays, one process of each
 kind, on a private NATS and Redis and a fresh database. Mixed outcomes: ${n("declined") * 100} % \`card_declined\`,
 \`PAYMENT_FAILURE_RATE\` ${n("failure-rate")}, and ${n("scarce") * 100} % of orders for a product with ${scarceUnits} units.
 
@@ -298,9 +298,9 @@ Run: \`bun run bench:saga\` (${at}); ${cpus} CPUs shared by the bench, Postgres,
 | messaging floor: the same orders' messages alone, no work | ${floor.toFixed(0)} orders/s | ${floorSteal.toFixed(1)} |
 
 **Settled orders/s against the messaging floor: ${(ordersPerS / floor).toFixed(2)}x** (target 0.5x or better).${lostCpu ? " A phase lost more than 5 % of the CPU to steal: rerun before quoting." : ""}
-The messaging floor moves, for ${N} orders, the seven acked JetStream publishes and eight deliveries a confirmed order
-takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed read by notification and popularity, the
-cart following the order in the order worker's transaction) through a scratch stream on the same NATS, one process per actor kind
+The messaging floor moves, for ${N} orders, the six acked JetStream publishes and seven deliveries a confirmed order
+takes (place, reserve, reserved, charge, approved, confirmed; confirmed read by notification and popularity, the
+cart following the order in the order worker's transaction, the payment settled from the gateway's answer) through a scratch stream on the same NATS, one process per actor kind
 (at the actors' priority, \`ACTOR_NICE\`) moving them as the actors do (durable pull consumers, batches, publish then
 ack), with no database, HTTP or decision in between. Against the naive transactions: settled orders/s ${ratio.toFixed(2)}x,
 the floor ${(floor / naive).toFixed(2)}x.

@@ -165,9 +165,10 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
 }
 
 /**
- * The order pipeline's messaging alone: for each order the seven acked publishes and eight deliveries a
- * confirmed order takes (place, reserve, reserved, charge, settle, approved, confirmed; confirmed is read by
- * notification and popularity: the cart follows in the order worker's transaction), moved through a scratch
+ * The order pipeline's messaging alone: for each order the six acked publishes and seven deliveries a
+ * confirmed order takes (place, reserve, reserved, charge, approved, confirmed; confirmed is read by
+ * notification and popularity: the cart follows in the order worker's transaction; the payment settles from
+ * the gateway's answer to its charge), moved through a scratch
  * stream by one process per actor kind the way the actors move them (durable pull consumers, batches, publish
  * then ack), with no database, HTTP or decisions in between.
  * Returns orders per second from the first publish until the last delivery is acked, and the CPU per order
@@ -189,7 +190,6 @@ export async function messagingFloor(
     reserve: "reserve",
     reserved: "reserved",
     charge: "charge",
-    settle: "settle",
     approved: "approved",
     notify: "confirmed",
     popular: "confirmed",
@@ -205,7 +205,7 @@ export async function messagingFloor(
   const kinds = {
     order: "place:reserve,reserved:charge,approved:confirmed",
     inventory: "reserve:reserved",
-    payment: "charge:settle,settle:approved",
+    payment: "charge:approved",
     notification: "notify",
     popularity: "popular",
   };
