@@ -78,8 +78,10 @@ describe("email verification", () => {
     expect(mail!.html).toContain("Test &#60;User&#62;"); // the name is escaped in HTML
     const token = linkToken(mail!, "/verify-email");
 
-    const stored = await sql`select token_hash from identity.email_tokens where user_id = ${u.id}`;
+    const stored =
+      await sql`select token_hash, extract(epoch from expires_at - created_at)::float as ttl_s from identity.email_tokens where user_id = ${u.id}`;
     expect(stored.map((r) => r.token_hash)).toEqual([createHash("sha256").update(token).digest("base64url")]);
+    expect(Math.abs(stored[0]!.ttl_s - 24 * 3600)).toBeLessThan(5); // valid 24 h
 
     const access = await api.login(u.email, u.password);
     expect((await api.call("GET", "/v1/me", { token: access })).body.emailVerified).toBe(false);
@@ -150,8 +152,12 @@ describe("email verification", () => {
 
   test("the demo accounts are seeded verified", async () => {
     const rows =
-      await sql`select email from identity.users where email_verified_at is null and email in ('admin@example.com', 'seller@example.com', 'shopper@example.com')`;
-    expect(rows.map((r) => r.email)).toEqual([]);
+      await sql`select email, email_verified_at is not null as verified from identity.users where email in ('admin@example.com', 'seller@example.com', 'shopper@example.com') order by email`;
+    expect(rows.map((r) => `${r.email}:${r.verified}`)).toEqual([
+      "admin@example.com:true",
+      "seller@example.com:true",
+      "shopper@example.com:true",
+    ]);
   });
 });
 
@@ -253,6 +259,9 @@ describe("forgotten password", () => {
     ).toBe(202);
     const mail = (await mailTo(u.email, 2)).find((m) => m.subject === "Reset your password")!;
     const token = linkToken(mail, "/reset-password");
+    const [minted] =
+      await sql`select extract(epoch from expires_at - created_at)::float as ttl_s from identity.email_tokens where user_id = ${u.id} and purpose = 'reset_password'`;
+    expect(Math.abs(minted!.ttl_s - 30 * 60)).toBeLessThan(5); // valid 30 min
     await sql`update identity.email_tokens set expires_at = now() - interval '1 second' where user_id = ${u.id} and purpose = 'reset_password'`;
     const r = await api.call("POST", "/v1/auth/password/reset", { body: { token, password: "N3w-passw0rd!" } });
     expect([r.status, r.body.code]).toEqual([400, "TOKEN_INVALID"]);

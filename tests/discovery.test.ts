@@ -181,7 +181,7 @@ describe("search through the edge", () => {
       (await api.call("GET", `/v1/products?${query}`)).body.items.map((i: { id: string }) => i.id);
     expect(await ids(`q=${encodeURIComponent(`${tag} 운동화`)}`)).toEqual([b.id, a.id]);
     expect(await ids(`q=${encodeURIComponent(`${tag} 러닝화`)}`)).toEqual([c.id]);
-    expect(await ids(`q=${tag.slice(0, 3)}${tag.slice(3)}&sort=price_asc`)).toEqual([b.id, c.id, a.id]);
+    expect(await ids(`q=${tag.slice(1)}&sort=price_asc`)).toEqual([b.id, c.id, a.id]); // a part of the word
     expect(await ids(`q=${tag}&sort=price_desc&inStock=true`)).toEqual([c.id, b.id]);
     expect(await ids(`q=${tag}&minPrice=2000&maxPrice=4000`)).toEqual([c.id]);
     expect(await ids(`q=${tag}&sellerId=${crypto.randomUUID()}`)).toEqual([]);

@@ -5,7 +5,7 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { eq, sql } from "drizzle-orm";
 import { createDb, type Db, orderHistory, orders, refunds, sagas } from "../db";
-import { envelope, uuidv7 } from "../nats";
+import { dlqSubject, envelope, letterHeaders, uuidv7 } from "../nats";
 import { client, eventually, type Res } from "./client";
 import { admin, stack } from "./harness";
 
@@ -69,13 +69,14 @@ async function confirmedOrder() {
 
 /** A letter as the worker writes it when a message runs out of deliveries. */
 async function deadLetterOf(env: ReturnType<typeof envelope>, consumer: string) {
-  const h = headers();
-  h.set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-  h.set("Dlq-Subject", env.type);
-  h.set("Dlq-Consumer", consumer);
-  h.set("Dlq-Deliveries", "6");
-  h.set("Dlq-Error", "gateway POST /payments: 503");
-  await js.publish(`dlq.${consumer}`, JSON.stringify(env), { headers: h, msgID: `test:${uuidv7()}` });
+  const original = headers();
+  original.set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+  const h = letterHeaders(
+    original,
+    { subject: env.type, consumer, deliveries: 6 },
+    new Error("gateway POST /payments: 503"),
+  );
+  await js.publish(dlqSubject(consumer), JSON.stringify(env), { headers: h, msgID: `test:${uuidv7()}` });
 }
 
 describe("dead letters", () => {

@@ -3,6 +3,8 @@
 
 export const ORDER_STATUSES = ["PENDING", "CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** A sale made: the order was paid and not cancelled since (what the audit, the console and the ranking count). */
+export const SOLD_STATUSES = ["CONFIRMED", "SHIPPED", "DELIVERED"] as const satisfies readonly OrderStatus[];
 
 /** The saga's states (machine.ts's `states`, checked by machine.test.ts); `placing` is passed through at once, never stored. */
 export const SAGA_STATES = [

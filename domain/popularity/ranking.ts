@@ -9,6 +9,7 @@
 // exclusively.
 import { sql } from "drizzle-orm";
 import type { Db, Tx } from "../../db";
+import { SOLD_STATUSES } from "../order";
 import type { RedisClient } from "../redis";
 
 /** Both keys share a hash tag: one slot on a cluster, so a rebuild replaces them in one MULTI. */
@@ -32,7 +33,7 @@ export async function scoresFromPostgres(db: Db | Tx, productIds?: string[]): Pr
       group by l.product_id
       union all
       select i.product_id, sum(i.quantity)::int from ordering.order_items i
-      join ordering.orders o on o.id = i.order_id and o.status in ('CONFIRMED', 'SHIPPED', 'DELIVERED')
+      join ordering.orders o on o.id = i.order_id and o.status in (${sql.raw(SOLD_STATUSES.map((s) => `'${s}'`).join(", "))})
       where i.status = 'ACTIVE' ${only("i.product_id")} and exists (
         select from ordering.order_history h
         where h.order_id = i.order_id and h.status = 'CONFIRMED'

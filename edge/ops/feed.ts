@@ -11,6 +11,7 @@
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { desc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { orders, products, sales } from "../../db";
+import { SOLD_STATUSES } from "../../domain/order";
 import { gate } from "../../domain/sale";
 import { OPS_TICK, type OpsTick, ORDER_STATUS_ANY, opsTick } from "../../nats";
 import type { Deps } from "../deps";
@@ -169,8 +170,8 @@ export function opsFeed(d: Deps) {
             admitted: c?.admitted ?? null,
             admittedPerS: Math.round(perSecond(history.at(-2), now, c?.admitted ?? 0) * 10) / 10,
             pending: n("PENDING"),
-            settled: n("CONFIRMED", "SHIPPED", "DELIVERED", "CANCELLED"),
-            confirmed: n("CONFIRMED", "SHIPPED", "DELIVERED"),
+            settled: n(...SOLD_STATUSES, "CANCELLED"),
+            confirmed: n(...SOLD_STATUSES),
             cancelled: n("CANCELLED"),
             soldOut:
               remaining !== null

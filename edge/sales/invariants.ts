@@ -1,6 +1,6 @@
 // A sale's audit, pure: the counts and each invariant with pass or fail, from the facts audit.ts gathers from
 // Postgres, the gate and the DLQ.
-import { ORDER_STATUSES, type OrderStatus } from "../../domain/order";
+import { ORDER_STATUSES, type OrderStatus, SOLD_STATUSES } from "../../domain/order";
 import type { Gate } from "../../domain/sale";
 
 export type SaleFacts = {
@@ -27,7 +27,7 @@ export function invariants(f: SaleFacts) {
   const pick = (st: readonly string[], k: "units" | "orders") =>
     f.byStatus.filter((r) => st.includes(r.status)).reduce((n, r) => n + r[k], 0);
   const pending = pick(["PENDING"], "units");
-  const confirmed = pick(["CONFIRMED", "SHIPPED", "DELIVERED"], "units");
+  const confirmed = pick(SOLD_STATUSES, "units");
   const cancelled = pick(["CANCELLED"], "units");
   const inPostgres = pick(ORDER_STATUSES, "orders");
   const remaining = counters?.remaining;

@@ -2,17 +2,21 @@
 // stream, sign-in, a buy button whose Idempotency-Key makes a double click one purchase, then the order's
 // status from its event stream until it is CONFIRMED or CANCELLED.
 
+import type { CancelReason } from "../../../nats/contracts";
 import { saleStatus } from "../../sales/status";
 import { $, clock, loginForm, setText } from "./dom";
 import { ApiError, session } from "./session";
 import { follow } from "./sse";
 
-const REASONS: Record<string, string> = {
+// every reason the contract knows (a reason added there without words here fails the type check)
+const REASONS: Record<CancelReason, string> = {
   OUT_OF_STOCK: "the last units went to other buyers",
   PAYMENT_DECLINED: "the payment was declined",
   PAYMENT_TIMEOUT: "the payment got no answer in time",
   COUPON_INVALID: "the coupon could not be used",
   CANCELLED_BY_USER: "you cancelled it",
+  LIMIT_REACHED: "you had already bought as many as one shopper may",
+  DUPLICATE_PURCHASE: "this purchase had already been made",
 };
 const REFUSALS: Record<string, (limit: number) => string> = {
   SOLD_OUT: () => "Sold out: every unit has been taken.",
@@ -113,7 +117,7 @@ function showOrder(orderId: string, st: string, reason?: string) {
   setText(
     orderStatus,
     st === "CANCELLED"
-      ? `CANCELLED: ${REASONS[reason ?? ""] ?? reason ?? "cancelled"}`
+      ? `CANCELLED: ${REASONS[reason as CancelReason] ?? reason ?? "cancelled"}`
       : st === "PENDING"
         ? "PENDING: paying…"
         : st,
