@@ -283,6 +283,47 @@ describe("GET /shop/sales/:id", () => {
     await page.close();
   }, 90_000);
 
+  test("an answer lost on the network: the next click sends the same Idempotency-Key and gets the same order", async () => {
+    const saleId = await newSale({ quantity: 5, perUserLimit: 2 });
+    const shopper = await api.user();
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    const keys: string[] = [];
+    let firstOrder: string | undefined;
+    await page.setRequestInterception(true);
+    page.on("request", (req) => {
+      if (req.method() !== "POST" || !req.url().endsWith(`/v1/sales/${saleId}/purchase`)) return void req.continue();
+      keys.push(req.headers()["idempotency-key"] ?? "");
+      if (keys.length > 1) return void req.continue();
+      // the first purchase reaches the edge, and its answer is lost on the way back
+      void fetch(req.url(), { method: "POST", headers: req.headers(), body: req.postData() }).then(async (r) => {
+        firstOrder = ((await r.json()) as { orderId: string }).orderId;
+        await req.abort("failed");
+      });
+    });
+    await page.goto(`${base}/shop/sales/${saleId}`);
+    await signIn(page, shopper.email, shopper.password);
+    await page.waitForSelector("[data-action=buy]:not([disabled])");
+    await page.click("[data-action=buy]");
+    await page.waitForFunction(
+      () => !!(globalThis as unknown as InPage).document.querySelector("[data-field=notice]")!.textContent,
+      { timeout: 20_000 },
+    );
+    await page.waitForSelector("[data-action=buy]:not([disabled])");
+    await page.click("[data-action=buy]");
+    expect(await textWhen(page, "[data-field=order-status]", "^CONFIRMED$")).toBe("CONFIRMED");
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]!);
+    expect(firstOrder).toBeDefined();
+    expect(await page.$eval("[data-field=order-status]", (el) => (el as unknown as El).dataset.orderId)).toBe(
+      firstOrder,
+    );
+    const orders = await api.call("GET", "/v1/orders", { token: shopper.token });
+    expect(orders.body.items.map((o: { id: string }) => o.id)).toEqual([firstOrder]);
+    expect(watched.errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   test("a sold-out sale says so, and its buy button cannot be pressed", async () => {
     const saleId = await newSale({ quantity: 1 });
     await sellOut(saleId);
