@@ -56,8 +56,14 @@ export const orderHistory = ordering.table(
     status: orderStatus("status").notNull(),
     at: createdAt(),
   },
-  // (status, at): the confirmations of the last days, which popularity counts
-  (t) => [index("order_history_order_idx").on(t.orderId), index("order_history_status_at_idx").on(t.status, t.at)],
+  // (status, at): the confirmations of the last days, which a popularity rebuild counts. (order_id, status): an
+  // order's history, and whether an order was confirmed; with order_id alone, a planner without statistics yet
+  // (a fresh table in a sale's first minute) combined it with (status, at) for every item of a product it
+  // recomputed, reading all recent confirmations once per item (1.5 s for 10,000 items, 38 ms now)
+  (t) => [
+    index("order_history_order_idx").on(t.orderId, t.status),
+    index("order_history_status_at_idx").on(t.status, t.at),
+  ],
 );
 
 /** The persisted xstate snapshot of each order's saga; the row lock serialises its events. */
