@@ -34,6 +34,8 @@ import { paymentHandler } from "./payment/worker";
 import { popularityHandler, startPopularity } from "./popularity/worker";
 
 const kind = process.argv[2];
+/** How often the gate process looks for holds whose order never reached Postgres. */
+const HOLD_SWEEP_EVERY_MS = 2_000;
 if (kind === "gateway") {
   await import("./gateway/main");
 } else {
@@ -91,7 +93,15 @@ async function run(kind: ConsumerKind) {
       redis.on("error", (err) => log.warn("redis", { err: err.message }));
       const g = gate(redis);
       stops.push(
-        startHoldSweeper({ db, gate: g, jsm, nc: bus.nc, log, graceMs: config.HOLD_GRACE_MS, everyMs: 2_000 }),
+        startHoldSweeper({
+          db,
+          gate: g,
+          jsm,
+          nc: bus.nc,
+          log,
+          graceMs: config.HOLD_GRACE_MS,
+          everyMs: HOLD_SWEEP_EVERY_MS,
+        }),
       );
       stops.push(startGateRepair({ db, gate: g, jsm, nc: bus.nc, log, everyMs: config.GATE_CHECK_EVERY_MS }));
       stops.push(async () => redis.disconnect());

@@ -112,6 +112,12 @@ describe("GET /v1/sales", () => {
       later,
     ]);
 
+    // a loaded gate is what the list reads (here it says 2 where Postgres would say 3)
+    expect(await redis.hget(saleKeys(live)[0], "remaining")).toBe("3");
+    await redis.hset(saleKeys(live)[0], "remaining", 2);
+    expect((await listed("?status=live")).map((s) => [s.id, s.remaining])).toEqual([[live, 2]]);
+    await redis.hset(saleKeys(live)[0], "remaining", 3);
+
     // Redis lost the gates: what remains comes from Postgres (the order holds its unit), and the list rebuilds nothing
     await redis.del(...saleKeys(soldOut), ...saleKeys(live));
     const fromPostgres = await listed("?status=live,sold_out");

@@ -251,7 +251,7 @@ describe("GET /shop/sales/:id", () => {
     await textWhen(page, "[data-field=remaining]", "^19$");
     if (shots) await page.screenshot({ path: join(shots, "shop.png"), fullPage: true });
 
-    // two clicks in one go (no time for the button to be disabled in between) are still one purchase
+    // two clicks in one go are still one purchase (the page takes the second while the first is under way)
     const firstOrder = await page.$eval("[data-field=order-status]", (el) => (el as unknown as El).dataset.orderId);
     await page.$eval("[data-action=buy]", (b) => {
       (b as unknown as El).click();

@@ -30,6 +30,9 @@ async function releasesArrived(jsm: JetStreamManager): Promise<boolean> {
   return !!info && info.num_pending === 0 && info.num_ack_pending === 0;
 }
 
+/** Which sales are checked: the live and scheduled ones, and those that ended within this long (orders settling). */
+const ENDED_SALES_CHECKED_MS = 3_600_000;
+
 export async function repairGates(
   o: { db: Db; gate: Gate; jsm: JetStreamManager; nc?: NatsConnection; log: Logger },
   now = Date.now(),
@@ -37,7 +40,7 @@ export async function repairGates(
   const live = await o.db
     .select({ id: sales.id })
     .from(sales)
-    .where(or(isNull(sales.endsAt), gt(sales.endsAt, new Date(now - 3_600_000))));
+    .where(or(isNull(sales.endsAt), gt(sales.endsAt, new Date(now - ENDED_SALES_CHECKED_MS))));
   let repaired = 0;
   for (const { id: saleId } of live) {
     if (!(await o.gate.counters(saleId))) continue; // not loaded: the next purchase rebuilds it

@@ -9,6 +9,8 @@ export type RedisClient = Redis | Cluster;
 /** A failover (node timeout plus election) takes a few seconds: a command is retried this often, this many times. */
 const RETRY_DELAY_MS = 200;
 const MAX_REDIRECTIONS = 16;
+/** A cluster node's connection, and a reload of the slot map, given up after this long. */
+const CLUSTER_CONNECT_TIMEOUT_MS = 2_000;
 
 export type RedisSettings = { url: string; clusterNodes?: string };
 /**
@@ -45,8 +47,8 @@ export function createRedis(s: RedisSettings, use: RedisUse = {}): RedisClient {
     retryDelayOnClusterDown: RETRY_DELAY_MS,
     retryDelayOnTryAgain: RETRY_DELAY_MS,
     maxRedirections: MAX_REDIRECTIONS,
-    slotsRefreshTimeout: 2_000,
-    redisOptions: { ...perCommand, connectTimeout: 2_000 },
+    slotsRefreshTimeout: CLUSTER_CONNECT_TIMEOUT_MS,
+    redisOptions: { ...perCommand, connectTimeout: CLUSTER_CONNECT_TIMEOUT_MS },
   });
 }
 
