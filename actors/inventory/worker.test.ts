@@ -92,6 +92,46 @@ describe("inventory batch", () => {
     expect(await left(p!)).toBe(1);
   });
 
+  test("a batch of releases: each gives back what it names, once; an order released twice in one batch, each its part", async () => {
+    const [p, q] = await products(10, 10);
+    const a = reserve([item(p!, 2), item(q!, 1)]);
+    const b = reserve([item(p!, 3)]);
+    const c = reserve([item(q!, 4), item(p!, 1)]);
+    await run([a, b, c]);
+    expect([await left(p!), await left(q!)]).toEqual([4, 5]);
+    const items = (o: Incoming) => (o.env.data as Data<"inventory.cmd.reserve">).items.map((i) => i.itemId);
+    const release = (orderId: string, itemIds?: string[]): Incoming => ({
+      env: envelope("inventory.cmd.release", { orderId, ...(itemIds ? { itemIds } : {}) }),
+    });
+    const batch = [
+      release(a.env.orderId!), // the whole order
+      release(b.env.orderId!, items(b)), // by its items
+      release(c.env.orderId!, [items(c)[0]!]), // one item, then the rest, in the same batch
+      release(c.env.orderId!),
+      release(a.env.orderId!), // again: frees nothing more
+    ];
+    const facts = (await run(batch)).map((o) => o.msg.data as Data<"inventory.evt.released">);
+    const [oa, ob, oc] = [a, b, c].map((o) => o.env.orderId!);
+    expect(facts.map((f) => [f.orderId, [...f.itemIds].sort()])).toEqual([
+      [oa!, [...items(a)].sort()],
+      [ob!, items(b)],
+      [oc!, [items(c)[0]!]],
+      [oc!, [items(c)[1]!]],
+      [oa!, []],
+    ]);
+    expect([await left(p!), await left(q!)]).toEqual([10, 10]);
+    const rows = await db
+      .select({ status: reservations.status })
+      .from(reservations)
+      .where(
+        inArray(
+          reservations.orderId,
+          [a, b, c].map((o) => o.env.orderId!),
+        ),
+      );
+    expect(rows.map((r) => r.status)).toEqual(Array(5).fill("RELEASED"));
+  });
+
   test("two instances reserving the same products in opposite orders do not deadlock", async () => {
     const [p, q] = await products(1000, 1000);
     const forward = Array.from({ length: 40 }, (_, i) => reserve([item(i % 2 ? p! : q!, 1)]));

@@ -1,7 +1,7 @@
 // Inventory: takes units for an order all-or-nothing (never below zero) and gives them back once.
 // A batch locks every stock row it may change up front, in one sorted statement (two instances never
 // deadlock), decides its reservations in arrival order in memory, and writes them in one statement per table.
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { reservations, saleStock, stock, type Tx } from "../../db";
 import type { Data, LineItem, Outgoing } from "../../nats";
 import type { BatchHandler, Incoming } from "../lib/worker";
@@ -19,7 +19,11 @@ export const inventoryHandler: BatchHandler = async (tx, batch) => {
   );
   const out = new Map<Incoming, Outgoing>();
   // releases first: the units they give back are there for this batch's reservations
-  for (const inc of releases) out.set(inc, await release(tx, inc.env.data as Release));
+  const freed = await releaseAll(
+    tx,
+    releases.map((b) => b.env.data as Release),
+  );
+  for (const [i, inc] of releases.entries()) out.set(inc, freed[i]!);
   const decided = await reserveAll(
     tx,
     reserves.map((b) => b.env.data as Reserve),
@@ -145,32 +149,62 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   return decided;
 }
 
-async function release(tx: Tx, { orderId, itemIds }: Data<"inventory.cmd.release">): Promise<Outgoing> {
-  const freed = await tx
-    .update(reservations)
-    .set({ status: "RELEASED", updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(reservations.orderId, orderId),
-        eq(reservations.status, "RESERVED"),
-        ...(itemIds ? [inArray(reservations.itemId, itemIds)] : []),
-      ),
+type Freed = { order_id: string; item_id: string; product_id: string; sale_id: string | null; quantity: number };
+
+/**
+ * Gives back the units of the batch's releases: one statement frees every reservation they name (an order's
+ * whole, or the items given), one gives the units back per table. An order released twice in one batch (an item,
+ * then the rest) is released one release at a time, so each release's fact names exactly what it freed.
+ */
+async function releaseAll(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
+  const counts = new Map<string, number>();
+  for (const r of rels) counts.set(r.orderId, (counts.get(r.orderId) ?? 0) + 1);
+  const out: Outgoing[] = new Array(rels.length);
+  const together = rels.flatMap((r, i) => (counts.get(r.orderId) === 1 ? [i] : []));
+  const facts = await freeAndGiveBack(
+    tx,
+    together.map((i) => rels[i]!),
+  );
+  for (const [k, i] of together.entries()) out[i] = facts[k]!;
+  for (const [i, r] of rels.entries()) if (counts.get(r.orderId)! > 1) out[i] = (await freeAndGiveBack(tx, [r]))[0]!;
+  return out;
+}
+
+/** Releases of distinct orders: their reservations freed and their units given back, in three statements. */
+async function freeAndGiveBack(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
+  if (!rels.length) return [];
+  const whole = rels.filter((r) => !r.itemIds).map((r) => r.orderId);
+  const some = rels.flatMap((r) => (r.itemIds ?? []).map((itemId) => [r.orderId, itemId] as const));
+  const freed = await tx.execute<Freed>(sql`
+    update ${reservations} r set status = 'RELEASED', updated_at = now()
+    where r.status = 'RESERVED' and (
+      r.order_id = any(${list(whole)}::uuid[])
+      or (r.order_id, r.item_id) in (select * from unnest(${list(some.map(([o]) => o))}::uuid[], ${list(some.map(([, i]) => i))}::uuid[]))
     )
-    .returning();
-  const saleId = freed.find((r) => r.saleId)?.saleId ?? undefined;
-  const fromSale = freed.filter((r) => r.saleId).reduce((n, r) => n + r.quantity, 0);
-  if (saleId && fromSale)
-    await tx
-      .update(saleStock)
-      .set({ available: sql`${saleStock.available} + ${fromSale}`, updatedAt: sql`now()` })
-      .where(eq(saleStock.saleId, saleId));
-  for (const [productId, q] of perProduct(freed.filter((r) => !r.saleId).map((r) => ({ ...r, price: 0 }))))
-    await tx
-      .update(stock)
-      .set({ available: sql`${stock.available} + ${q}`, updatedAt: sql`now()` })
-      .where(eq(stock.productId, productId));
-  const all = itemIds ?? freed.map((r) => r.itemId);
-  if (!saleId) return { type: "inventory.evt.released", data: { orderId, itemIds: all } };
-  // the gate hears of it: only units freed now go back (a repeated release frees nothing)
-  return { type: "inventory.evt.released", data: { orderId, itemIds: all, ...(fromSale ? { saleId } : {}) } };
+    returning r.order_id, r.item_id, r.product_id, r.sale_id, r.quantity`);
+  const units = new Map<string, number>();
+  const saleUnits = new Map<string, number>();
+  for (const f of freed)
+    if (f.sale_id) saleUnits.set(f.sale_id, (saleUnits.get(f.sale_id) ?? 0) + f.quantity);
+    else units.set(f.product_id, (units.get(f.product_id) ?? 0) + f.quantity);
+  await Promise.all([
+    units.size &&
+      tx.execute(sql`
+        update ${stock} s set available = s.available + v.q, updated_at = now()
+        from unnest(${list([...units.keys()])}::uuid[], ${list([...units.values()])}::int[]) as v(id, q) where s.product_id = v.id`),
+    saleUnits.size &&
+      tx.execute(sql`
+        update ${saleStock} s set available = s.available + v.q, updated_at = now()
+        from unnest(${list([...saleUnits.keys()])}::uuid[], ${list([...saleUnits.values()])}::int[]) as v(id, q) where s.sale_id = v.id`),
+  ]);
+  const byOrder = Map.groupBy(freed, (f) => f.order_id);
+  return rels.map(({ orderId, itemIds }): Outgoing => {
+    const mine = byOrder.get(orderId) ?? [];
+    const all = itemIds ?? mine.map((f) => f.item_id);
+    const saleId = mine.find((f) => f.sale_id)?.sale_id ?? undefined;
+    const fromSale = mine.filter((f) => f.sale_id).reduce((n, f) => n + f.quantity, 0);
+    if (!saleId) return { type: "inventory.evt.released", data: { orderId, itemIds: all } };
+    // the gate hears of it: only units freed now go back (a repeated release frees nothing)
+    return { type: "inventory.evt.released", data: { orderId, itemIds: all, ...(fromSale ? { saleId } : {}) } };
+  });
 }
