@@ -37,6 +37,7 @@ const { values: a } = parseArgs({
 const n = (k: keyof typeof a) => Number(a[k]);
 const log = (msg: string) => console.error(`[bench:saga] ${msg}`);
 const N = n("orders");
+const FLOOR_RUNS = 3;
 
 /**
  * CPU seconds used so far by each of the stack's processes and by its own data services: its private NATS and
@@ -215,14 +216,18 @@ try {
   log(
     `naive saga transactions after: ${naiveAfter.toFixed(0)} tx/s (steal ${naiveSteal.toFixed(1)} %); compared ${naive.toFixed(0)}; ratio ${ratio.toFixed(2)}x`,
   );
-  // what the order's messages alone allow on this machine, on the same NATS with the stack stopped
+  // what the order's messages alone allow on this machine, on the same NATS with the stack stopped; the best of
+  // FLOOR_RUNS runs (a few seconds each): a floor run slowed by the machine would flatter the ratio
   const cpu2 = cpuStat();
-  const measured = await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env), natsPids: stackServices.nats });
+  const floorRuns: Awaited<ReturnType<typeof messagingFloor>>[] = [];
+  for (let i = 0; i < FLOOR_RUNS; i++)
+    floorRuns.push(await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env), natsPids: stackServices.nats }));
+  const measured = floorRuns.reduce((a, b) => (b.ordersPerS > a.ordersPerS ? b : a));
   const floor = measured.ordersPerS;
   const floorCpu = measured.cpuMsPerOrder;
   const floorSteal = stealSince(cpu2);
   log(
-    `messaging floor: ${floor.toFixed(0)} orders/s (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`,
+    `messaging floor: ${floor.toFixed(0)} orders/s, the best of ${floorRuns.map((f) => f.ordersPerS.toFixed(0)).join(", ")} (${(floor / naive).toFixed(2)}x the naive rate; steal ${floorSteal.toFixed(1)} %)`,
   );
   // only the runs the figures come from: the pipeline, the naive run compared, the floor
   const lostCpu = [naive === naiveBefore ? naiveBeforeSteal : naiveSteal, pipelineSteal, floorSteal].some((x) => x > 5);
@@ -247,6 +252,7 @@ try {
     naiveClients: n("clients"),
     ratio,
     messagingFloorOrdersPerS: floor,
+    messagingFloorRuns: floorRuns.map((f) => f.ordersPerS),
     messagingFloorRatio: floor / naive,
     ratioToMessagingFloor: ordersPerS / floor,
     targetToMessagingFloor: 0.5,
@@ -295,7 +301,7 @@ Run: \`bun run bench:saga\` (${at}); ${cpus} CPUs shared by the bench, Postgres,
 | orders settled | ${ordersPerS.toFixed(0)} orders/s (${N} in ${seconds.toFixed(1)} s) | ${pipelineSteal.toFixed(1)} |
 | naive saga transactions, before | ${naiveBefore.toFixed(0)} tx/s | ${naiveBeforeSteal.toFixed(1)} |
 | naive saga transactions, after | ${naiveAfter.toFixed(0)} tx/s | ${naiveSteal.toFixed(1)} |
-| messaging floor: the same orders' messages alone, no work | ${floor.toFixed(0)} orders/s | ${floorSteal.toFixed(1)} |
+| messaging floor: the same orders' messages alone, no work (the best of ${FLOOR_RUNS} runs: ${floorRuns.map((f) => f.ordersPerS.toFixed(0)).join(", ")}) | ${floor.toFixed(0)} orders/s | ${floorSteal.toFixed(1)} |
 
 **Settled orders/s against the messaging floor: ${(ordersPerS / floor).toFixed(2)}x** (target 0.5x or better).${lostCpu ? " A phase lost more than 5 % of the CPU to steal: rerun before quoting." : ""}
 The messaging floor moves, for ${N} orders, the six acked JetStream publishes and seven deliveries a confirmed order
