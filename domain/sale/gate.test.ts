@@ -1,0 +1,72 @@
+// The gate's scripts and hold.ts spell the same layouts: what the Lua writes on a real (private) Redis is read
+// back with hold.ts's decoders, field by field, an Idempotency-Key holding '|' included.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { freePort } from "../../scripts/lib/private-stack";
+import { ensureRedis, type Started } from "../../scripts/lib/services";
+import { gate, saleKeys } from "./gate";
+import { decodeHold, encodeIdem, idemField } from "./hold";
+
+let server: Started | undefined;
+let redis: Redis;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "gate-layout-test-"));
+  const port = freePort();
+  server = await ensureRedis(`redis://127.0.0.1:${port}`, dir);
+  redis = new Redis(port, "127.0.0.1");
+});
+afterAll(async () => {
+  redis?.disconnect();
+  server?.proc.kill("SIGTERM");
+  await server?.proc.exited;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the gate's Redis layout", () => {
+  test("a purchase's hold and idempotency entry, as the Lua writes them, decode with hold.ts", async () => {
+    const g = gate(redis);
+    const saleId = crypto.randomUUID();
+    await g.load(saleId, {
+      remaining: 5,
+      limit: 2,
+      quantity: 5,
+      startsAt: 0,
+      endsAt: 0,
+      expireAt: Date.now() + 3_600_000,
+      seq: 0,
+      users: {},
+      holds: {},
+      idem: {},
+    });
+    const r = await g.purchase({
+      saleId,
+      userId: "u1",
+      qty: 2,
+      orderId: "o1",
+      itemId: "i1",
+      idemKey: "key|with|bars",
+      requestHash: "h1",
+      now: 1_700_000_000_000,
+    });
+    expect(r).toMatchObject({ ok: true, orderId: "o1", itemId: "i1", remaining: 3 });
+    const [, , holdsKey, idemKey] = saleKeys(saleId);
+    expect(decodeHold("o1", (await redis.hget(holdsKey, "o1"))!)).toEqual({
+      orderId: "o1",
+      state: "P",
+      userId: "u1",
+      qty: 2,
+      at: 1_700_000_000_000,
+      idem: idemField("u1", "key|with|bars"),
+      itemId: "i1",
+    });
+    expect(await redis.hget(idemKey, idemField("u1", "key|with|bars"))).toBe(
+      encodeIdem({ orderId: "o1", itemId: "i1", requestHash: "h1" }),
+    );
+    expect(await g.holds(saleId)).toEqual([expect.objectContaining({ orderId: "o1", state: "P", qty: 2 })]);
+  });
+});
