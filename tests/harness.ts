@@ -1,7 +1,9 @@
 // The whole stack for tests (scripts/lib/private-stack.ts), shared by the test files of one `bun test` run.
-import { appendFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { admin, freePort, type PrivateStack, root, startPrivateStack } from "../scripts/lib/private-stack";
+import { ensureRedis } from "../scripts/lib/services";
 import { eventually } from "./client";
 
 export { admin, root };
@@ -82,4 +84,19 @@ export async function extraEdge(
     `the ${name} edge`,
   );
   return { url, proc };
+}
+
+/** A Redis server of one test file's own, on a free port with a scratch folder; `stop` ends it and removes the folder. */
+export async function scratchRedis(name: string): Promise<{ port: number; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const port = freePort();
+  const server = await ensureRedis(`redis://127.0.0.1:${port}`, dir);
+  return {
+    port,
+    stop: async () => {
+      server?.proc.kill("SIGTERM");
+      await server?.proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,30 +1,21 @@
 // A gate a failover left behind, repaired from Postgres's holds on a real (private) Redis: forgotten purchases
 // come back, forgotten releases are made, what only Redis knows stays, and a release is never undone.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { encodeHold, type GateLoad, gate } from "../../domain/sale";
-import { freePort } from "../../scripts/lib/private-stack";
-import { ensureRedis, type Started } from "../../scripts/lib/services";
+import { scratchRedis } from "../../tests/harness";
 import { disagreement } from "./repair";
 
-let server: Started | undefined;
+let server: Awaited<ReturnType<typeof scratchRedis>> | undefined;
 let redis: Redis;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gate-repair-test-"));
-  const port = freePort();
-  server = await ensureRedis(`redis://127.0.0.1:${port}`, dir);
-  redis = new Redis(port, "127.0.0.1");
+  server = await scratchRedis("gate-repair-test");
+  redis = new Redis(server.port, "127.0.0.1");
 });
 afterAll(async () => {
   redis?.disconnect();
-  server?.proc.kill("SIGTERM");
-  await server?.proc.exited;
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 const hold = (state: "P" | "S" | "R", user: string, qty = 1) =>

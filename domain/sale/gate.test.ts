@@ -1,30 +1,21 @@
 // The gate's scripts and hold.ts spell the same layouts: what the Lua writes on a real (private) Redis is read
 // back with hold.ts's decoders, field by field, an Idempotency-Key holding '|' included.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
-import { freePort } from "../../scripts/lib/private-stack";
-import { ensureRedis, type Started } from "../../scripts/lib/services";
+import { scratchRedis } from "../../tests/harness";
 import { gate, saleKeys } from "./gate";
 import { decodeHold, encodeIdem, idemField } from "./hold";
 
-let server: Started | undefined;
+let server: Awaited<ReturnType<typeof scratchRedis>> | undefined;
 let redis: Redis;
-let dir: string;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gate-layout-test-"));
-  const port = freePort();
-  server = await ensureRedis(`redis://127.0.0.1:${port}`, dir);
-  redis = new Redis(port, "127.0.0.1");
+  server = await scratchRedis("gate-layout-test");
+  redis = new Redis(server.port, "127.0.0.1");
 });
 afterAll(async () => {
   redis?.disconnect();
-  server?.proc.kill("SIGTERM");
-  await server?.proc.exited;
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 describe("the gate's Redis layout", () => {

@@ -1,13 +1,11 @@
 // Token buckets on a real (private) Redis: burst, refill, headers on every answer, the login brake, and
 // the policy when Redis is down or hangs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Hono } from "hono";
 import { Redis } from "ioredis";
 import { logger } from "../../nats";
-import { ensureRedis, type Started } from "../../scripts/lib/services";
+import { freePort } from "../../scripts/lib/private-stack";
+import { scratchRedis } from "../../tests/harness";
 import { login } from "../auth/schemas";
 import type { Env } from "../deps";
 import { AppError, renderError } from "../errors";
@@ -17,33 +15,21 @@ import { loginThrottle } from "../middleware/login-throttle";
 import { openapi } from "../openapi";
 import { type Bucket, limiter } from "./limiter";
 
-const freePort = () => {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = s.port;
-  s.stop(true);
-  return port;
-};
-
-let server: Started | undefined;
+let server: Awaited<ReturnType<typeof scratchRedis>> | undefined;
 let redis: Redis;
-let dir: string;
 let n = 0;
 /** A bucket with a name of its own, so tests never share keys. */
 const bucket = (b: Omit<Bucket, "name">): Bucket => ({ name: `t${process.pid}-${Date.now()}-${n++}`, ...b });
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "ratelimit-test-"));
-  const port = freePort();
-  server = await ensureRedis(`redis://127.0.0.1:${port}`, dir);
-  redis = new Redis(port, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  server = await scratchRedis("ratelimit-test");
+  redis = new Redis(server.port, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   await new Promise((ok) => redis.once("ready", ok));
 });
 
 afterAll(async () => {
   redis?.disconnect();
-  server?.proc.kill("SIGTERM");
-  await server?.proc.exited;
-  rmSync(dir, { recursive: true, force: true });
+  await server?.stop();
 });
 
 describe("token bucket on Redis", () => {
