@@ -1,13 +1,17 @@
 // The two pages in headless Chromium against the whole stack: the ops console follows a sale's remaining
 // units as purchases arrive, without a reload; a shopper signs in on the sale page, double-clicks buy and sees
-// CONFIRMED, having bought one unit; sold out, limit reached and the countdown on the server's clock; and no
-// script error on any page. With SCREENSHOTS=<dir> it also saves the pages' pictures there (docs/ holds them).
+// CONFIRMED, having bought one unit; a dead letter replayed from the console; sold out, limit reached and the
+// countdown on the server's clock; and no script error on any page. With SCREENSHOTS=<dir> it also saves the
+// pages' pictures there (docs/ holds them).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Browser, Page } from "puppeteer-core";
+import { dlqSubject, envelope, letterHeaders } from "../nats";
 import { launchBrowser, watchErrors } from "./browser";
-import { client } from "./client";
+import { client, eventually } from "./client";
 import { admin, stack } from "./harness";
 
 /** What the tests use of the page's globals, in functions that run in the page (the project type-checks without the DOM library). */
@@ -19,13 +23,14 @@ type El = {
   click(): void;
 };
 type InPage = {
-  document: { querySelector(s: string): El | null };
+  document: { querySelector(s: string): El | null; querySelectorAll(s: string): Iterable<El> };
   MutationObserver: new (cb: () => void) => { observe(el: unknown, o: object): void };
   stayed?: boolean;
   seen: string[];
 };
 
 let api: ReturnType<typeof client>;
+let nc: NatsConnection;
 let base: string;
 let browser: Browser;
 let adminToken: string;
@@ -143,10 +148,12 @@ beforeAll(async () => {
   adminToken = await api.login(admin.email, admin.password);
   seller = await api.user("seller");
   browser = await launchBrowser();
+  nc = await connect({ servers: s.env.NATS_URL });
   if (shots) mkdirSync(shots, { recursive: true });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
+  await nc?.close();
 });
 
 describe("GET /ops", () => {
@@ -207,6 +214,59 @@ describe("GET /ops", () => {
     }
     expect(watched.errors).toEqual([]);
     expect(watched.answers.filter((a) => a.status >= 500)).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  test("a dead letter is listed with its error, and its Replay button sends it back: the order it names is cancelled", async () => {
+    const shopper = await api.user();
+    const product = await api.product(seller.token, 1000, 5);
+    const placed = await api.call("POST", "/v1/orders", {
+      token: shopper.token,
+      body: { items: [{ productId: product.id, quantity: 1 }] },
+    });
+    const orderId = placed.body.orderId as string;
+    expect((await api.settled(shopper.token, orderId)).status).toBe("CONFIRMED");
+    // a cancel that ran out of deliveries, filed as the workers file it
+    const env = envelope("orders.cmd.cancel", { orderId });
+    const h = letterHeaders(
+      undefined,
+      { subject: env.type, consumer: "order", deliveries: 6 },
+      new Error(`console test: no answer for ${orderId}`), // the error names the order: the list shows errors
+    );
+    await jetstream(nc).publish(dlqSubject("order"), JSON.stringify(env), { headers: h });
+
+    const page = await browser.newPage();
+    const watched = watchErrors(page);
+    await page.goto(`${base}/ops`);
+    await signIn(page, admin.email, admin.password);
+    const listed = (id: string) =>
+      [...(globalThis as unknown as InPage).document.querySelectorAll("#dlq li")].some((li) =>
+        li.textContent?.includes(id),
+      );
+    await page.waitForFunction(listed, { timeout: 20_000 }, orderId);
+    const letterId = await page.$$eval(
+      "#dlq li",
+      (lis, id) => (lis as unknown as El[]).find((li) => li.textContent?.includes(id))?.dataset.letterId,
+      orderId,
+    );
+    const letter = `#dlq li[data-letter-id="${letterId}"]`;
+    const text = await page.$eval(letter, (li) => li.textContent ?? "");
+    expect(text).toContain("orders.cmd.cancel");
+    expect(text).toContain(`console test: no answer for ${orderId}`);
+    await page.click(`${letter} button[data-action=replay]`);
+    expect(await textWhen(page, `${letter} button[data-action=replay]`, "^Replayed$")).toBe("Replayed");
+    await eventually(
+      async () => (await api.settled(shopper.token, orderId)).status === "CANCELLED" || undefined,
+      15_000,
+      "the replayed cancel",
+    );
+    // the letter leaves the list with the next round of the feed
+    const gone = (id: string) =>
+      ![...(globalThis as unknown as InPage).document.querySelectorAll("#dlq li")].some((li) =>
+        li.textContent?.includes(id),
+      );
+    await page.waitForFunction(gone, { timeout: 20_000 }, orderId);
+    expect(watched.errors).toEqual([]);
     await page.close();
   }, 90_000);
 
