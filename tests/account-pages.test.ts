@@ -126,6 +126,22 @@ describe("passkeys", () => {
     await sql`update identity.passkeys set counter = ${key!.counter} where id = ${key!.id}`;
   });
 
+  test("an answer to an expired challenge is refused, however good its signature", async () => {
+    const answer = await assertion();
+    const { challenge } = JSON.parse(Buffer.from(answer.response.clientDataJSON, "base64url").toString()) as {
+      challenge: string;
+    };
+    // the challenge's time runs out in Redis, as it does after PASSKEY_CHALLENGE_TTL_S
+    expect(await redis.pexpire(`webauthn:challenge:${challenge}`, 1)).toBe(1);
+    await Bun.sleep(20);
+    const r = await api.call("POST", "/v1/auth/passkeys/login", { body: { response: answer } });
+    expect([r.status, r.body.code]).toEqual([401, "INVALID_CREDENTIALS"]);
+    // the same passkey with a live challenge still logs in
+    expect((await api.call("POST", "/v1/auth/passkeys/login", { body: { response: await assertion() } })).status).toBe(
+      200,
+    );
+  });
+
   test("challenges are short-lived and bound to their use", async () => {
     const options = (await api.call("POST", "/v1/auth/passkeys/register/options", { token: user.token })).body;
     const ttl = await redis.ttl(`webauthn:challenge:${options.challenge}`);
