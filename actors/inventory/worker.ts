@@ -96,6 +96,7 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   const left = new Map(products.map((r) => [r.id, r.available]));
   const saleLeft = new Map(sales.map((r) => [r.id, r.available]));
 
+  // units taken, as changes to the stock: negative
   const taken = new Map<string, number>();
   const saleTaken = new Map<string, number>();
   const rows: { orderId: string; itemId: string; productId: string; saleId: string | null; quantity: number }[] = [];
@@ -107,14 +108,14 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
       const have = saleLeft.get(r.saleId) ?? 0;
       if (have < units) return { type: "inventory.evt.rejected", data: { orderId: r.orderId, reason: "OUT_OF_STOCK" } };
       saleLeft.set(r.saleId, have - units);
-      saleTaken.set(r.saleId, (saleTaken.get(r.saleId) ?? 0) + units);
+      saleTaken.set(r.saleId, (saleTaken.get(r.saleId) ?? 0) - units);
     } else {
       const wanted = perProduct(r.items);
       if (!wanted.every(([p, q]) => (left.get(p) ?? 0) >= q))
         return { type: "inventory.evt.rejected", data: { orderId: r.orderId, reason: "OUT_OF_STOCK" } };
       for (const [p, q] of wanted) {
         left.set(p, left.get(p)! - q);
-        taken.set(p, (taken.get(p) ?? 0) + q);
+        taken.set(p, (taken.get(p) ?? 0) - q);
       }
     }
     done.add(r.orderId);
@@ -132,14 +133,7 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   const col = <T>(f: (r: (typeof rows)[number]) => T) => list(rows.map(f));
   // and the writes likewise
   await Promise.all([
-    taken.size &&
-      tx.execute(sql`
-        update ${stock} s set available = s.available - v.q, updated_at = now()
-        from unnest(${list([...taken.keys()])}::uuid[], ${list([...taken.values()])}::int[]) as v(id, q) where s.product_id = v.id`),
-    saleTaken.size &&
-      tx.execute(sql`
-        update ${saleStock} s set available = s.available - v.q, updated_at = now()
-        from unnest(${list([...saleTaken.keys()])}::uuid[], ${list([...saleTaken.values()])}::int[]) as v(id, q) where s.sale_id = v.id`),
+    ...moveUnits(tx, taken, saleTaken),
     rows.length &&
       tx.execute(sql`
         insert into ${reservations} (order_id, item_id, product_id, sale_id, quantity)
@@ -147,6 +141,18 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
           ${col((r) => r.saleId)}::uuid[], ${col((r) => r.quantity)}::int[])`),
   ]);
   return decided;
+}
+
+/** Adds each change (negative: units taken) to its product's stock and its sale's, one statement per table. */
+function moveUnits(tx: Tx, products: Map<string, number>, sales: Map<string, number>): Promise<unknown>[] {
+  const change = (table: typeof stock | typeof saleStock, key: "product_id" | "sale_id", m: Map<string, number>) =>
+    tx.execute(sql`
+      update ${table} s set available = s.available + v.q, updated_at = now()
+      from unnest(${list([...m.keys()])}::uuid[], ${list([...m.values()])}::int[]) as v(id, q) where s.${sql.raw(key)} = v.id`);
+  return [
+    ...(products.size ? [change(stock, "product_id", products)] : []),
+    ...(sales.size ? [change(saleStock, "sale_id", sales)] : []),
+  ];
 }
 
 type Freed = { order_id: string; item_id: string; product_id: string; sale_id: string | null; quantity: number };
@@ -187,16 +193,7 @@ async function freeAndGiveBack(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
   for (const f of freed)
     if (f.sale_id) saleUnits.set(f.sale_id, (saleUnits.get(f.sale_id) ?? 0) + f.quantity);
     else units.set(f.product_id, (units.get(f.product_id) ?? 0) + f.quantity);
-  await Promise.all([
-    units.size &&
-      tx.execute(sql`
-        update ${stock} s set available = s.available + v.q, updated_at = now()
-        from unnest(${list([...units.keys()])}::uuid[], ${list([...units.values()])}::int[]) as v(id, q) where s.product_id = v.id`),
-    saleUnits.size &&
-      tx.execute(sql`
-        update ${saleStock} s set available = s.available + v.q, updated_at = now()
-        from unnest(${list([...saleUnits.keys()])}::uuid[], ${list([...saleUnits.values()])}::int[]) as v(id, q) where s.sale_id = v.id`),
-  ]);
+  await Promise.all(moveUnits(tx, units, saleUnits));
   const byOrder = Map.groupBy(freed, (f) => f.order_id);
   return rels.map(({ orderId, itemIds }): Outgoing => {
     const mine = byOrder.get(orderId) ?? [];
