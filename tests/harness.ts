@@ -2,6 +2,9 @@
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
+import { dlqSubject, type Envelope, letterHeaders, uuidv7 } from "../nats";
 import { admin, freePort, type PrivateStack, root, startPrivateStack } from "../scripts/lib/private-stack";
 import { ensureRedis } from "../scripts/lib/services";
 import { eventually } from "./client";
@@ -99,4 +102,14 @@ export async function scratchRedis(name: string): Promise<{ port: number; stop: 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Files `env` in the DLQ as a worker does when its deliveries ran out (6), `error` its last error. */
+export async function fileDeadLetter(
+  js: JetStreamClient,
+  env: Envelope,
+  o: { consumer: string; error: string; headers?: MsgHdrs },
+): Promise<void> {
+  const h = letterHeaders(o.headers, { subject: env.type, consumer: o.consumer, deliveries: 6 }, new Error(o.error));
+  await js.publish(dlqSubject(o.consumer), JSON.stringify(env), { headers: h, msgID: `test:${uuidv7()}` });
 }

@@ -5,9 +5,9 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 import { eq, sql } from "drizzle-orm";
 import { createDb, type Db, orderHistory, orders, refunds, sagas } from "../db";
-import { dlqSubject, envelope, letterHeaders, uuidv7 } from "../nats";
+import { envelope, uuidv7 } from "../nats";
 import { client, eventually, type Res } from "./client";
-import { admin, stack } from "./harness";
+import { admin, fileDeadLetter, stack } from "./harness";
 
 let api: ReturnType<typeof client>;
 let db: Db;
@@ -71,12 +71,7 @@ async function confirmedOrder() {
 async function deadLetterOf(env: ReturnType<typeof envelope>, consumer: string) {
   const original = headers();
   original.set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-  const h = letterHeaders(
-    original,
-    { subject: env.type, consumer, deliveries: 6 },
-    new Error("gateway POST /payments: 503"),
-  );
-  await js.publish(dlqSubject(consumer), JSON.stringify(env), { headers: h, msgID: `test:${uuidv7()}` });
+  await fileDeadLetter(js, env, { consumer, error: "gateway POST /payments: 503", headers: original });
 }
 
 describe("dead letters", () => {

@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Browser, Page } from "puppeteer-core";
-import { dlqSubject, envelope, letterHeaders } from "../nats";
+import { envelope } from "../nats";
 import { launchBrowser, watchErrors } from "./browser";
 import { client, eventually } from "./client";
-import { admin, stack } from "./harness";
+import { admin, fileDeadLetter, stack } from "./harness";
 
 /** What the tests use of the page's globals, in functions that run in the page (the project type-checks without the DOM library). */
 type El = {
@@ -228,12 +228,8 @@ describe("GET /ops", () => {
     expect((await api.settled(shopper.token, orderId)).status).toBe("CONFIRMED");
     // a cancel that ran out of deliveries, filed as the workers file it
     const env = envelope("orders.cmd.cancel", { orderId });
-    const h = letterHeaders(
-      undefined,
-      { subject: env.type, consumer: "order", deliveries: 6 },
-      new Error(`console test: no answer for ${orderId}`), // the error names the order: the list shows errors
-    );
-    await jetstream(nc).publish(dlqSubject("order"), JSON.stringify(env), { headers: h });
+    // the error names the order: the list shows errors
+    await fileDeadLetter(jetstream(nc), env, { consumer: "order", error: `console test: no answer for ${orderId}` });
 
     const page = await browser.newPage();
     const watched = watchErrors(page);
