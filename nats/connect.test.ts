@@ -1,10 +1,16 @@
 // Acked publishes over one reply subscription, on a private NATS server: stored once under their message
-// id, refused when no stream takes the subject or the stream refuses them.
+// id, refused when no stream takes the subject or the stream refuses them; a JetStream manager that could not
+// be made is made again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { type PrivateNats, startPrivateNats } from "../scripts/lib/private-stack";
-import { envelope, jetstreamOf, publishEnvelope, uuidv7 } from ".";
+import { freePort, type PrivateNats, startPrivateNats } from "../scripts/lib/private-stack";
+import { reachable, which } from "../scripts/lib/services";
+import { eventually } from "../tests/client";
+import { envelope, jetstreamManagerOf, jetstreamOf, publishEnvelope, uuidv7 } from ".";
 
 let nats: PrivateNats | undefined;
 beforeAll(async () => {
@@ -57,4 +63,44 @@ test("a closed connection refuses at once, and so does a publish that was waitin
   const started = performance.now();
   await expect(publishEnvelope(js, envelope("orders.cmd.timeout", { orderId: uuidv7() }))).rejects.toThrow();
   expect(performance.now() - started).toBeLessThan(1_000);
+});
+
+test("a JetStream manager that could not be made is made again on the next call, once JetStream answers", async () => {
+  // a server without JetStream first, then one with it on the same port (as a cluster node comes back)
+  const port = freePort();
+  const dir = mkdtempSync(join(tmpdir(), "jsm-test-"));
+  const serve = (js: boolean) =>
+    Bun.spawn(
+      [
+        which("nats-server", ["/usr/sbin/nats-server"])!,
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(port),
+        ...(js ? ["-js", "-sd", dir] : []),
+      ],
+      {
+        stdout: "ignore",
+        stderr: "ignore",
+      },
+    );
+  let server = serve(false);
+  try {
+    await eventually(() => reachable("127.0.0.1", port).then((up) => up || undefined), 5_000, "the server");
+    const nc = await connect({ servers: `127.0.0.1:${port}`, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    try {
+      await expect(jetstreamManagerOf(nc)).rejects.toThrow();
+      server.kill();
+      await server.exited;
+      server = serve(true);
+      const jsm = await eventually(() => jetstreamManagerOf(nc).catch(() => undefined), 10_000, "a manager");
+      expect((await jsm.getAccountInfo()).streams).toBe(0);
+    } finally {
+      await nc.close();
+    }
+  } finally {
+    server.kill();
+    await server.exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,10 @@
-import { type JetStreamClient, type JetStreamOptions, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  type JetStreamClient,
+  type JetStreamManager,
+  type JetStreamOptions,
+  jetstream,
+  jetstreamManager,
+} from "@nats-io/jetstream";
 import { connect, createInbox, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { contracts, type Data, type Subject } from "./contracts";
 import { type Envelope, envelope, toHeaders } from "./envelope";
@@ -31,6 +37,26 @@ export function jetstreamOf(nc: NatsConnection, opts?: JetStreamOptions): JetStr
   const js = jetstream(nc, opts);
   connections.set(js, nc);
   return js;
+}
+
+const managers = new WeakMap<NatsConnection, Promise<JetStreamManager>>();
+
+/**
+ * The connection's JetStream manager, made once (making one asks JetStream for the account's info). An attempt
+ * that fails (no answer while a cluster node is lost, JetStream not there yet) is not kept: the next call tries
+ * again, where a kept rejection would refuse every later call of the process at once.
+ */
+export function jetstreamManagerOf(nc: NatsConnection): Promise<JetStreamManager> {
+  let made = managers.get(nc);
+  if (!made) {
+    const attempt = jetstreamManager(nc);
+    made = attempt;
+    managers.set(nc, attempt);
+    attempt.catch(() => {
+      if (managers.get(nc) === attempt) managers.delete(nc);
+    });
+  }
+  return made;
 }
 
 /**

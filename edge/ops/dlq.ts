@@ -1,10 +1,10 @@
 // Dead letters (admin): list the DLQ stream, and replay one to its original subject with its original
 // envelope. The consumers' inbox makes a replay of something already handled a no-op; a replayed letter
 // is deleted from the DLQ so it is listed (and replayed) once.
-import { type JetStreamManager, jetstreamManager, type StoredMsg } from "@nats-io/jetstream";
+import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { Hono } from "hono";
 import { z } from "zod";
-import { dlqSubject, readLetter, replayHeaders, DLQ_STREAM as STREAM } from "../../nats";
+import { dlqSubject, jetstreamManagerOf, readLetter, replayHeaders, DLQ_STREAM as STREAM } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
@@ -79,8 +79,7 @@ export async function deadLetters(jsm: JetStreamManager, q: z.infer<typeof dlqQu
 
 export function dlqRoutes(d: Deps) {
   const app = new Hono<Env>();
-  let jsm: Promise<JetStreamManager> | undefined;
-  const manager = () => (jsm ??= jetstreamManager(d.bus.nc));
+  const manager = () => jetstreamManagerOf(d.bus.nc);
   const get = async (seq: number) => letterAt(await manager(), seq);
 
   app.get(

@@ -8,12 +8,11 @@
 //   say something moved (at most once a second), else every ORDERS_EVERY_MS in case a broadcast was lost;
 // - stuck sagas and each started sale's audit every SLOW_EVERY_MS (an audit again only when its sale moved or
 //   was not quiet), the DLQ's state every DLQ_EVERY_MS and its letters when that changed.
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { desc, eq, gt, inArray, isNull, or, sql } from "drizzle-orm";
 import { orders, products, sales } from "../../db";
 import { SOLD_STATUSES } from "../../domain/order";
 import { gate } from "../../domain/sale";
-import { OPS_TICK, type OpsTick, ORDER_STATUS_ANY, opsTick } from "../../nats";
+import { jetstreamManagerOf, OPS_TICK, type OpsTick, ORDER_STATUS_ANY, opsTick } from "../../nats";
 import type { Deps } from "../deps";
 import { auditSale } from "../sales/audit";
 import { saleStatus } from "../sales/status";
@@ -69,8 +68,7 @@ export function opsFeed(d: Deps) {
 
   function start(): () => void {
     const g = gate(d.redis);
-    let jsm: Promise<JetStreamManager> | undefined;
-    const manager = () => (jsm ??= jetstreamManager(d.bus.nc));
+    const manager = () => jetstreamManagerOf(d.bus.nc);
     let stopped = false;
     let tracked: Tracked[] = [];
     let trackedAt = 0;

@@ -1,10 +1,10 @@
 // GET /v1/ops/sales/:id/audit: a sale's counts from Postgres and the gate, and each invariant with pass/fail.
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
+import type { JetStreamManager } from "@nats-io/jetstream";
 import { eq, inArray, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { abandonedOrders, type Db, orderItems, orders, payments, saleStock, sales } from "../../db";
 import { type Gate, gate } from "../../domain/sale";
-import { consumers } from "../../nats";
+import { consumers, jetstreamManagerOf } from "../../nats";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
 import { requireRole } from "../middleware/auth";
@@ -101,7 +101,6 @@ export async function auditSale(db: Db, g: Gate, jsm: JetStreamManager, saleId: 
 export function auditRoutes(d: Deps) {
   const app = new Hono<Env>();
   const g = gate(d.redis);
-  let jsm: Promise<JetStreamManager> | undefined;
   app.get(
     "/v1/ops/sales/:id/audit",
     requireRole("admin"),
@@ -111,8 +110,7 @@ export function auditRoutes(d: Deps) {
       responses: { 200: { description: "The audit report" } },
     }),
     async (c) => {
-      jsm ??= jetstreamManager(d.bus.nc);
-      const report = await auditSale(d.db, g, await jsm, idParam(c));
+      const report = await auditSale(d.db, g, await jetstreamManagerOf(d.bus.nc), idParam(c));
       if (!report) throw new AppError("NOT_FOUND", "no such sale");
       return c.json(report);
     },

@@ -1,13 +1,12 @@
 // Flash sales: made by carving units out of a product's stock; bought through the Redis gate, whose admitted
 // purchases are published to JetStream (acked) before the 202 goes out.
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
 import { products, type Sale, saleStock, sales, stock } from "../../db";
 import { requestHash as hashOf } from "../../domain/idempotency";
 import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
-import { paymentMethod, publish, uuidv7 } from "../../nats";
+import { jetstreamManagerOf, paymentMethod, publish, uuidv7 } from "../../nats";
 import { heldCoupon } from "../coupons";
 import type { Deps, Env } from "../deps";
 import { AppError } from "../errors";
@@ -75,12 +74,11 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
   const verified = verifiedEmailGate(d);
   const g = gate(d.redis);
   const findSale = board.find;
-  let jsm: Promise<JetStreamManager> | undefined;
   app.route("/", saleListRoutes(d));
 
   const rebuild = async (saleId: string) => {
-    jsm ??= jetstreamManager(d.bus.nc);
-    if (!(await rebuildGate({ db: d.db, redis: d.redis, gate: g, jsm: await jsm, log: d.log }, saleId)))
+    const jsm = await jetstreamManagerOf(d.bus.nc);
+    if (!(await rebuildGate({ db: d.db, redis: d.redis, gate: g, jsm, log: d.log }, saleId)))
       throw new AppError("UPSTREAM_UNAVAILABLE", "the sale's counters are being rebuilt; retry in a moment");
   };
 

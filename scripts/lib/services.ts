@@ -34,7 +34,7 @@ const hostPort = (url: string, port: number) => {
   return { host: u.hostname || "127.0.0.1", port: Number(u.port) || port };
 };
 
-function which(bin: string, extra: string[] = []): string | undefined {
+export function which(bin: string, extra: string[] = []): string | undefined {
   const found = Bun.which(bin);
   if (found) return found;
   return extra.find((p) => existsSync(p));
