@@ -10,6 +10,7 @@ import {
   type ConsumerSpec,
   dlqSubject,
   type Envelope,
+  jetstreamManagerOf,
   type Logger,
   letterHeaders,
   letterMsgId,
@@ -279,7 +280,6 @@ export function startDeadLetterMover(
   specs: readonly ConsumerSpec[],
   log: Logger,
 ): () => Promise<void> {
-  const jsm = js.jetstreamManager();
   const subs = specs.map((spec) =>
     nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${spec.stream}.${spec.durable}`, {
       queue: `dlq-mover.${spec.stream}.${spec.durable}`,
@@ -287,7 +287,7 @@ export function startDeadLetterMover(
         void (async () => {
           const a = msg.json<{ stream_seq: number; deliveries: number }>();
           try {
-            const m = await (await jsm).streams.getMessage(spec.stream, { seq: a.stream_seq });
+            const m = await (await jetstreamManagerOf(nc)).streams.getMessage(spec.stream, { seq: a.stream_seq });
             if (!m) return; // gone already (limits): nothing left to file
             const err = `no answer after ${a.deliveries} deliveries (the consumer's process died or hung each time)`;
             await toDlq(
