@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { MIN_HOLD_GRACE_MS, PLACEMENT_WINDOW_MS } from "../domain/sale";
 import { loadConfig, warnings } from "./config";
 
 describe("actor configuration", () => {
@@ -12,5 +13,11 @@ describe("actor configuration", () => {
   test("outside production it starts, with a warning", () => {
     expect(warnings(loadConfig({}))).toEqual([expect.stringContaining("WEBHOOK_SECRET")]);
     expect(warnings(loadConfig({ WEBHOOK_SECRET: "a-real-secret-from-the-vault" }))).toEqual([]);
+  });
+
+  test("a hold grace shorter than the gate's placement window and its margin is refused", () => {
+    expect(() => loadConfig({ HOLD_GRACE_MS: String(MIN_HOLD_GRACE_MS - 1) })).toThrow(/HOLD_GRACE_MS/);
+    expect(loadConfig({ HOLD_GRACE_MS: String(MIN_HOLD_GRACE_MS) }).HOLD_GRACE_MS).toBe(MIN_HOLD_GRACE_MS);
+    expect(MIN_HOLD_GRACE_MS).toBeGreaterThan(PLACEMENT_WINDOW_MS);
   });
 });

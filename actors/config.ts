@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { defaults } from "../domain/config";
 import { DEV_WEBHOOK_SECRET, devSecretWarnings, refuseDevSecretInProduction } from "../domain/payment";
+import { MIN_HOLD_GRACE_MS } from "../domain/sale";
 import { LOG_LEVELS } from "../nats";
 
 const schema = z.object({
@@ -14,8 +15,15 @@ const schema = z.object({
   REDIS_CLUSTER_NODES: z.string().optional(),
   /** A granted claim still unpublished after this long is republished (same message id) by the coupon actor. */
   CLAIM_REPUBLISH_AFTER_MS: z.coerce.number().int().positive().default(3_000),
-  /** A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing). */
-  HOLD_GRACE_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * A flash-sale hold whose order is not in Postgres after this long is given up (the edge died before publishing).
+   * At least the gate's placement window and a margin, so no placement JetStream acked is given up.
+   */
+  HOLD_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(MIN_HOLD_GRACE_MS, `at least ${MIN_HOLD_GRACE_MS} (the placement window and a margin)`)
+    .default(30_000),
   /** The popularity ranking is rebuilt from Postgres this often, so likes and sales past the 7-day window leave it. */
   POPULARITY_SWEEP_MS: z.coerce.number().int().positive().default(60_000),
   /** The products that events touched are recomputed together this often. */

@@ -1,8 +1,8 @@
 // Acked publishes over one reply subscription, on a private NATS server: stored once under their message
-// id, refused when no stream takes the subject or the stream refuses them; a JetStream manager that could not
-// be made is made again.
+// id, refused when no stream takes the subject or the stream refuses them or acks them past their deadline; a
+// JetStream manager that could not be made is made again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
@@ -29,6 +29,27 @@ test("many publishes at once: each stored once under its message id, a repeat ac
   expect((await jsm.streams.info("ORDERS")).state.messages - before).toBe(500);
   const last = await jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.cmd.timeout" });
   expect(last?.header.get("Nats-Msg-Id")).toBe(envs.at(-1)!.id);
+});
+
+test("a publish acked after its deadline is refused (stored, but it does not count)", async () => {
+  const env = envelope("orders.cmd.timeout", { orderId: uuidv7() });
+  nats!.proc.kill("SIGSTOP"); // the server stalls, as a stream electing its leader does
+  const state = () => readFileSync(`/proc/${nats!.proc.pid}/stat`, "utf8").split(" ")[2];
+  await eventually(async () => state() === "T" || undefined, 2_000, "the server stopped");
+  const stalled = setTimeout(() => nats!.proc.kill("SIGCONT"), 600);
+  try {
+    await expect(publishEnvelope(nats!.js, env, undefined, Date.now() + 200)).rejects.toThrow(
+      "acked past the publish's deadline",
+    );
+  } finally {
+    clearTimeout(stalled);
+    nats!.proc.kill("SIGCONT");
+  }
+  const jsm = await jetstreamManager(nats!.nc);
+  const last = await jsm.streams.getMessage("ORDERS", { last_by_subj: "orders.cmd.timeout" });
+  expect(last?.header.get("Nats-Msg-Id")).toBe(env.id);
+  // in time, it counts
+  await publishEnvelope(nats!.js, envelope("orders.cmd.timeout", { orderId: uuidv7() }), undefined, Date.now() + 5_000);
 });
 
 test("a subject no stream takes is refused, not left waiting", async () => {

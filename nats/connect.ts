@@ -62,19 +62,26 @@ export function jetstreamManagerOf(nc: NatsConnection): Promise<JetStreamManager
 /**
  * Publishes one envelope and waits for JetStream's ack; the envelope id is the Nats-Msg-Id. A publish left
  * unanswered (its server lost, a stream electing its leader after a node's loss) is sent again while a whole
- * attempt still fits in PUBLISH_BUDGET_MS: the duplicate window keeps one copy. A refusal is final.
+ * attempt still fits in PUBLISH_BUDGET_MS (and before `until`): the duplicate window keeps one copy. A refusal
+ * is final, and so is an ack that comes after `until` (the message may be stored, but the publish does not count).
  */
-export async function publishEnvelope(js: JetStreamClient, env: Envelope, traceparent?: string): Promise<void> {
+export async function publishEnvelope(
+  js: JetStreamClient,
+  env: Envelope,
+  traceparent?: string,
+  until = Number.POSITIVE_INFINITY,
+): Promise<void> {
   const data = JSON.stringify(env);
   const headers = toHeaders(env.id, traceparent);
-  const started = Date.now();
+  const end = Math.min(Date.now() + PUBLISH_BUDGET_MS, until);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await publisherOf(js)(env.type, data, headers);
+      await publisherOf(js)(env.type, data, headers);
+      if (Date.now() > until) throw new Error(`acked past the publish's deadline (${new Date(until).toISOString()})`);
+      return;
     } catch (err) {
       const pause = Math.min(PUBLISH_RETRY_PAUSE_MS * attempt, 1_000);
-      if (!(err instanceof Unanswered) || Date.now() - started + pause + PUBLISH_TIMEOUT_MS > PUBLISH_BUDGET_MS)
-        throw err;
+      if (!(err instanceof Unanswered) || Date.now() + pause + PUBLISH_TIMEOUT_MS > end) throw err;
       await Bun.sleep(pause);
     }
   }
@@ -185,9 +192,9 @@ export async function publish<S extends Subject>(
   js: JetStreamClient,
   type: S,
   data: Data<S>,
-  opts: { id?: string; traceparent?: string } = {},
+  opts: { id?: string; traceparent?: string; until?: number } = {},
 ): Promise<Envelope<S>> {
   const env = envelope(type, contracts[type].parse(data) as Data<S>, opts.id);
-  await publishEnvelope(js, env, opts.traceparent);
+  await publishEnvelope(js, env, opts.traceparent, opts.until);
   return env;
 }

@@ -44,7 +44,7 @@ beforeAll(async () => {
     env: {
       EDGE_PROCESSES: "2",
       PAYMENT_DEADLINE_MS: "20000",
-      HOLD_GRACE_MS: "5000",
+      HOLD_GRACE_MS: "10000",
       GATE_CHECK_EVERY_MS: "1000",
       RATE_LIMIT_CAPACITY: "100000",
       RATE_LIMIT_REFILL_PER_S: "100000",

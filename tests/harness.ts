@@ -26,7 +26,7 @@ export function stack(opts: { replicas?: number } = {}): Promise<PrivateStack> {
       PAYMENT_DEADLINE_MS: "1500",
       // half the charges settle from the gateway's answer, half by its signed webhook: every test takes both ways
       GATEWAY_ASYNC_RATE: "0.5",
-      HOLD_GRACE_MS: "3000",
+      HOLD_GRACE_MS: "10000",
       LOG_LEVEL: "info",
       // one edge process: the whole-stack tests read one process's state (tests/opening-burst.test.ts runs two)
       EDGE_PROCESSES: "1",

@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { eq } from "drizzle-orm";
 import { Redis } from "ioredis";
 import { sweepHolds } from "../actors/gate/sweeper";
-import { createDb } from "../db";
-import { gate, saleKeys } from "../domain/sale";
+import { createDb, orders } from "../db";
+import { gate, PLACEMENT_WINDOW_MS, saleKeys } from "../domain/sale";
 import { type Data, envelope, jetstreamOf, logger, publishEnvelope, uuidv7 } from "../nats";
 import { accounts } from "../scripts/lib/accounts";
 import { client, eventually, type Res } from "./client";
@@ -379,12 +380,57 @@ describe("flash sales", () => {
     expect((await api.settled(buyer!.token, r!.body.orderId)).status).toBe("CONFIRMED");
   });
 
+  test("a keyed retry past its hold's placement window waits (503) and publishes nothing; the sweeper settles it", async () => {
+    const { sale } = await makeSale(3, { startsIn: -120_000 });
+    const [ghost] = await accounts(env, "shopper", 1);
+    const hash = createHash("sha256")
+      .update(JSON.stringify({ quantity: 1, paymentMethod: "card_ok" }))
+      .digest("base64url");
+    // an edge admitted this keyed purchase a window ago and is still trying to publish it (or died): a retry
+    // that published now could land after the sweeper gave the hold up, and its 202 would name a dropped order
+    const orderId = uuidv7();
+    const held = await gate(redis).purchase({
+      saleId: sale.id,
+      userId: ghost!.id,
+      qty: 1,
+      orderId,
+      itemId: uuidv7(),
+      idemKey: "late",
+      requestHash: hash,
+      now: Date.now() - PLACEMENT_WINDOW_MS,
+    });
+    expect(held.ok).toBe(true);
+    const busy = await buy(sale.id, ghost!.token, {}, "late");
+    expect([busy.status, busy.body.code]).toEqual([503, "UPSTREAM_UNAVAILABLE"]);
+    await Bun.sleep(500);
+    const db = createDb(env.DATABASE_URL!, { max: 1 });
+    const placed = await db.select({ id: orders.id }).from(orders).where(eq(orders.id, orderId));
+    await db.$client.end();
+    expect(placed).toEqual([]);
+    // given up once its grace has passed: the retry then buys afresh
+    await eventually(
+      async () => ((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining === 3 ? true : undefined),
+      30_000,
+      "the hold to be released",
+    );
+    const again = await buy(sale.id, ghost!.token, {}, "late");
+    expect(again.status).toBe(202);
+    expect(again.body.orderId).not.toBe(orderId);
+  });
+
   test("a hold whose order was never published is released by the sweeper", async () => {
-    const { sale } = await makeSale(3);
+    const { sale } = await makeSale(3, { startsIn: -120_000 });
     const [ghost, buyer] = await accounts(env, "shopper", 2);
-    // what an edge does before it dies: the gate admits, the publish never happens
+    // what an edge does before it dies: the gate admits, the publish never happens (a grace ago)
     const g = gate(redis);
-    const held = await g.purchase({ saleId: sale.id, userId: ghost!.id, qty: 1, orderId: uuidv7(), itemId: uuidv7() });
+    const held = await g.purchase({
+      saleId: sale.id,
+      userId: ghost!.id,
+      qty: 1,
+      orderId: uuidv7(),
+      itemId: uuidv7(),
+      now: Date.now() - 60_000,
+    });
     expect(held.ok).toBe(true);
     expect((await api.call("GET", `/v1/sales/${sale.id}`)).body.remaining).toBe(2);
     await eventually(

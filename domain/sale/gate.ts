@@ -9,9 +9,27 @@ export const saleKeys = (saleId: string) => {
   return [tag, `${tag}:users`, `${tag}:holds`, `${tag}:idem`] as const;
 };
 
+/**
+ * A hold's placement is published (and acked by JetStream) within this long of the hold, or not at all: the
+ * edge gives up on it then, and a keyed retry waits (BUSY) until the order is in Postgres or given up. So the
+ * hold sweeper, whose grace is longer, never gives up a placement that JetStream acked but has not delivered.
+ */
+export const PLACEMENT_WINDOW_MS = 8_000;
+/** The least grace the hold sweeper may give: the window, and room for clocks and the drain check. */
+export const MIN_HOLD_GRACE_MS = PLACEMENT_WINDOW_MS + 2_000;
+
+/** `placeBy`: the time by which its placement must be acked (undefined: no bound, its order is past the gate). */
 export type PurchaseResult =
-  | { ok: true; orderId: string; itemId: string; position: number; remaining: number; replayed: false }
-  | { ok: true; orderId: string; itemId: string; replayed: true }
+  | {
+      ok: true;
+      orderId: string;
+      itemId: string;
+      position: number;
+      remaining: number;
+      replayed: false;
+      placeBy: number;
+    }
+  | { ok: true; orderId: string; itemId: string; replayed: true; placeBy?: number }
   | {
       ok: false;
       code:
@@ -62,15 +80,17 @@ export function gate(redis: RedisClient) {
       replayOnly?: boolean;
     }): Promise<PurchaseResult> {
       const idem = p.idemKey ? idemField(p.userId, p.idemKey) : "";
+      const now = p.now ?? Date.now();
       const args = [
         p.userId,
         p.qty,
         p.orderId,
-        p.now ?? Date.now(),
+        now,
         idem,
         p.requestHash ?? "",
         p.itemId,
         p.replayOnly ? "1" : "0",
+        PLACEMENT_WINDOW_MS,
       ];
       const res = (await scripts.purchase(redis, [...saleKeys(p.saleId)], args)) as (string | number)[];
       const code = String(res[0]);
@@ -82,8 +102,18 @@ export function gate(redis: RedisClient) {
           position: Number(res[3]),
           remaining: Number(res[4]),
           replayed: false,
+          placeBy: now + PLACEMENT_WINDOW_MS,
         };
-      if (code === "REPLAY") return { ok: true, orderId: String(res[1]), itemId: String(res[2]), replayed: true };
+      if (code === "REPLAY") {
+        const by = Number(res[3]);
+        return {
+          ok: true,
+          orderId: String(res[1]),
+          itemId: String(res[2]),
+          replayed: true,
+          ...(by ? { placeBy: by } : {}),
+        };
+      }
       return { ok: false, code: code as Extract<PurchaseResult, { ok: false }>["code"] };
     },
 

@@ -4,7 +4,8 @@
 
 /**
  * KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId,
- * replayOnly ('1': answer a replay, or NONE, and decide nothing).
+ * replayOnly ('1': answer a replay, or NONE, and decide nothing), placement window (ms).
+ * A replay answers the time by which its placement must be acked (0: no bound, its order is in Postgres or gone).
  */
 export const purchaseLua = `
 local s = redis.call('HMGET', KEYS[1], 'remaining', 'limit', 'startsAt', 'endsAt')
@@ -16,8 +17,15 @@ if ARGV[5] ~= '' then
     if h ~= ARGV[6] then return {'IDEMPOTENCY_KEY_REUSED'} end
     -- a hold the sweeper is giving up: its placement would be dropped, so the retry must wait for the outcome
     local hold = redis.call('HGET', KEYS[3], oid)
-    if hold and string.sub(hold, 1, 1) == 'A' then return {'BUSY'} end
-    return {'REPLAY', oid, item}
+    local state = hold and string.sub(hold, 1, 1)
+    if state == 'A' then return {'BUSY'} end
+    -- a placement not in Postgres past its window: the sweeper may give it up, so nothing publishes it any more
+    if state == 'P' then
+      local by = tonumber(string.match(hold, '^P|[^|]*|%d+|(%d+)|')) + tonumber(ARGV[9])
+      if tonumber(ARGV[4]) >= by then return {'BUSY'} end
+      return {'REPLAY', oid, item, by}
+    end
+    return {'REPLAY', oid, item, 0}
   end
 end
 if ARGV[8] == '1' then return {'NONE'} end

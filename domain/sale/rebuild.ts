@@ -115,13 +115,27 @@ export async function rebuildGate(
 
 /**
  * Whether the order consumer has taken and committed every placement published so far (it acks only after
- * its commit), waiting up to `ms`. Unknown (the consumer cannot be read) counts as not drained.
+ * its commit), waiting up to `ms`. Unknown (the consumer or the stream cannot be read) counts as not drained.
+ * The consumer's counts alone are not enough on a cluster: its leader counts what is pending in its own copy
+ * of the stream, which can lag the stream's leader after a node's loss. So the last placement the stream's
+ * leader holds must have been delivered too.
  */
 export async function ordersDrained(jsm: JetStreamManager, ms = DRAIN_WAIT_MS): Promise<boolean> {
   const until = Date.now() + ms;
   for (;;) {
+    const lastPlaced = await jsm.streams
+      .getMessage("ORDERS", { last_by_subj: "orders.cmd.place" })
+      .then((m) => m?.seq ?? 0)
+      .catch(() => undefined);
     const info = await jsm.consumers.info("ORDERS", "order").catch(() => undefined);
-    if (info && info.num_pending === 0 && info.num_ack_pending === 0) return true;
+    if (
+      lastPlaced !== undefined &&
+      info &&
+      info.num_pending === 0 &&
+      info.num_ack_pending === 0 &&
+      info.delivered.stream_seq >= lastPlaced
+    )
+      return true;
     if (Date.now() >= until) return false;
     await Bun.sleep(100);
   }

@@ -30,6 +30,7 @@ const won = (remaining = 10): PurchaseResult => ({
   position: 7,
   remaining,
   replayed: false,
+  placeBy: during + 8_000,
 });
 const replayed: PurchaseResult = { ok: true, orderId, itemId, replayed: true };
 const lost = (code: Extract<PurchaseResult, { ok: false }>["code"]): PurchaseResult => ({ ok: false, code });
@@ -92,6 +93,7 @@ describe("decidePurchase", () => {
         paymentMethod: "card_ok",
         idempotency: { key: "k|1", requestHash: "h" },
       },
+      placeBy: during + 8_000,
     });
   });
 

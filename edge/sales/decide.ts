@@ -37,6 +37,8 @@ export type Accepted = {
   soldOut: boolean;
   /** The order to publish; none when a replay's coupon was used by the first answer's order (it was placed). */
   place?: Data<"orders.cmd.place">;
+  /** The time by which `place` must be acked, or the purchase is not answered (the gate's placement window). */
+  placeBy?: number;
 };
 
 /**
@@ -87,7 +89,16 @@ export function decidePurchase(p: {
           paymentMethod: input.paymentMethod,
           ...(p.idempotency ? { idempotency: p.idempotency } : {}),
         };
+  const placeBy = r.placeBy;
   return r.replayed
-    ? { ok: true, orderId: r.orderId, replayed: true, soldOut: false, place }
-    : { ok: true, orderId: r.orderId, replayed: false, position: r.position, soldOut: r.remaining <= 0, place };
+    ? { ok: true, orderId: r.orderId, replayed: true, soldOut: false, place, placeBy }
+    : {
+        ok: true,
+        orderId: r.orderId,
+        replayed: false,
+        position: r.position,
+        soldOut: r.remaining <= 0,
+        place,
+        placeBy,
+      };
 }

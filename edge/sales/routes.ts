@@ -232,12 +232,14 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       const decision = decidePurchase({ sale: s, userId: user.sub, input, idempotency, result: r, coupon });
       if (decision.soldOut) board.soldOut(saleId, askedAt);
       if (!decision.ok) throw new AppError(decision.code, decision.detail);
-      // published (and acked by JetStream) before the answer; a replay publishes again under the same message id.
-      // If this fails the hold stays unconfirmed and the hold sweeper gives it back once its grace has passed.
+      // published (and acked by JetStream) within the gate's placement window before the answer; a replay
+      // publishes again under the same message id. If this fails the hold stays unconfirmed and the hold sweeper
+      // gives it back once its grace (longer than the window) has passed.
       if (decision.place)
         await publish(d.bus.js, "orders.cmd.place", decision.place, {
           id: decision.orderId,
           traceparent: c.get("traceparent"),
+          until: decision.placeBy,
         }).catch((err) => {
           c.get("log").error("purchase not queued", { err, saleId, orderId: decision.orderId });
           throw new AppError(

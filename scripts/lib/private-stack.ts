@@ -124,6 +124,7 @@ export async function startPrivateNats(name: string) {
     url,
     nc,
     js: jetstreamOf(nc),
+    proc: server.proc,
     async stop() {
       await nc.close();
       server.proc.kill();
