@@ -418,6 +418,27 @@ describe("flash sales", () => {
     expect(again.body.orderId).not.toBe(orderId);
   });
 
+  test("a keyed retry past its hold's placement window, whose order is in Postgres, is answered with that order", async () => {
+    const { sale } = await makeSale(3);
+    const [buyer] = await accounts(env, "shopper", 1);
+    const first = await buy(sale.id, buyer!.token, {}, "placed");
+    expect(first.status).toBe(202);
+    expect((await api.settled(buyer!.token, first.body.orderId)).status).toBe("CONFIRMED");
+    // the hold is marked placed only by the sweeper, after its grace (or a failed-over primary forgot the mark):
+    // here it is still unmarked, a window old
+    const [holdsKey] = saleKeys(sale.id).slice(2);
+    const hold = (await redis.hget(holdsKey!, first.body.orderId))!;
+    const [, user, qty, , ...rest] = hold.split("|");
+    const stale = ["P", user, qty, Date.now() - PLACEMENT_WINDOW_MS - 100, ...rest].join("|");
+    await redis.hset(holdsKey!, first.body.orderId, stale);
+    const again = await buy(sale.id, buyer!.token, {}, "placed");
+    expect([again.status, again.body.orderId, again.headers.get("idempotent-replayed")]).toEqual([
+      202,
+      first.body.orderId,
+      "true",
+    ]);
+  });
+
   test("a hold whose order was never published is released by the sweeper", async () => {
     const { sale } = await makeSale(3, { startsIn: -120_000 });
     const [ghost, buyer] = await accounts(env, "shopper", 2);

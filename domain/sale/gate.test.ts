@@ -90,7 +90,12 @@ describe("the gate's Redis layout", () => {
       placeBy: at + PLACEMENT_WINDOW_MS,
     });
     // past it, the hold sweeper may be giving it up: nothing publishes it any more
-    expect(await buy(at + PLACEMENT_WINDOW_MS, "k", "o3")).toEqual({ ok: false, code: "BUSY" });
+    expect(await buy(at + PLACEMENT_WINDOW_MS, "k", "o3")).toEqual({
+      ok: false,
+      code: "BUSY",
+      orderId: "o1",
+      itemId: "i",
+    });
     // once Postgres has the order, a retry is answered at any time, without a bound
     await g.mark(saleId, "P", "S", ["o1"]);
     expect(await buy(at + 3_600_000, "k", "o4")).toEqual({ ok: true, orderId: "o1", itemId: "i", replayed: true });

@@ -30,17 +30,11 @@ export type PurchaseResult =
       placeBy: number;
     }
   | { ok: true; orderId: string; itemId: string; replayed: true; placeBy?: number }
+  /** A keyed retry of a hold whose placement may no longer be acked or is being given up: its order's outcome is awaited. */
+  | { ok: false; code: "BUSY"; orderId: string; itemId: string }
   | {
       ok: false;
-      code:
-        | "MISSING"
-        | "NONE"
-        | "BUSY"
-        | "IDEMPOTENCY_KEY_REUSED"
-        | "NOT_STARTED"
-        | "ENDED"
-        | "LIMIT_REACHED"
-        | "SOLD_OUT";
+      code: "MISSING" | "NONE" | "IDEMPOTENCY_KEY_REUSED" | "NOT_STARTED" | "ENDED" | "LIMIT_REACHED" | "SOLD_OUT";
     };
 
 export type GateLoad = {
@@ -114,7 +108,8 @@ export function gate(redis: RedisClient) {
           ...(by ? { placeBy: by } : {}),
         };
       }
-      return { ok: false, code: code as Extract<PurchaseResult, { ok: false }>["code"] };
+      if (code === "BUSY") return { ok: false, code, orderId: String(res[1]), itemId: String(res[2]) };
+      return { ok: false, code: code as Exclude<Extract<PurchaseResult, { ok: false }>["code"], "BUSY"> };
     },
 
     /** Returns the units given back (0 when the hold was released already, -1 when the gate is not loaded). */

@@ -5,7 +5,8 @@
 /**
  * KEYS sale, users, holds, idem. ARGV userId, qty, orderId, nowMs, idemField ('' = none), requestHash, itemId,
  * replayOnly ('1': answer a replay, or NONE, and decide nothing), placement window (ms).
- * A replay answers the time by which its placement must be acked (0: no bound, its order is in Postgres or gone).
+ * A replay answers the time by which its placement must be acked (0: no bound, its order is in Postgres or gone);
+ * BUSY names the order it waits for (Postgres may have it: the hold is marked only by the sweeper).
  */
 export const purchaseLua = `
 local s = redis.call('HMGET', KEYS[1], 'remaining', 'limit', 'startsAt', 'endsAt')
@@ -18,11 +19,11 @@ if ARGV[5] ~= '' then
     -- a hold the sweeper is giving up: its placement would be dropped, so the retry must wait for the outcome
     local hold = redis.call('HGET', KEYS[3], oid)
     local state = hold and string.sub(hold, 1, 1)
-    if state == 'A' then return {'BUSY'} end
+    if state == 'A' then return {'BUSY', oid, item} end
     -- a placement not in Postgres past its window: the sweeper may give it up, so nothing publishes it any more
     if state == 'P' then
       local by = tonumber(string.match(hold, '^P|[^|]*|%d+|(%d+)|')) + tonumber(ARGV[9])
-      if tonumber(ARGV[4]) >= by then return {'BUSY'} end
+      if tonumber(ARGV[4]) >= by then return {'BUSY', oid, item} end
       return {'REPLAY', oid, item, by}
     end
     return {'REPLAY', oid, item, 0}

@@ -33,7 +33,10 @@ const won = (remaining = 10): PurchaseResult => ({
   placeBy: during + 8_000,
 });
 const replayed: PurchaseResult = { ok: true, orderId, itemId, replayed: true };
-const lost = (code: Extract<PurchaseResult, { ok: false }>["code"]): PurchaseResult => ({ ok: false, code });
+const lost = (code: Exclude<Extract<PurchaseResult, { ok: false }>["code"], "BUSY">): PurchaseResult => ({
+  ok: false,
+  code,
+});
 
 describe("refusePurchase", () => {
   test("an unkeyed purchase after the end is ENDED; a keyed one goes to the gate (it may be a replay)", () => {
@@ -137,7 +140,11 @@ describe("decidePurchase", () => {
     });
     expect(decide(lost("ENDED"))).toMatchObject({ code: "ENDED" });
     expect(decide(lost("IDEMPOTENCY_KEY_REUSED"))).toMatchObject({ code: "IDEMPOTENCY_KEY_REUSED" });
-    for (const c of ["MISSING", "NONE", "BUSY"] as const)
+    for (const c of ["MISSING", "NONE"] as const)
       expect(decide(lost(c))).toMatchObject({ ok: false, code: "UPSTREAM_UNAVAILABLE" });
+    expect(decide({ ok: false, code: "BUSY", orderId: "o", itemId: "i" })).toMatchObject({
+      ok: false,
+      code: "UPSTREAM_UNAVAILABLE",
+    });
   });
 });

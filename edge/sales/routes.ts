@@ -3,7 +3,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { products, type Sale, saleStock, sales, stock } from "../../db";
+import { orders, products, type Sale, saleStock, sales, stock } from "../../db";
 import { requestHash as hashOf } from "../../domain/idempotency";
 import { gate, gateFromPostgres, rebuildGate } from "../../domain/sale";
 import { jetstreamManagerOf, paymentMethod, publish, uuidv7 } from "../../nats";
@@ -228,6 +228,9 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
         : undefined;
       const askedAt = Date.now();
       if (!r?.ok) r = await gateAnswer();
+      // a hold is marked placed only by the sweeper: a retry that waits for its order may find it in Postgres
+      if (!r.ok && r.code === "BUSY" && (await orderOf(r.orderId, user.sub)))
+        r = { ok: true, orderId: r.orderId, itemId: r.itemId, replayed: true };
       const idempotency = key && requestHash ? { key, requestHash } : undefined;
       const decision = decidePurchase({ sale: s, userId: user.sub, input, idempotency, result: r, coupon });
       if (decision.soldOut) board.soldOut(saleId, askedAt);
@@ -254,6 +257,14 @@ export function salesRoutes(d: Deps, board: SaleBoard) {
       );
     },
   );
+
+  const orderOf = async (id: string, userId: string) =>
+    (
+      await d.db
+        .select({ id: orders.id })
+        .from(orders)
+        .where(and(eq(orders.id, id), eq(orders.userId, userId)))
+    ).length > 0;
 
   return app;
 }
