@@ -21,9 +21,13 @@ const LIMIT = 2;
 const SHOPPERS = 30;
 /** Purchases each shopper tries, one unit each: more than the limit allows and, together, than the sale has. */
 const TRIES = 3;
-/** The shoppers' purchases are spread over this long; the nodes die a third of the way in. */
+/**
+ * The shoppers' purchases are spread over this long; the nodes die a third of the way in (KILL_AT_MS, then
+ * FORGOTTEN_MS), when about a third of the purchases have been tried: too few to sell the sale out, whose
+ * sold-out answer, given from memory, would hide the kills from every shopper after them.
+ */
 const SALE_MS = 6_000;
-const KILL_AT_MS = 2_000;
+const KILL_AT_MS = 1_200;
 /** The sale's replica stops this long before its primary is killed: the purchases of that time are forgotten. */
 const FORGOTTEN_MS = 800;
 /** A purchase is sent again at most this many times (503, 504, a lost answer), this long apart. */
