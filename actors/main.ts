@@ -26,7 +26,7 @@ import { startGateRepair } from "./gate/repair";
 import { startHoldSweeper } from "./gate/sweeper";
 import { gateHandler } from "./gate/worker";
 import { inventoryHandler } from "./inventory/worker";
-import { type BatchHandler, startDeadLetterMover, startWorker } from "./lib/worker";
+import { type BatchHandler, republishRecent, startDeadLetterMover, startWorker } from "./lib/worker";
 import { SEND_CONCURRENCY, SMTP_TIMEOUT_MS, startMailer } from "./mailer";
 import { notificationHandler } from "./notification/worker";
 import { orderHandler, startDeadlineSweeper } from "./order/worker";
@@ -133,6 +133,10 @@ async function run(kind: ConsumerKind) {
   const onCommitted = chaos(kind, config, log);
   for (const spec of consumers[kind])
     stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE, onCommitted }));
+  // what a process of this kind committed and may have died before publishing goes out again now
+  void republishRecent(db, bus.js, [...new Set(consumers[kind].map((c) => c.durable))], log).catch((err) =>
+    log.warn("republishing what was recorded before this start failed: left to redelivery", { err }),
+  );
   stops.push(startRelay(db, bus.js, log));
   stops.push(startDeadLetterMover(bus.nc, bus.js, consumers[kind], log));
   if (kind === "order") stops.push(startDeadlineSweeper(db, bus.js, log));

@@ -12,14 +12,19 @@ import { repeat } from "./repeat";
 export type Outgoing = { type: Subject; data: unknown };
 export type OutboxRow = typeof outbox.$inferInsert & { envelope: Envelope };
 
-/** Validates and writes outgoing messages; returns the rows to publish after commit. */
-export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: string }[]): Promise<OutboxRow[]> {
-  if (!items.length) return [];
-  const rows = items.map(({ msg, traceparent }) => {
+/** Validates outgoing messages and gives each its envelope (its id) and a traceparent in its cause's trace. */
+export function outgoingRows(items: { msg: Outgoing; traceparent?: string }[]): OutboxRow[] {
+  return items.map(({ msg, traceparent }) => {
     const env = envelope(msg.type, contracts[msg.type].parse(msg.data) as never);
     const headers = { traceparent: newTraceparent(traceIdOf(traceparent)) };
     return { id: env.id, subject: env.type, envelope: env, headers } satisfies OutboxRow;
   });
+}
+
+/** Validates and writes outgoing messages; returns the rows to publish after commit. */
+export async function writeOutbox(tx: Tx, items: { msg: Outgoing; traceparent?: string }[]): Promise<OutboxRow[]> {
+  if (!items.length) return [];
+  const rows = outgoingRows(items);
   // one JSON parameter for the whole batch: the query builder's cost per row was most of this call
   await tx.execute(sql`
     insert into ${outbox} (id, subject, envelope, headers)

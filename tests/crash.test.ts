@@ -1,7 +1,8 @@
 // Crashes between commit and ack: a stack of its own whose order, inventory and payment processes each
-// SIGKILL themselves once, right after committing a batch and before publishing its outbox and acking it
-// (CHAOS_CRASH_AFTER_COMMIT). The relay publishes what the dead process committed, JetStream redelivers
-// what it never acked, the inbox drops it: every order finishes, and nothing happens twice.
+// SIGKILL themselves once, right after committing a batch and before publishing what it caused and acking it
+// (CHAOS_CRASH_AFTER_COMMIT). The restarted process publishes again what its kind recorded in its inbox rows,
+// JetStream redelivers what the dead one never acked and the inbox, which has it, publishes its recorded
+// messages again under the same ids: every order finishes, and nothing happens twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -2,12 +2,12 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { inArray, sql } from "drizzle-orm";
-import { createDb, type Db, outbox } from "../../db";
+import { inArray } from "drizzle-orm";
+import { createDb, type Db, inbox, type RecordedOutput } from "../../db";
 import { type ConsumerSpec, envelope, logger, publishEnvelope, toHeaders } from "../../nats";
 import { type PrivateNats, startPrivateNats } from "../../scripts/lib/private-stack";
 import { stack } from "../../tests/harness";
-import { type Incoming, startWorker } from "./worker";
+import { type Incoming, republishRecent, startWorker } from "./worker";
 
 let nats: PrivateNats | undefined;
 let nc: NatsConnection;
@@ -33,7 +33,7 @@ const reserve = (orderId = crypto.randomUUID()) => envelope("inventory.cmd.relea
 
 test("a message delivered twice is handled once; poison is isolated and dead-lettered with its error", async () => {
   const poison = reserve();
-  // each handled message leaves one outbox row, committed (or rolled back) with its batch
+  // each handled message leaves its inbox row with what it caused, committed (or rolled back) with its batch
   const handle = async (_tx: unknown, batch: Incoming[]) =>
     batch.map((b) => {
       if (b.env.id === poison.id) throw new Error("poison pill");
@@ -43,12 +43,16 @@ test("a message delivered twice is handled once; poison is isolated and dead-let
       };
     });
   const committed = async () => {
-    const ids = good.map((g) => g.orderId!);
     const rows = await db
-      .select({ data: outbox.envelope })
-      .from(outbox)
-      .where(inArray(sql`${outbox.envelope}->'data'->>'orderId'`, ids));
-    return rows.map((r) => (r.data as { data: { orderId: string } }).data.orderId);
+      .select({ outputs: inbox.outputs })
+      .from(inbox)
+      .where(
+        inArray(
+          inbox.messageId,
+          good.map((g) => g.id),
+        ),
+      );
+    return rows.flatMap((r) => (r.outputs ?? []).map((o) => (o.envelope as { orderId?: string }).orderId!));
   };
   const stop = await startWorker({ db, js, spec, handle, log, backoffBaseMs: 10 });
   const good = [reserve(), reserve(), reserve()];
@@ -88,33 +92,73 @@ test("a message delivered twice is handled once; poison is isolated and dead-let
   expect(info.num_pending).toBe(0);
 });
 
-test("published outbox rows are marked sent, by a later batch's transaction or alone, well within the relay's grace", async () => {
-  const handle = async (_tx: unknown, batch: Incoming[]) =>
-    batch.map((b) => ({
-      msg: { type: "inventory.evt.released" as const, data: { orderId: b.env.orderId!, itemIds: [] } },
-      cause: b,
-    }));
-  const unsent = async (ids: string[]) => {
-    const rows = await db
-      .select({ sentAt: outbox.sentAt })
-      .from(outbox)
-      .where(inArray(sql`${outbox.envelope}->'data'->>'orderId'`, ids));
-    return rows.length === ids.length ? rows.filter((r) => !r.sentAt).length : -1;
+test("a message seen before publishes what it caused again, under the same ids, and is acked without being handled", async () => {
+  // as a process that died after its commit, before publishing and acking, leaves it
+  const cause = reserve();
+  const caused = envelope("inventory.evt.released", { orderId: cause.orderId!, itemIds: [] });
+  const recorded: RecordedOutput = {
+    envelope: caused,
+    headers: { traceparent: toHeaders(caused.id).get("traceparent") },
+  };
+  await db.insert(inbox).values({ consumer: spec.durable, messageId: cause.id, outputs: [recorded] });
+  let handled = 0;
+  const handle = async (_tx: unknown, batch: Incoming[]) => {
+    handled += batch.length;
+    return [];
   };
   const stop = await startWorker({ db, js, spec, handle, log });
   try {
-    const first = reserve();
-    await publishEnvelope(js, first);
+    await publishEnvelope(js, cause);
+    // the gate's consumer reads inventory.evt.released: the recorded message reaches it under its own id
+    const gate = await js.consumers.get("INVENTORY", "gate");
+    let got: { id?: string; orderId?: string } | undefined;
     const end = Date.now() + 10_000;
-    while ((await unsent([first.orderId!])) < 0 && Date.now() < end) await Bun.sleep(5);
-    // the next batch's transaction marks the first one's row; with nothing after it, its own are marked alone
-    const more = [reserve(), reserve()];
-    for (const env of more) await publishEnvelope(js, env);
-    const all = [first, ...more].map((m) => m.orderId!);
-    const until = Date.now() + 2_000;
-    while ((await unsent(all)) !== 0 && Date.now() < until) await Bun.sleep(10);
-    expect(await unsent(all)).toBe(0);
+    while (!got && Date.now() < end) {
+      const m = await gate.next({ expires: 1_000 });
+      if (!m) continue;
+      m.ack();
+      if (m.headers?.get("Nats-Msg-Id") === caused.id) got = { id: caused.id, ...m.json<{ orderId: string }>() };
+    }
+    expect(got).toMatchObject({ id: caused.id, orderId: cause.orderId });
+    const jsm = await jetstreamManager(nc);
+    const until = Date.now() + 5_000;
+    while ((await jsm.consumers.info("INVENTORY", "inventory")).num_ack_pending && Date.now() < until)
+      await Bun.sleep(20);
+    expect((await jsm.consumers.info("INVENTORY", "inventory")).num_ack_pending).toBe(0);
+    expect(handled).toBe(0);
   } finally {
     await stop();
   }
+});
+
+test("a process that starts publishes again what its kind recorded within the ack wait, not older", async () => {
+  const recorded = (orderId = crypto.randomUUID()) => {
+    const env = envelope("inventory.evt.released", { orderId, itemIds: [] });
+    return { envelope: env, headers: { traceparent: toHeaders(env.id).get("traceparent") } } satisfies RecordedOutput;
+  };
+  const consumer = `republish-${crypto.randomUUID()}`;
+  const recent = recorded();
+  const old = recorded();
+  await db.insert(inbox).values([
+    { consumer, messageId: crypto.randomUUID(), outputs: [recent] },
+    { consumer, messageId: crypto.randomUUID(), outputs: [old], createdAt: new Date(Date.now() - 10 * 60_000) },
+    { consumer, messageId: crypto.randomUUID(), outputs: null },
+  ]);
+  expect(await republishRecent(db, js, [consumer], log)).toBe(1);
+  const gate = await js.consumers.get("INVENTORY", "gate");
+  const ids: string[] = [];
+  const end = Date.now() + 5_000;
+  while (!ids.includes(recent.envelope.id) && Date.now() < end) {
+    const m = await gate.next({ expires: 1_000 });
+    if (!m) continue;
+    m.ack();
+    ids.push(m.headers!.get("Nats-Msg-Id"));
+  }
+  // and whatever came with it
+  for (let m = await gate.next({ expires: 1_000 }); m; m = await gate.next({ expires: 1_000 })) {
+    m.ack();
+    ids.push(m.headers!.get("Nats-Msg-Id"));
+  }
+  expect(ids).toContain(recent.envelope.id);
+  expect(ids).not.toContain(old.envelope.id);
 });

@@ -1,11 +1,13 @@
 // The consume loop every actor shares: batches from a durable pull consumer, one transaction per batch
-// (inbox + state + outbox), publish after commit, ack last. A failing batch is retried one message at a
-// time so a poison message is isolated; a message out of deliveries goes to the DLQ with its last error.
+// (state + inbox rows holding what each message caused), publish after commit, ack last. A failing batch is
+// retried one message at a time so a poison message is isolated; a message out of deliveries goes to the DLQ
+// with its last error.
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
-import { type Db, inbox, type Tx } from "../../db";
+import { type Db, inbox, type RecordedOutput, type Tx } from "../../db";
 import {
+  ACK_WAIT_MS,
   BadMessage,
   type ConsumerSpec,
   dlqSubject,
@@ -15,12 +17,11 @@ import {
   letterHeaders,
   letterMsgId,
   MAX_DELIVER,
-  markSent,
   type OutboxRow,
   type Outgoing,
+  outgoingRows,
   parseEnvelope,
   publishOnly,
-  writeOutbox,
 } from "../../nats";
 
 export type Incoming = { env: Envelope; readonly traceparent?: string };
@@ -47,8 +48,6 @@ export type WorkerOptions = {
   onCommitted?: () => void;
 };
 
-/** Published rows wait this long for a batch to mark them sent in its transaction before they are marked alone. */
-export const MARK_SENT_AFTER_MS = 200;
 /**
  * A pull expires this soon (JetStream's heartbeats come every half of it): a pull lost with the server that held
  * it (a cluster node's loss, a consumer's leader moving) is noticed after two missed heartbeats and sent again,
@@ -79,66 +78,46 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     },
   });
 
-  // outbox rows published and not yet marked sent: the next batch marks them in its own transaction (a commit
-  // fewer per batch), or a timer does when no batch comes within MARK_SENT_AFTER_MS
-  let published: string[] = [];
-  let marker: Timer | undefined;
-  const takePublished = () => {
-    const ids = published;
-    published = [];
-    clearTimeout(marker);
-    marker = undefined;
-    return ids;
-  };
-  const markAlone = async () => {
-    const ids = takePublished();
-    await markSent(o.db, ids).catch((err) => log.warn("outbox rows left to the relay", { rows: ids.length, err }));
-  };
-
   /**
-   * Commits the batch, then publishes its outbox and acks it. The returned promise settles at the commit:
-   * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS
-   * work side by side. A publish that fails is left to the relay; the batch is acked all the same.
+   * Commits the batch, then publishes what it caused and acks it. The returned promise settles at the commit:
+   * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS work
+   * side by side. Each message is acked once what it caused is published; one whose publish fails is nak'd, and
+   * its redelivery, seen in the inbox, publishes the recorded messages again under the same ids.
    */
   async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
-    const marks = takePublished();
-    let rows: OutboxRow[];
-    try {
-      rows = await o.db.transaction(async (tx) => {
-        const [, fresh] = await Promise.all([
-          markSent(tx, marks),
-          claimInbox(
-            tx,
-            durable,
-            batch.map((p) => p.inc),
-          ),
-        ]);
-        if (!fresh.length) return [];
-        const out = await o.handle(tx, fresh, (fn) => after.push(fn));
-        return writeOutbox(
-          tx,
-          out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })),
-        );
-      });
-    } catch (err) {
-      published.push(...marks);
-      throw err;
-    }
+    const caused = await o.db.transaction(async (tx) => {
+      const ids = [...new Set(batch.map((p) => p.inc.env.id))];
+      const seen = await seenInInbox(tx, durable, ids);
+      const fresh: Incoming[] = []; // the messages never seen, once each (a batch can hold one twice)
+      for (const { inc } of batch)
+        if (!seen.has(inc.env.id)) {
+          seen.set(inc.env.id, []);
+          fresh.push(inc);
+        }
+      if (!fresh.length) return seen;
+      const out = await o.handle(tx, fresh, (fn) => after.push(fn));
+      const rows = outgoingRows(out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
+      for (const [i, { cause }] of out.entries()) seen.get(cause.env.id)?.push(rows[i]!);
+      await recordInbox(tx, durable, fresh, seen);
+      return seen;
+    });
     o.onCommitted?.();
     for (const fn of after) fn();
-    const sent = rows;
-    const done = publishOnly(o.js, sent)
-      .then(
-        () => {
-          published.push(...sent.map((r) => r.id));
-          if (published.length) marker ??= setTimeout(() => void markAlone(), MARK_SENT_AFTER_MS);
-        },
-        (err) => log.warn("outbox publish left to the relay", { rows: sent.length, err }),
-      )
-      .then(() => {
-        for (const p of batch) p.m.ack();
-      });
+    const byId = Map.groupBy(batch, (p) => p.inc.env.id);
+    const done = Promise.all(
+      [...byId].map(([id, ps]) =>
+        publishOnly(o.js, caused.get(id) ?? []).then(
+          () => {
+            for (const p of ps) p.m.ack();
+          },
+          (err) => {
+            for (const p of ps) p.m.nak(backoffMs(p.m.info.deliveryCount, o.backoffBaseMs));
+            log.warn("publish failed: the message comes again", { subject: ps[0]!.m.subject, err });
+          },
+        ),
+      ),
+    ).then(() => {});
     finishing.add(done);
     void done.finally(() => finishing.delete(done));
   }
@@ -211,7 +190,6 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     wake?.();
     await loop;
     await Promise.all(finishing);
-    await markAlone();
   };
 }
 
@@ -234,15 +212,66 @@ function parse(m: JsMsg): Incoming | BadMessage {
   }
 }
 
-/** Inserts the batch's message ids into the inbox; returns the messages not seen before, in order. */
-async function claimInbox(tx: Tx, consumer: string, batch: Incoming[]): Promise<Incoming[]> {
-  const ids = [...new Set(batch.map((b) => b.env.id))];
+/**
+ * What a kind's processes recorded within the ack wait may not have been published: a process that died between
+ * its commit and its publishes. A process that starts publishes it again at once, rather than leave it until
+ * JetStream redelivers what the dead one never acked; the duplicate window (2 min) and the inboxes drop the
+ * copies of what was published.
+ */
+export async function republishRecent(
+  db: Db,
+  js: JetStreamClient,
+  durables: string[],
+  log: Logger,
+  withinMs = ACK_WAIT_MS + 5_000,
+): Promise<number> {
+  const rows = await db.execute<{ outputs: RecordedOutput[] }>(sql`
+    select outputs from ${inbox} where consumer = any(${sql.param(durables)}::text[]) and outputs is not null
+      and created_at > now() - ${withinMs} * interval '1 millisecond'`);
+  const sent = rows.flatMap((r) => r.outputs.map(outboxRow));
+  await publishOnly(js, sent);
+  if (sent.length) log.info("published again what was recorded before this start", { messages: sent.length });
+  return sent.length;
+}
+
+const outboxRow = ({ envelope, headers }: RecordedOutput): OutboxRow => ({
+  id: envelope.id,
+  subject: envelope.type,
+  envelope: envelope as Envelope,
+  headers,
+});
+
+/** The batch's messages seen before, each with what it caused (its recorded outgoing messages). */
+async function seenInInbox(tx: Tx, consumer: string, ids: string[]): Promise<Map<string, OutboxRow[]>> {
   // one array parameter whatever the batch's size (this runs for every batch of every actor)
-  const inserted = await tx.execute<{ id: string }>(sql`
-    insert into ${inbox} (consumer, message_id) select ${consumer}, unnest(${sql.param(ids)}::text[])
-    on conflict do nothing returning message_id as id`);
-  const fresh = new Set(inserted.map((r) => r.id));
-  return batch.filter((b) => fresh.delete(b.env.id));
+  const rows = await tx.execute<{ id: string; outputs: RecordedOutput[] | null }>(sql`
+    select message_id as id, outputs from ${inbox} where consumer = ${consumer} and message_id = any(${sql.param(ids)}::text[])`);
+  return new Map(rows.map((r) => [r.id, (r.outputs ?? []).map(outboxRow)]));
+}
+
+/**
+ * Records the handled messages in the inbox with what each caused. Another instance of the kind that handled one
+ * of them meanwhile (a redelivery taken by both) committed first: this batch rolls back and comes again, seen.
+ */
+async function recordInbox(tx: Tx, consumer: string, fresh: Incoming[], caused: Map<string, OutboxRow[]>) {
+  const rows = fresh.map(({ env }) => {
+    const out = caused.get(env.id)!;
+    return {
+      id: env.id,
+      outputs: out.length
+        ? out.map((r) => ({ envelope: r.envelope, headers: r.headers }) satisfies RecordedOutput)
+        : null,
+    };
+  });
+  // one JSON parameter for the whole batch
+  const inserted = await tx.execute(sql`
+    insert into ${inbox} (consumer, message_id, outputs)
+    select ${consumer}, id, outputs from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id text, outputs jsonb)
+    on conflict do nothing returning 1`);
+  if (inserted.length !== rows.length)
+    throw new Error(
+      `${rows.length - inserted.length} message(s) of the batch were handled meanwhile by another instance`,
+    );
 }
 
 function deadLetter(js: JetStreamClient, durable: string, m: JsMsg, err: unknown): Promise<void> {

@@ -5,14 +5,23 @@ import { at, createdAt } from "./columns";
 
 export const messaging = pgSchema("messaging");
 
+/** One outgoing message as an inbox row keeps it: its envelope (whose id is its Nats-Msg-Id) and headers. */
+export type RecordedOutput = { envelope: { id: string; type: string }; headers: Record<string, string> };
+
 export const inbox = messaging.table(
   "inbox",
   {
     consumer: text("consumer").notNull(),
     messageId: text("message_id").notNull(),
+    /**
+     * What handling the message caused: the outgoing messages, with their ids, committed with it. A redelivery of
+     * a message seen before publishes these again (its first publish failed, or its process died before the ack).
+     */
+    outputs: jsonb("outputs").$type<RecordedOutput[]>(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.consumer, t.messageId] })],
+  // BRIN: rows come in time order, so a range of recent ones costs next to nothing to keep findable
+  (t) => [primaryKey({ columns: [t.consumer, t.messageId] }), index("inbox_created_brin").using("brin", t.createdAt)],
 );
 
 export const outbox = messaging.table(
