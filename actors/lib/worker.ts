@@ -21,6 +21,7 @@ import {
   type Outgoing,
   outgoingRows,
   parseEnvelope,
+  publishEnvelope,
   publishOnly,
 } from "../../nats";
 
@@ -86,38 +87,45 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
    */
   async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
+    // each message id with what it caused: recorded before (a message seen), or now
     const caused = await o.db.transaction(async (tx) => {
-      const ids = [...new Set(batch.map((p) => p.inc.env.id))];
-      const seen = await seenInInbox(tx, durable, ids);
+      const byId = await seenInInbox(tx, durable, [...new Set(batch.map((p) => p.inc.env.id))]);
       const fresh: Incoming[] = []; // the messages never seen, once each (a batch can hold one twice)
       for (const { inc } of batch)
-        if (!seen.has(inc.env.id)) {
-          seen.set(inc.env.id, []);
+        if (!byId.has(inc.env.id)) {
+          byId.set(inc.env.id, []);
           fresh.push(inc);
         }
-      if (!fresh.length) return seen;
+      if (!fresh.length) return byId;
       const out = await o.handle(tx, fresh, (fn) => after.push(fn));
       const rows = outgoingRows(out.map(({ msg, cause }) => ({ msg, traceparent: cause.traceparent })));
-      for (const [i, { cause }] of out.entries()) seen.get(cause.env.id)?.push(rows[i]!);
-      await recordInbox(tx, durable, fresh, seen);
-      return seen;
+      for (const [i, { cause }] of out.entries()) byId.get(cause.env.id)?.push(rows[i]!);
+      await recordInbox(tx, durable, fresh, byId);
+      return byId;
     });
     o.onCommitted?.();
     for (const fn of after) fn();
-    const byId = Map.groupBy(batch, (p) => p.inc.env.id);
-    const done = Promise.all(
-      [...byId].map(([id, ps]) =>
-        publishOnly(o.js, caused.get(id) ?? []).then(
-          () => {
-            for (const p of ps) p.m.ack();
-          },
-          (err) => {
-            for (const p of ps) p.m.nak(backoffMs(p.m.info.deliveryCount, o.backoffBaseMs));
-            log.warn("publish failed: the message comes again", { subject: ps[0]!.m.subject, err });
-          },
-        ),
-      ),
-    ).then(() => {});
+    const rows: OutboxRow[] = [];
+    const causes: string[] = [];
+    for (const [id, out] of caused)
+      for (const r of out) {
+        rows.push(r);
+        causes.push(id);
+      }
+    const done = Promise.allSettled(rows.map((r) => publishEnvelope(o.js, r.envelope, r.headers.traceparent))).then(
+      (sent) => {
+        const failed = new Set<string>();
+        for (const [i, r] of sent.entries()) if (r.status === "rejected") failed.add(causes[i]!);
+        for (const p of batch)
+          if (failed.has(p.inc.env.id)) p.m.nak(backoffMs(p.m.info.deliveryCount, o.backoffBaseMs));
+          else p.m.ack();
+        if (failed.size)
+          log.warn("publish failed: the messages that caused it come again", {
+            messages: failed.size,
+            err: sent.find((r) => r.status === "rejected")?.reason,
+          });
+      },
+    );
     finishing.add(done);
     void done.finally(() => finishing.delete(done));
   }
