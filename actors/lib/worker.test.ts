@@ -163,50 +163,55 @@ test("a process that starts publishes again what its kind recorded within the ac
   expect(ids).not.toContain(old.envelope.id);
 });
 
-test("a message whose publishes fail is nak'd; its redelivery publishes the recorded message, handled once", async () => {
-  const jsm = await jetstreamManager(nc);
-  // nothing takes catalog.evt.> until the stream is back: the first publish is refused at once
-  await jsm.streams.delete("CATALOG");
-  let handled = 0;
-  let liked: string | undefined;
-  const handle = async (_tx: unknown, batch: Incoming[]) => {
-    handled += batch.length;
-    return batch.map((b) => ({
-      msg: { type: "catalog.evt.liked" as const, data: { productId: b.env.orderId!, userId: crypto.randomUUID() } },
-      cause: b,
-    }));
-  };
-  const stop = await startWorker({ db, js, spec, handle, log, backoffBaseMs: 200 });
-  try {
-    const before = (await jsm.consumers.info("INVENTORY", "inventory")).delivered.consumer_seq;
-    const cause = reserve();
-    await publishEnvelope(js, cause);
-    const end = Date.now() + 5_000;
-    while (!handled && Date.now() < end) await Bun.sleep(5);
-    await Bun.sleep(100);
-    await ensureStreams(jsm);
-    const [row] = await db
-      .select({ outputs: inbox.outputs })
-      .from(inbox)
-      .where(inArray(inbox.messageId, [cause.id]));
-    liked = row?.outputs?.[0]?.envelope.id;
-    expect(liked).toBeDefined();
-    const until = Date.now() + 10_000;
-    let stored: string | undefined;
-    while (!stored && Date.now() < until) {
-      const m = await jsm.streams.getMessage("CATALOG", { last_by_subj: "catalog.evt.liked" }).catch(() => null);
-      stored = m?.header.get("Nats-Msg-Id");
-      if (!stored) await Bun.sleep(50);
+for (const [retryMs, how] of [
+  [0, "is nak'd at once; its redelivery publishes the recorded message"],
+  [10_000, "is published again by its worker until it goes through, then acked"],
+] as const)
+  test(`a message whose publish fails ${how}, handled once`, async () => {
+    const jsm = await jetstreamManager(nc);
+    // nothing takes catalog.evt.> until the stream is back: the first publish is refused at once
+    await jsm.streams.delete("CATALOG");
+    let handled = 0;
+    let liked: string | undefined;
+    const handle = async (_tx: unknown, batch: Incoming[]) => {
+      handled += batch.length;
+      return batch.map((b) => ({
+        msg: { type: "catalog.evt.liked" as const, data: { productId: b.env.orderId!, userId: crypto.randomUUID() } },
+        cause: b,
+      }));
+    };
+    const stop = await startWorker({ db, js, spec, handle, log, backoffBaseMs: 200, publishRetryMs: retryMs });
+    try {
+      const before = (await jsm.consumers.info("INVENTORY", "inventory")).delivered.consumer_seq;
+      const cause = reserve();
+      await publishEnvelope(js, cause);
+      const end = Date.now() + 5_000;
+      while (!handled && Date.now() < end) await Bun.sleep(5);
+      await Bun.sleep(100);
+      await ensureStreams(jsm);
+      const [row] = await db
+        .select({ outputs: inbox.outputs })
+        .from(inbox)
+        .where(inArray(inbox.messageId, [cause.id]));
+      liked = row?.outputs?.[0]?.envelope.id;
+      expect(liked).toBeDefined();
+      const until = Date.now() + 10_000;
+      let stored: string | undefined;
+      while (!stored && Date.now() < until) {
+        const m = await jsm.streams.getMessage("CATALOG", { last_by_subj: "catalog.evt.liked" }).catch(() => null);
+        stored = m?.header.get("Nats-Msg-Id");
+        if (!stored) await Bun.sleep(50);
+      }
+      expect(stored).toBe(liked);
+      while ((await jsm.consumers.info("INVENTORY", "inventory")).num_ack_pending && Date.now() < until)
+        await Bun.sleep(20);
+      const info = await jsm.consumers.info("INVENTORY", "inventory");
+      expect(info.num_ack_pending).toBe(0);
+      // delivered again after the nak, or once
+      if (retryMs) expect(info.delivered.consumer_seq - before).toBe(1);
+      else expect(info.delivered.consumer_seq - before).toBeGreaterThanOrEqual(2);
+      expect(handled).toBe(1);
+    } finally {
+      await stop();
     }
-    expect(stored).toBe(liked);
-    while ((await jsm.consumers.info("INVENTORY", "inventory")).num_ack_pending && Date.now() < until)
-      await Bun.sleep(20);
-    const info = await jsm.consumers.info("INVENTORY", "inventory");
-    expect(info.num_ack_pending).toBe(0);
-    // delivered again after the failed publish
-    expect(info.delivered.consumer_seq - before).toBeGreaterThanOrEqual(2);
-    expect(handled).toBe(1);
-  } finally {
-    await stop();
-  }
-});
+  });

@@ -45,6 +45,8 @@ export type WorkerOptions = {
   batchSize?: number;
   /** First retry delay; doubled each delivery, with jitter, capped at 30 s. */
   backoffBaseMs?: number;
+  /** How long failed publishes are tried again before their messages are nak'd (PUBLISH_RETRY_MS). */
+  publishRetryMs?: number;
   /** Called after each commit, before publishing and acking (the chaos hook of the crash test). */
   onCommitted?: () => void;
 };
@@ -55,6 +57,8 @@ export type WorkerOptions = {
  * instead of after the client's default of 30 s.
  */
 const PULL_EXPIRES_MS = 5_000;
+/** How long a batch's failed publishes are tried again before its messages are nak'd: well within the ack wait. */
+const PUBLISH_RETRY_MS = 15_000;
 
 export function backoffMs(deliveries: number, baseMs = 500): number {
   const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
@@ -105,29 +109,45 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
     });
     o.onCommitted?.();
     for (const fn of after) fn();
-    const rows: OutboxRow[] = [];
-    const causes: string[] = [];
-    for (const [id, out] of caused)
-      for (const r of out) {
-        rows.push(r);
-        causes.push(id);
-      }
-    const done = Promise.allSettled(rows.map((r) => publishEnvelope(o.js, r.envelope, r.headers.traceparent))).then(
-      (sent) => {
-        const failed = new Set<string>();
-        for (const [i, r] of sent.entries()) if (r.status === "rejected") failed.add(causes[i]!);
-        for (const p of batch)
-          if (failed.has(p.inc.env.id)) p.m.nak(backoffMs(p.m.info.deliveryCount, o.backoffBaseMs));
-          else p.m.ack();
-        if (failed.size)
-          log.warn("publish failed: the messages that caused it come again", {
-            messages: failed.size,
-            err: sent.find((r) => r.status === "rejected")?.reason,
-          });
-      },
-    );
+    const done = publishCaused(caused).then((failed) => {
+      for (const p of batch)
+        if (failed.has(p.inc.env.id)) p.m.nak(backoffMs(p.m.info.deliveryCount, o.backoffBaseMs));
+        else p.m.ack();
+    });
     finishing.add(done);
     void done.finally(() => finishing.delete(done));
+  }
+
+  /**
+   * Publishes what each message caused; returns the ids of the messages whose publishes still failed after
+   * PUBLISH_RETRY_MS of tries. The tries stay in the process: a NATS node's loss can lose a nak with it, and
+   * the message would come again only after the ack wait.
+   */
+  async function publishCaused(caused: Map<string, OutboxRow[]>): Promise<Set<string>> {
+    const until = Date.now() + (o.publishRetryMs ?? PUBLISH_RETRY_MS);
+    let left = caused;
+    for (let attempt = 1; ; attempt++) {
+      const rows: OutboxRow[] = [];
+      const causes: string[] = [];
+      for (const [id, out] of left)
+        for (const r of out) {
+          rows.push(r);
+          causes.push(id);
+        }
+      const sent = await Promise.allSettled(rows.map((r) => publishEnvelope(o.js, r.envelope, r.headers.traceparent)));
+      const failed = new Set<string>();
+      for (const [i, r] of sent.entries()) if (r.status === "rejected") failed.add(causes[i]!);
+      if (!failed.size) return failed;
+      const pause = backoffMs(attempt, o.backoffBaseMs);
+      const err = sent.find((r) => r.status === "rejected")?.reason;
+      if (stopping || Date.now() + pause > until) {
+        log.warn("publish failed: the messages that caused it come again", { messages: failed.size, err });
+        return failed;
+      }
+      log.warn("publish failed: trying again", { messages: failed.size, attempt, err });
+      await Bun.sleep(pause);
+      left = new Map([...failed].map((id) => [id, caused.get(id)!]));
+    }
   }
 
   async function processOne(p: Parsed): Promise<void> {
