@@ -59,6 +59,7 @@ export type WorkerOptions = {
 const PULL_EXPIRES_MS = 5_000;
 /** How long a batch's failed publishes are tried again before its messages are nak'd: well within the ack wait. */
 const PUBLISH_RETRY_MS = 15_000;
+const REPUBLISH_AT_START = 10_000;
 
 export function backoffMs(deliveries: number, baseMs = 500): number {
   const base = Math.min(baseMs * 2 ** (deliveries - 1), 30_000);
@@ -244,7 +245,8 @@ function parse(m: JsMsg): Incoming | BadMessage {
  * What a kind's processes recorded within the ack wait may not have been published: a process that died between
  * its commit and its publishes. A process that starts publishes it again at once, rather than leave it until
  * JetStream redelivers what the dead one never acked; the duplicate window (2 min) and the inboxes drop the
- * copies of what was published.
+ * copies of what was published. At most the REPUBLISH_AT_START newest rows (a busy kind records many more in
+ * the ack wait than a dead process had in flight): what is older comes again after the ack wait all the same.
  */
 export async function republishRecent(
   db: Db,
@@ -255,7 +257,7 @@ export async function republishRecent(
 ): Promise<number> {
   const rows = await db.execute<{ outputs: RecordedOutput[] }>(sql`
     select outputs from ${inbox} where consumer = any(${sql.param(durables)}::text[]) and outputs is not null
-      and created_at > now() - ${withinMs} * interval '1 millisecond'`);
+      and created_at > now() - ${withinMs} * interval '1 millisecond' order by created_at desc limit ${REPUBLISH_AT_START}`);
   const sent = rows.flatMap((r) => r.outputs.map(outboxRow));
   await publishOnly(js, sent);
   if (sent.length) log.info("published again what was recorded before this start", { messages: sent.length });

@@ -102,4 +102,38 @@ describe("sendDue", () => {
     expect([final!.text, final!.html, final!.sentAt]).toEqual([null, null, null]);
     expect(await sendDue(options(nodemailer.createTransport(mailDev.smtpUrl)))).toBe(0);
   });
+
+  test("a mail that expires between a round's give-up and its take is not sent, and is given up next round", async () => {
+    const sent: string[] = [];
+    const transport = {
+      sendMail: async (m: { to?: unknown }) => {
+        sent.push(String(m.to));
+        return {} as never;
+      },
+    };
+    // the round's give-up has run when its take comes: the mail expires in between
+    let expired: string | undefined;
+    const between = Object.create(db, {
+      execute: {
+        value: async (q: Parameters<Db["execute"]>[0]) => {
+          if (!expired) {
+            const [m] = await queue("late@test.dev");
+            await db
+              .update(mails)
+              .set({ expiresAt: new Date(Date.now() - 1000) })
+              .where(eq(mails.id, m!.id));
+            expired = m!.id;
+          }
+          return db.execute(q);
+        },
+      },
+    }) as Db;
+    expect(await sendDue({ ...options(transport), db: between })).toBe(0);
+    expect(sent).toEqual([]);
+    expect(await sendDue(options(transport))).toBe(0);
+    const [m] = await db.select().from(mails).where(eq(mails.id, expired!));
+    expect(m!.failedAt).not.toBeNull();
+    expect([m!.sentAt, m!.text]).toEqual([null, null]);
+    expect(sent).toEqual([]);
+  });
 });

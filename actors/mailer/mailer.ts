@@ -35,7 +35,10 @@ type Due = {
   attempts: number;
 };
 
-/** One round: gives up expired mails, then takes and sends the due ones. Returns how many it tried. */
+/**
+ * One round: gives up expired mails, then takes and sends the due ones that have not expired since (they are given
+ * up the next round). Returns how many it tried.
+ */
 export async function sendDue(o: MailerOptions): Promise<number> {
   const expired = await o.db
     .update(mails)
@@ -49,7 +52,7 @@ export async function sendDue(o: MailerOptions): Promise<number> {
     update messaging.mails set next_attempt_at = now() + ${MAIL_LEASE_MS} * interval '1 millisecond', attempts = attempts + 1
     where id in (
       select id from messaging.mails
-      where sent_at is null and failed_at is null and next_attempt_at <= now()
+      where sent_at is null and failed_at is null and next_attempt_at <= now() and expires_at > now()
       order by next_attempt_at limit ${BATCH} for update skip locked)
     returning id, "to", kind, subject, text, html, attempts`)) as unknown as Due[];
 
