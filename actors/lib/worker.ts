@@ -296,7 +296,7 @@ async function recordInbox(tx: Tx, consumer: string, fresh: Incoming[], caused: 
   // one JSON parameter for the whole batch
   const inserted = await tx.execute(sql`
     insert into ${inbox} (consumer, message_id, outputs)
-    select ${consumer}, id, outputs from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id text, outputs jsonb)
+    select ${consumer}, id, outputs from json_to_recordset(${JSON.stringify(rows)}::json) as r(id text, outputs json)
     on conflict do nothing returning 1`);
   if (inserted.length !== rows.length)
     throw new Error(

@@ -1,2 +1,2 @@
-ALTER TABLE "messaging"."inbox" ADD COLUMN "outputs" jsonb;--> statement-breakpoint
+ALTER TABLE "messaging"."inbox" ADD COLUMN "outputs" json;--> statement-breakpoint
 CREATE INDEX "inbox_created_brin" ON "messaging"."inbox" USING brin ("created_at");

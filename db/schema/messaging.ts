@@ -1,6 +1,6 @@
 // Inbox and outbox: the two tables that turn at-least-once delivery into effects that happen once.
 import { sql } from "drizzle-orm";
-import { index, integer, jsonb, pgSchema, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { index, integer, json, jsonb, pgSchema, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { at, createdAt } from "./columns";
 
 export const messaging = pgSchema("messaging");
@@ -17,7 +17,7 @@ export const inbox = messaging.table(
      * What handling the message caused: the outgoing messages, with their ids, committed with it. A redelivery of
      * a message seen before publishes these again (its first publish failed, or its process died before the ack).
      */
-    outputs: jsonb("outputs").$type<RecordedOutput[]>(),
+    outputs: json("outputs").$type<RecordedOutput[]>(),
     createdAt: createdAt(),
   },
   // BRIN: rows come in time order, so a range of recent ones costs next to nothing to keep findable
