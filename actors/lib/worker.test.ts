@@ -4,7 +4,15 @@ import { type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { inArray } from "drizzle-orm";
 import { createDb, type Db, inbox, type RecordedOutput } from "../../db";
-import { type ConsumerSpec, ensureStreams, envelope, logger, publishEnvelope, toHeaders } from "../../nats";
+import {
+  type ConsumerSpec,
+  ensureStreams,
+  envelope,
+  logger,
+  newTraceparent,
+  publishEnvelope,
+  toHeaders,
+} from "../../nats";
 import { type PrivateNats, startPrivateNats } from "../../scripts/lib/private-stack";
 import { stack } from "../../tests/harness";
 import { type Incoming, republishRecent, startWorker } from "./worker";
@@ -98,7 +106,7 @@ test("a message seen before publishes what it caused again, under the same ids, 
   const caused = envelope("inventory.evt.released", { orderId: cause.orderId!, itemIds: [] });
   const recorded: RecordedOutput = {
     envelope: caused,
-    headers: { traceparent: toHeaders(caused.id).get("traceparent") },
+    headers: { traceparent: newTraceparent() },
   };
   await db.insert(inbox).values({ consumer: spec.durable, messageId: cause.id, outputs: [recorded] });
   let handled = 0;
@@ -134,7 +142,7 @@ test("a message seen before publishes what it caused again, under the same ids, 
 test("a process that starts publishes again what its kind recorded within the ack wait, not older", async () => {
   const recorded = (orderId = crypto.randomUUID()) => {
     const env = envelope("inventory.evt.released", { orderId, itemIds: [] });
-    return { envelope: env, headers: { traceparent: toHeaders(env.id).get("traceparent") } } satisfies RecordedOutput;
+    return { envelope: env, headers: { traceparent: newTraceparent() } } satisfies RecordedOutput;
   };
   const consumer = `republish-${crypto.randomUUID()}`;
   const recent = recorded();
@@ -172,7 +180,6 @@ for (const [retryMs, how] of [
     // nothing takes catalog.evt.> until the stream is back: the first publish is refused at once
     await jsm.streams.delete("CATALOG");
     let handled = 0;
-    let liked: string | undefined;
     const handle = async (_tx: unknown, batch: Incoming[]) => {
       handled += batch.length;
       return batch.map((b) => ({
@@ -193,7 +200,7 @@ for (const [retryMs, how] of [
         .select({ outputs: inbox.outputs })
         .from(inbox)
         .where(inArray(inbox.messageId, [cause.id]));
-      liked = row?.outputs?.[0]?.envelope.id;
+      const liked = row?.outputs?.[0]?.envelope.id;
       expect(liked).toBeDefined();
       const until = Date.now() + 10_000;
       let stored: string | undefined;

@@ -87,8 +87,9 @@ export async function startWorker(o: WorkerOptions): Promise<() => Promise<void>
   /**
    * Commits the batch, then publishes what it caused and acks it. The returned promise settles at the commit:
    * publishing and acking go on while the next batch is handled (`finishing`), so the database and NATS work
-   * side by side. Each message is acked once what it caused is published; one whose publish fails is nak'd, and
-   * its redelivery, seen in the inbox, publishes the recorded messages again under the same ids.
+   * side by side. Each message is acked once what it caused is published; failed publishes are tried again
+   * (publishCaused), then their messages are nak'd, and a redelivery, seen in the inbox, publishes the recorded
+   * messages again under the same ids.
    */
   async function commit(batch: Parsed[]): Promise<void> {
     const after: (() => void)[] = [];
