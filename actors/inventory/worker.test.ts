@@ -1,12 +1,14 @@
 // The inventory handler on real Postgres, a batch at a time: arrival order, all or nothing, redeliveries,
-// sale units, releases in the same batch, and two instances on the same products at once.
+// sale units, releases in the same batch, two instances on the same products at once, and the plans of the
+// statements every batch runs, on a table without statistics.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { eq, inArray } from "drizzle-orm";
-import { createDb, type Db, reservations, saleStock, stock } from "../../db";
+import { eq, inArray, type SQL, sql } from "drizzle-orm";
+import { createDb, type Db, reservations, runMigrations, saleStock, stock } from "../../db";
 import { type Data, envelope, type LineItem, uuidv7 } from "../../nats";
+import { dropDatabase, ensureDatabase } from "../../scripts/lib/services";
 import { stack } from "../../tests/harness";
 import type { Incoming } from "../lib/worker";
-import { inventoryHandler } from "./worker";
+import { freeItems, inventoryHandler, reservedBefore } from "./worker";
 
 let db: Db;
 beforeAll(async () => {
@@ -146,5 +148,47 @@ describe("inventory batch", () => {
     expect([await left(p!), await left(q!)]).toEqual([960, 960]);
     const ids = [...forward, ...backward].map((b) => b.env.orderId!);
     expect(await db.select().from(reservations).where(inArray(reservations.orderId, ids))).toHaveLength(80);
+  });
+});
+
+describe("on a table without statistics (a fresh database: a sale's first minute)", () => {
+  const url = `postgres://postgres@127.0.0.1:5432/flashsale_inventory_plans_${process.pid}`;
+  let fresh: Db;
+  let some: { order_id: string; item_id: string }[];
+  beforeAll(async () => {
+    await dropDatabase(url);
+    await ensureDatabase(url);
+    await runMigrations(url);
+    fresh = createDb(url, { max: 1 });
+    // 20,000 reservations, never analyzed
+    await fresh.execute(sql`alter table ${reservations} set (autovacuum_enabled = false)`);
+    await fresh.execute(sql`
+      insert into ${reservations} (order_id, item_id, product_id, quantity)
+      select gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 1 from generate_series(1, 20000)`);
+    some = await fresh.execute(sql`select order_id, item_id from ${reservations} limit 256`);
+  }, 60_000);
+  afterAll(async () => {
+    await fresh?.$client.end();
+    await dropDatabase(url);
+  });
+  const scans = async (statement: SQL) => {
+    const [row] = await fresh.execute<{ "QUERY PLAN": unknown }>(sql`explain (format json) ${statement}`);
+    const nodes: { "Node Type": string; "Relation Name"?: string; "Index Name"?: string }[] = [];
+    const walk = (n: { Plans?: unknown[] }) => {
+      nodes.push(n as (typeof nodes)[number]);
+      for (const c of n.Plans ?? []) walk(c as { Plans?: unknown[] });
+    };
+    walk((row!["QUERY PLAN"] as [{ Plan: { Plans?: unknown[] } }])[0].Plan);
+    return nodes.filter((n) => n["Relation Name"] === "reservations").map((n) => n["Node Type"]);
+  };
+
+  test("a batch's check for orders reserved before probes the key's index, not the whole table", async () => {
+    expect(await scans(reservedBefore(some.map((r) => r.order_id)))).toEqual(["Index Only Scan"]);
+  });
+  test("a batch's release of the items it names probes the key's index, not the whole table", async () => {
+    // a batch's releases: its declined orders' items, a fifth of a full batch's orders here
+    const plan = await scans(freeItems(some.slice(0, 50).map((r) => [r.order_id, r.item_id] as const)));
+    expect(plan).not.toContain("Seq Scan");
+    expect(plan.some((t) => t.startsWith("Index"))).toBe(true);
   });
 });

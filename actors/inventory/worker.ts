@@ -78,9 +78,7 @@ async function reserveAll(tx: Tx, reserves: Reserve[]): Promise<Outgoing[]> {
   type Left = { id: string; available: number }[];
   // the three reads need nothing from each other: sent together, answered in one round trip
   const [seen, products, sales] = await Promise.all([
-    tx.execute<{ order_id: string }>(
-      sql`select distinct order_id from ${reservations} where order_id = any(${list(reserves.map((r) => r.orderId))}::uuid[])`,
-    ),
+    tx.execute<{ order_id: string }>(reservedBefore(reserves.map((r) => r.orderId))),
     productIds.size
       ? tx.execute<Left[number]>(
           sql`select product_id as id, available from ${stock} where product_id = any(${list(sorted(productIds))}::uuid[])`,
@@ -155,11 +153,28 @@ function moveUnits(tx: Tx, products: Map<string, number>, sales: Map<string, num
   ];
 }
 
+// The two statements on reservations that run for every batch name their rows by key: a semi join from the
+// batch's ids, an update joined on the whole key. Each row is one probe of the key's index whether or not the
+// table has statistics yet; `order_id = any(...)` was planned as a scan of the whole table while it had none
+// (a fresh database: a sale's first minute), once per batch.
+
+/** The orders among these that hold reservations already (reserved before: a redelivery). */
+export const reservedBefore = (orderIds: string[]) =>
+  sql`select v.id as order_id from unnest(${list(orderIds)}::uuid[]) as v(id)
+    where exists (select from ${reservations} r where r.order_id = v.id)`;
+
+/** Frees these items' reservations, those still held; returns what it freed. */
+export const freeItems = (items: (readonly [orderId: string, itemId: string])[]) =>
+  sql`update ${reservations} r set status = 'RELEASED', updated_at = now()
+    from unnest(${list(items.map(([o]) => o))}::uuid[], ${list(items.map(([, i]) => i))}::uuid[]) as v(order_id, item_id)
+    where r.order_id = v.order_id and r.item_id = v.item_id and r.status = 'RESERVED'
+    returning r.order_id, r.item_id, r.product_id, r.sale_id, r.quantity`;
+
 type Freed = { order_id: string; item_id: string; product_id: string; sale_id: string | null; quantity: number };
 
 /**
- * Gives back the units of the batch's releases: one statement frees every reservation they name (an order's
- * whole, or the items given), one gives the units back per table. An order released twice in one batch (an item,
+ * Gives back the units of the batch's releases: one statement frees the items they name (one more the orders
+ * released whole), one gives the units back per table. An order released twice in one batch (an item,
  * then the rest) is released one release at a time, so each release's fact names exactly what it freed.
  */
 async function releaseAll(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
@@ -176,18 +191,22 @@ async function releaseAll(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
   return out;
 }
 
-/** Releases of distinct orders: their reservations freed and their units given back, in three statements. */
+/** Releases of distinct orders: their reservations freed and their units given back. */
 async function freeAndGiveBack(tx: Tx, rels: Release[]): Promise<Outgoing[]> {
   if (!rels.length) return [];
   const whole = rels.filter((r) => !r.itemIds).map((r) => r.orderId);
   const some = rels.flatMap((r) => (r.itemIds ?? []).map((itemId) => [r.orderId, itemId] as const));
-  const freed = await tx.execute<Freed>(sql`
-    update ${reservations} r set status = 'RELEASED', updated_at = now()
-    where r.status = 'RESERVED' and (
-      r.order_id = any(${list(whole)}::uuid[])
-      or (r.order_id, r.item_id) in (select * from unnest(${list(some.map(([o]) => o))}::uuid[], ${list(some.map(([, i]) => i))}::uuid[]))
-    )
-    returning r.order_id, r.item_id, r.product_id, r.sale_id, r.quantity`);
+  const [named, wholes] = await Promise.all([
+    some.length ? tx.execute<Freed>(freeItems(some)) : [],
+    // whole orders (no items named: not the saga's, which names them) apart
+    whole.length
+      ? tx.execute<Freed>(sql`
+          update ${reservations} r set status = 'RELEASED', updated_at = now()
+          where r.status = 'RESERVED' and r.order_id = any(${list(whole)}::uuid[])
+          returning r.order_id, r.item_id, r.product_id, r.sale_id, r.quantity`)
+      : [],
+  ]);
+  const freed = [...named, ...wholes];
   const units = new Map<string, number>();
   const saleUnits = new Map<string, number>();
   for (const f of freed)
