@@ -36,6 +36,12 @@ import { popularityHandler, startPopularity } from "./popularity/worker";
 const kind = process.argv[2];
 /** How often the gate process looks for holds whose order never reached Postgres. */
 const HOLD_SWEEP_EVERY_MS = 2_000;
+/**
+ * Kinds whose handling is idempotent by itself and causes no messages, so they keep no inbox rows: a
+ * notification is recorded (and posted) once under its message's id, a popularity mark is a mark however often
+ * made, the gate takes back a hold's units once per hold.
+ */
+const withoutInbox = new Set<ConsumerKind>(["notification", "popularity", "gate"]);
 if (kind === "gateway") {
   await import("./gateway/main");
 } else {
@@ -132,7 +138,18 @@ async function run(kind: ConsumerKind) {
   // cheaper per order but slower: bench:saga, README)
   const onCommitted = chaos(kind, config, log);
   for (const spec of consumers[kind])
-    stops.push(await startWorker({ db, js: bus.js, spec, handle, log, batchSize: config.BATCH_SIZE, onCommitted }));
+    stops.push(
+      await startWorker({
+        db,
+        js: bus.js,
+        spec,
+        handle,
+        log,
+        batchSize: config.BATCH_SIZE,
+        onCommitted,
+        inbox: !withoutInbox.has(kind),
+      }),
+    );
   // what a process of this kind committed and may have died before publishing goes out again now
   void republishRecent(db, bus.js, [...new Set(consumers[kind].map((c) => c.durable))], log).catch((err) =>
     log.warn("republishing what was recorded before this start failed: left to redelivery", { err }),

@@ -1,10 +1,12 @@
 // The notification worker on a private NATS server, real Postgres and a local webhook sink that fails on
-// demand: retries with backoff, no second post of a delivered notification when its batch is retried.
+// demand: retries with backoff, no second post of a delivered notification when its batch is retried or its
+// message handled again. The worker runs as the actor runs it, with no inbox rows (a notification is keyed by
+// its message's id).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type JetStreamClient, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { inArray } from "drizzle-orm";
-import { createDb, type Db, notifications } from "../../db";
+import { eq, inArray } from "drizzle-orm";
+import { createDb, type Db, inbox, notifications } from "../../db";
 import { breaker } from "../../domain/payment";
 import { type ConsumerSpec, logger, publish, uuidv7 } from "../../nats";
 import { type PrivateNats, startPrivateNats } from "../../scripts/lib/private-stack";
@@ -68,7 +70,7 @@ const recorded = (ids: string[]) => db.select().from(notifications).where(inArra
 
 describe("notification webhook", () => {
   test("a refused post is retried with growing delays, within one delivery, and recorded once", async () => {
-    const stop = await startWorker({ db, js, spec, handle: handler(40), log });
+    const stop = await startWorker({ db, js, spec, handle: handler(40), log, inbox: false });
     const orderId = uuidv7();
     failFirst.set(orderId, 2);
     await confirmed(orderId);
@@ -92,7 +94,7 @@ describe("notification webhook", () => {
     failFirst.set(bad, 5); // more than one delivery's 3 attempts
     // published before the worker starts, so the three arrive in one batch
     for (const id of [good1, bad, good2]) await confirmed(id);
-    const stop = await startWorker({ db, js, spec, handle: handler(5), log, backoffBaseMs: 20 });
+    const stop = await startWorker({ db, js, spec, handle: handler(5), log, backoffBaseMs: 20, inbox: false });
     await settle(() => postsOf(bad).some((p) => p.ok));
     await Bun.sleep(200);
     await stop();
@@ -102,8 +104,24 @@ describe("notification webhook", () => {
     expect((await recorded([bad, good1, good2])).map((r) => r.orderId).sort()).toEqual([bad, good1, good2].sort());
   });
 
+  test("a message handled again after its commit (a crash before its ack) is posted and recorded once, with no inbox row", async () => {
+    let crashes = 1;
+    const onCommitted = () => {
+      if (crashes-- > 0) throw new Error("crash between commit and ack");
+    };
+    const stop = await startWorker({ db, js, spec, handle: handler(5), log, inbox: false, onCommitted });
+    const env = await confirmed();
+    await settle(() => crashes < 0);
+    await Bun.sleep(200);
+    await stop();
+    expect(crashes).toBe(-1); // handled twice: the commit that "crashed", then its retry
+    expect(postsOf(env.data.orderId).map((p) => p.ok)).toEqual([true]);
+    expect(await recorded([env.data.orderId])).toHaveLength(1);
+    expect(await db.select().from(inbox).where(eq(inbox.messageId, env.id))).toEqual([]);
+  });
+
   test("without a webhook URL a notification is logged and recorded as such", async () => {
-    const stop = await startWorker({ db, js, spec, handle: handler(5, null), log });
+    const stop = await startWorker({ db, js, spec, handle: handler(5, null), log, inbox: false });
     const orderId = uuidv7();
     await publish(js, "orders.evt.cancelled", { orderId, userId: uuidv7(), reason: "PAYMENT_DECLINED" });
     const rows = await eventually(async () => {
