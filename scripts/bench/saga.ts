@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect } from "@nats-io/transport-node";
 import { sql } from "drizzle-orm";
+import { loadConfig } from "../../actors/config";
 import { createDb, products, runMigrations, stock } from "../../db";
 import { type Data, type Envelope, envelope, jetstreamOf, publishEnvelope, uuidv7 } from "../../nats";
 import { root, startPrivateStack } from "../lib/private-stack";
@@ -221,7 +222,13 @@ try {
   const cpu2 = cpuStat();
   const floorRuns: Awaited<ReturnType<typeof messagingFloor>>[] = [];
   for (let i = 0; i < FLOOR_RUNS; i++)
-    floorRuns.push(await messagingFloor(s.env.NATS_URL!, N, { nice: actorNice(s.env), natsPids: stackServices.nats }));
+    floorRuns.push(
+      await messagingFloor(s.env.NATS_URL!, N, {
+        nice: actorNice(s.env),
+        natsPids: stackServices.nats,
+        batchSize: loadConfig(s.env).BATCH_SIZE,
+      }),
+    );
   const measured = floorRuns.reduce((a, b) => (b.ordersPerS > a.ordersPerS ? b : a));
   const floor = measured.ordersPerS;
   const floorCpu = measured.cpuMsPerOrder;

@@ -177,7 +177,7 @@ export async function naiveSagaTx(databaseUrl: string, seconds: number, clients 
 export async function messagingFloor(
   natsUrl: string,
   orders: number,
-  o: { nice?: number; natsPids?: number[]; timeoutS?: number } = {},
+  o: { nice?: number; natsPids?: number[]; timeoutS?: number; batchSize: number },
 ): Promise<{ ordersPerS: number; cpuMsPerOrder: { hops: number; nats: number } }> {
   const timeoutS = o.timeoutS ?? 120;
   const nc = await connect({ servers: natsUrl });
@@ -210,7 +210,7 @@ export async function messagingFloor(
     popularity: "popular",
   };
   const procs = Object.values(kinds).map((hops) =>
-    Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops], {
+    Bun.spawn([process.execPath, join(import.meta.dir, "relay-hop.ts"), natsUrl, stream, hops, String(o.batchSize)], {
       stdout: "inherit",
       stderr: "inherit",
     }),

@@ -2,12 +2,14 @@
 // an actor does (durable pull consumer, batches), and for each message publishes the next hop's message
 // (acked, with a message id, through the actors' own publisher) and then acks it. No database, no HTTP,
 // no decisions: only the moving.
-// `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...>`; a hop without next only acks.
+// `bun scripts/bench/lib/relay-hop.ts <nats url> <stream> <hop:next,...> <batch size>`; a hop without next only
+// acks. The batch size is the actors' (BATCH_SIZE), and so is the pull: twice a batch.
 import type { JsMsg } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { type Envelope, jetstreamOf, publishEnvelope } from "../../../nats";
 
-const [url, stream, spec] = process.argv.slice(2) as [string, string, string];
+const [url, stream, spec, batch] = process.argv.slice(2) as [string, string, string, string];
+const batchSize = Number(batch);
 const nc = await connect({ servers: url });
 const js = jetstreamOf(nc);
 const hops = spec.split(",").map((h) => h.split(":") as [string, string | undefined]);
@@ -17,7 +19,7 @@ for (const [hop, next] of hops) {
   const queue: JsMsg[] = [];
   let wake: (() => void) | undefined;
   await consumer.consume({
-    max_messages: 512,
+    max_messages: batchSize * 2,
     callback: (m) => {
       queue.push(m);
       wake?.();
@@ -26,10 +28,10 @@ for (const [hop, next] of hops) {
   void (async () => {
     for (;;) {
       if (!queue.length) await new Promise<void>((r) => (wake = r));
-      const batch = queue.splice(0, 256);
+      const taken = queue.splice(0, batchSize);
       if (next)
         await Promise.all(
-          batch.map((m) => {
+          taken.map((m) => {
             const body = m.json<Envelope>();
             return publishEnvelope(
               js,
@@ -38,7 +40,7 @@ for (const [hop, next] of hops) {
             );
           }),
         );
-      for (const m of batch) m.ack();
+      for (const m of taken) m.ack();
     }
   })();
 }
