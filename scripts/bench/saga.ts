@@ -242,13 +242,9 @@ try {
   const floorCpuTotal = floorCpu.hops + floorCpu.nats;
   // what 0.5x of the floor by CPU leaves the actors once the services and the gateway simulator took their share
   const target = 0.5;
+  const allMs = floorCpuTotal / target;
   const servicesMs = ["nats", "redis", "postgres", "gateway"].reduce((x, k) => x + (cpuPerOrder[k] ?? 0), 0);
-  const targetBudget = {
-    allMs: floorCpuTotal / target,
-    servicesMs,
-    actorsMs: floorCpuTotal / target - servicesMs,
-    floorHopsMs: floorCpu.hops,
-  };
+  const targetBudget = { allMs, servicesMs, actorsMs: allMs - servicesMs, floorHopsMs: floorCpu.hops };
   const cpus = availableParallelism();
 
   const at = new Date().toISOString();
