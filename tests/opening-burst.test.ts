@@ -131,6 +131,7 @@ describe("opening burst", () => {
       );
       for (const a of answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
     }
+    process.stderr.write(`10 x 1,000 purchases from one address: ${JSON.stringify(statuses)}\n`);
     expect(statuses[429]).toBeUndefined();
     expect(statuses[202]).toBe(300);
     expect(Object.keys(statuses).sort()).toEqual(["202", "409"]);
@@ -144,6 +145,8 @@ describe("opening burst", () => {
       60_000,
       "the sale to settle",
     );
+    const { invariants: checks, ...counts } = audit;
+    process.stderr.write(`the sale settled: ${JSON.stringify(counts)}\n`);
     expect(audit.confirmed).toBe(300);
     expect(Object.entries(audit.invariants as Record<string, { pass: boolean }>).filter(([, v]) => !v.pass)).toEqual(
       [],
